@@ -1,0 +1,76 @@
+# edgecert's developer entry points. `make help` lists them.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+include hack/tools/versions.env
+
+BIN            := $(CURDIR)/bin
+KUBE_APISERVER := $(BIN)/kube-apiserver-$(KUBERNETES_VERSION)
+ETCD           := $(BIN)/etcd-$(ETCD_VERSION)
+PEBBLE         := $(BIN)/pebble-$(PEBBLE_VERSION)
+CONTROLLER_GEN := $(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
+GO_TEST_FLAGS  ?= -count=1 -timeout=40m
+
+##@ Everyday
+
+.PHONY: help
+help: ## Show the targets.
+	@awk 'BEGIN{FS=":.*##"} /^##@/{printf "\n%s\n", substr($$0,5)} /^[a-z-]+:.*##/{printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build bin/edgecert.
+	go build -trimpath -o $(BIN)/edgecert ./cmd/edgecert
+
+.PHONY: test
+test: tools ## Run every test against the real test bed (kube-apiserver, etcd, Pebble, BIND).
+	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: bench
+bench: tools ## Run the benchmarks; each prints `BENCH <name> <value> <unit>` lines.
+	go test -run='^$$' -bench=. -benchtime=1x -timeout=60m ./...
+
+.PHONY: demo
+demo: tools ## Start a local control plane, Pebble and BIND, and run edgecert against them.
+	go run ./hack/demo
+
+##@ Generated code
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Regenerate deepcopy, CRDs (config/crd) and RBAC (config/rbac).
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
+	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=edgecert-controller paths=./internal/... output:rbac:artifacts:config=config/rbac
+
+.PHONY: verify
+verify: ## Regenerate, gofmt, go vet, go mod tidy; fail on any difference.
+	hack/verify.sh
+
+##@ Tools (built from the Go module proxy, cached in bin/ by version)
+
+.PHONY: tools
+tools: $(KUBE_APISERVER) $(ETCD) $(PEBBLE) $(CONTROLLER_GEN) named ## Build the test bed's tools; a second run does nothing.
+
+# Building kube-apiserver from source takes about 13 minutes the first time.
+$(KUBE_APISERVER): hack/tools/kube-apiserver/go.mod hack/tools/kube-apiserver/main.go
+	@grep -q 'k8s.io/kubernetes $(KUBERNETES_VERSION)$$' hack/tools/kube-apiserver/go.mod || \
+		{ echo "hack/tools/kube-apiserver/go.mod is not at $(KUBERNETES_VERSION): run hack/tools/kube-apiserver/pin.sh $(KUBERNETES_VERSION)"; exit 1; }
+	cd hack/tools/kube-apiserver && go build -trimpath -o $@.tmp . && mv $@.tmp $@
+
+$(ETCD): hack/tools/etcd/go.mod hack/tools/etcd/main.go
+	@grep -q 'go.etcd.io/etcd/server/v3 $(ETCD_VERSION)$$' hack/tools/etcd/go.mod || \
+		{ echo "hack/tools/etcd/go.mod is not at $(ETCD_VERSION)"; exit 1; }
+	cd hack/tools/etcd && go build -trimpath -o $@.tmp . && mv $@.tmp $@
+
+$(PEBBLE):
+	GOBIN=$(BIN)/.pebble-$(PEBBLE_VERSION) go install github.com/letsencrypt/pebble/v2/cmd/pebble@$(PEBBLE_VERSION)
+	mv $(BIN)/.pebble-$(PEBBLE_VERSION)/pebble $@ && rmdir $(BIN)/.pebble-$(PEBBLE_VERSION)
+
+$(CONTROLLER_GEN):
+	GOBIN=$(BIN)/.controller-gen-$(CONTROLLER_GEN_VERSION) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
+	mv $(BIN)/.controller-gen-$(CONTROLLER_GEN_VERSION)/controller-gen $@ && rmdir $(BIN)/.controller-gen-$(CONTROLLER_GEN_VERSION)
+
+# named comes from Debian's bind9 package, not the module proxy.
+.PHONY: named
+named:
+	@hack/ensure-named.sh

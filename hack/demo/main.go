@@ -1,0 +1,112 @@
+// Command demo starts edgecert's local test bed (kube-apiserver + etcd,
+// Pebble, BIND 9), runs the edgecert controller against it, and prints how to
+// reach each part. `make demo` runs it; Ctrl-C stops everything.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/edgecert/edgecert/internal/manager"
+	"github.com/edgecert/edgecert/internal/testenv"
+)
+
+func main() {
+	exitAfter := flag.Duration("exit-after", 0, "Stop after this long instead of waiting for Ctrl-C (0: wait).")
+	flag.Parse()
+	if err := run(*exitAfter); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(exitAfter time.Duration) error {
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true)))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if exitAfter > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, exitAfter)
+		defer cancel()
+	}
+
+	fmt.Println("Starting BIND 9, Pebble and kube-apiserver + etcd on loopback ...")
+	bed, err := testenv.Start(testenv.Options{})
+	if err != nil {
+		return err
+	}
+	defer bed.Stop()
+
+	dir, err := os.MkdirTemp("", "edgecert-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	pebbleCA := filepath.Join(dir, "pebble-ca.pem")
+	if err := os.WriteFile(pebbleCA, bed.Pebble.ServerCAPEM, 0o644); err != nil {
+		return err
+	}
+
+	opts := manager.DefaultOptions()
+	metricsPort, err := testenv.FreePort()
+	if err != nil {
+		return err
+	}
+	probePort, err := testenv.FreePort()
+	if err != nil {
+		return err
+	}
+	opts.MetricsAddr = fmt.Sprintf("127.0.0.1:%d", metricsPort)
+	opts.ProbeAddr = fmt.Sprintf("127.0.0.1:%d", probePort)
+	mgr, err := manager.New(bed.ControlPlane.Config, opts)
+	if err != nil {
+		return err
+	}
+	mgrDone := make(chan error, 1)
+	go func() { mgrDone <- mgr.Start(ctx) }()
+
+	zone := bed.BIND.Zones[0]
+	fmt.Printf(`
+edgecert demo is running.
+
+  Kubernetes API   export KUBECONFIG=%[1]s
+                   kubectl get crds   (any kubectl works; the server is kube-apiserver %[2]s)
+  edgecert         metrics http://%[3]s/metrics   probes http://%[4]s/readyz
+  Pebble (ACME)    directory %[5]s
+                   curl --cacert %[6]s %[5]s
+  BIND 9 (DNS)     zone %[7]s on %[8]s, TSIG key %[9]s (%[10]s)
+                   dig @127.0.0.1 -p %[11]s app.%[7]s
+
+Press Ctrl-C to stop everything.
+`, bed.ControlPlane.Kubeconfig, kubeVersion(), opts.MetricsAddr, opts.ProbeAddr,
+		bed.Pebble.DirectoryURL, pebbleCA, zone, bed.BIND.Addr, bed.BIND.Key.Name, bed.BIND.Key.Algorithm,
+		bed.BIND.Addr[len("127.0.0.1:"):])
+
+	select {
+	case err := <-mgrDone:
+		if err != nil {
+			return fmt.Errorf("manager: %w", err)
+		}
+	case <-ctx.Done():
+		<-mgrDone
+	}
+	fmt.Println("Stopped.")
+	return nil
+}
+
+func kubeVersion() string {
+	v, err := testenv.ToolVersion("KUBERNETES_VERSION")
+	if err != nil {
+		return "?"
+	}
+	return v
+}

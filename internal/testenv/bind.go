@@ -1,0 +1,168 @@
+package testenv
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// TSIGKey is a shared secret that signs DNS updates and zone transfers.
+type TSIGKey struct {
+	// Name is the key's fully qualified name, with its trailing dot.
+	Name string
+	// Algorithm is the fully qualified algorithm name, e.g. "hmac-sha256.".
+	Algorithm string
+	// Secret is the base64 encoded key.
+	Secret string
+}
+
+// BINDOptions choose what the test name server serves.
+type BINDOptions struct {
+	// Zones served as primary, each with a wildcard A record to 127.0.0.1 and
+	// dynamic updates and AXFR allowed for the TSIG key. Default: example.test.
+	Zones []string
+}
+
+// BIND is a running `named` serving test zones on a loopback port.
+type BIND struct {
+	// Addr is host:port for DNS queries and updates over UDP and TCP.
+	Addr string
+	// Zones are the zones served, fully qualified.
+	Zones []string
+	// Key is the only key allowed to update and transfer the zones.
+	Key TSIGKey
+
+	dir  string
+	proc *process
+}
+
+// StartBIND writes a named.conf, zone files and a fresh TSIG key into a
+// temporary directory and starts named from Debian's bind9 package on a free
+// loopback port. Stop it with Stop.
+func StartBIND(opts BINDOptions) (*BIND, error) {
+	named, err := exec.LookPath("named")
+	if err != nil {
+		if _, statErr := os.Stat("/usr/sbin/named"); statErr != nil {
+			return nil, fmt.Errorf("named not found: install Debian's bind9 package (apt-get install -y bind9)")
+		}
+		named = "/usr/sbin/named"
+	}
+	zones := opts.Zones
+	if len(zones) == 0 {
+		zones = []string{"example.test"}
+	}
+	for i, z := range zones {
+		zones[i] = dns.Fqdn(z)
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "edgecert-bind-")
+	if err != nil {
+		return nil, err
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	b := &BIND{
+		Addr:  fmt.Sprintf("127.0.0.1:%d", port),
+		Zones: zones,
+		Key:   TSIGKey{Name: "edgecert-test.", Algorithm: dns.HmacSHA256, Secret: base64.StdEncoding.EncodeToString(secret)},
+		dir:   dir,
+	}
+	if err := b.writeConfig(port); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	// -g: foreground, logs to stderr; -n 1: one worker thread is plenty here.
+	b.proc, err = startProcess("named", dir, named, []string{"-g", "-n", "1", "-c", filepath.Join(dir, "named.conf")}, nil)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := b.proc.waitReady(20*time.Second, b.ready); err != nil {
+		b.Stop()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *BIND) writeConfig(port int) error {
+	var conf strings.Builder
+	fmt.Fprintf(&conf, `options {
+	directory %q;
+	pid-file %q;
+	session-keyfile %q;
+	managed-keys-directory %q;
+	listen-on port %d { 127.0.0.1; };
+	listen-on-v6 { none; };
+	recursion no;
+	dnssec-validation no;
+	notify no;
+};
+controls { };
+key %q {
+	algorithm %s;
+	secret %q;
+};
+`, b.dir, filepath.Join(b.dir, "named.pid"), filepath.Join(b.dir, "session.key"), b.dir, port,
+		b.Key.Name, strings.TrimSuffix(b.Key.Algorithm, "."), b.Key.Secret)
+	for _, zone := range b.Zones {
+		file := strings.TrimSuffix(zone, ".") + ".zone"
+		fmt.Fprintf(&conf, `zone %q {
+	type primary;
+	file %q;
+	allow-update { key %q; };
+	allow-transfer { key %q; };
+};
+`, zone, file, b.Key.Name, b.Key.Name)
+		zoneData := fmt.Sprintf(`$TTL 60
+@	IN SOA ns.%[1]s hostmaster.%[1]s 1 3600 600 86400 60
+@	IN NS ns.%[1]s
+ns	IN A 127.0.0.1
+@	IN A 127.0.0.1
+*	IN A 127.0.0.1
+`, zone)
+		if err := os.WriteFile(filepath.Join(b.dir, file), []byte(zoneData), 0o644); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(b.dir, "named.conf"), []byte(conf.String()), 0o644)
+}
+
+// ready answers nil once every zone's SOA is served.
+func (b *BIND) ready() error {
+	for _, zone := range b.Zones {
+		m := new(dns.Msg)
+		m.SetQuestion(zone, dns.TypeSOA)
+		c := &dns.Client{Timeout: 200 * time.Millisecond}
+		r, _, err := c.Exchange(m, b.Addr)
+		if err != nil {
+			return err
+		}
+		if r.Rcode != dns.RcodeSuccess || len(r.Answer) == 0 {
+			return fmt.Errorf("SOA %s: %s", zone, dns.RcodeToString[r.Rcode])
+		}
+	}
+	return nil
+}
+
+// Pid is the process id of named.
+func (b *BIND) Pid() int { return b.proc.Pid() }
+
+// Stop ends named and removes its directory.
+func (b *BIND) Stop() {
+	if b.proc != nil {
+		_ = b.proc.stop()
+	}
+	os.RemoveAll(b.dir)
+}
