@@ -7,8 +7,6 @@
 // command that installs it, and the test fails.
 package testenv
 
-
-
 // Options choose what the test bed runs.
 type Options struct {
 	// BIND configures the name server.
@@ -66,4 +64,3 @@ func (b *Bed) Stop() {
 		b.BIND.Stop()
 	}
 }
-
