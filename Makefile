@@ -51,11 +51,18 @@ verify: ## Regenerate, gofmt, go vet, go mod tidy; fail on any difference.
 .PHONY: tools
 tools: $(KUBE_APISERVER) $(ETCD) $(PEBBLE) $(CONTROLLER_GEN) named ## Build the test bed's tools; a second run does nothing.
 
+# The version the API server reports (/version), as release builds stamp it.
+KUBE_VERSION_PARTS   := $(subst ., ,$(patsubst v%,%,$(KUBERNETES_VERSION)))
+KUBE_VERSION_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(KUBERNETES_VERSION) \
+	-X k8s.io/component-base/version.gitMajor=$(word 1,$(KUBE_VERSION_PARTS)) \
+	-X k8s.io/component-base/version.gitMinor=$(word 2,$(KUBE_VERSION_PARTS)) \
+	-X k8s.io/component-base/version.gitTreeState=clean
+
 # Building kube-apiserver from source takes about 13 minutes the first time.
 $(KUBE_APISERVER): hack/tools/kube-apiserver/go.mod hack/tools/kube-apiserver/main.go
 	@grep -q 'k8s.io/kubernetes $(KUBERNETES_VERSION)$$' hack/tools/kube-apiserver/go.mod || \
 		{ echo "hack/tools/kube-apiserver/go.mod is not at $(KUBERNETES_VERSION): run hack/tools/kube-apiserver/pin.sh $(KUBERNETES_VERSION)"; exit 1; }
-	cd hack/tools/kube-apiserver && go build -trimpath -o $@.tmp . && mv $@.tmp $@
+	cd hack/tools/kube-apiserver && go build -trimpath -ldflags "$(KUBE_VERSION_LDFLAGS)" -o $@.tmp . && mv $@.tmp $@
 
 $(ETCD): hack/tools/etcd/go.mod hack/tools/etcd/main.go
 	@grep -q 'go.etcd.io/etcd/server/v3 $(ETCD_VERSION)$$' hack/tools/etcd/go.mod || \

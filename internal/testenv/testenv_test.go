@@ -102,13 +102,14 @@ func TestControlPlaneServesIstioAndGatewayAPIKinds(t *testing.T) {
 		t.Fatalf("Istio Gateway read back with servers %v", gotGW.Spec.Servers)
 	}
 
-	// The Istio CRD's schema is enforced by the API server: a port number
-	// out of range is refused.
+	// The Istio CRD's CEL rules run in the API server: credentialName and
+	// credentialNames together are refused.
 	bad := gw.DeepCopy()
 	bad.ObjectMeta = metav1.ObjectMeta{Name: "bad", Namespace: ns}
-	bad.Spec.Servers[0].Port.Number = 70000
-	if err := c.Create(ctx, bad); err == nil {
-		t.Fatal("Istio Gateway with port 70000 was accepted; the CRD schema is not installed")
+	bad.Spec.Servers[0].Tls.CredentialNames = []string{"other-tls"}
+	err = c.Create(ctx, bad)
+	if err == nil || !strings.Contains(err.Error(), "only one of credentialName or credentialNames can be set") {
+		t.Fatalf("Istio Gateway with two credential sources: err = %v, want the CRD's CEL message", err)
 	}
 
 	gapi := &gatewayv1.Gateway{
