@@ -4,15 +4,26 @@
 package manager
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/edgecert/edgecert/internal/acme"
+	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/controller/certificate"
+	certmergecontroller "github.com/edgecert/edgecert/internal/controller/certmerge"
+	"github.com/edgecert/edgecert/internal/controller/issuer"
+	"github.com/edgecert/edgecert/internal/metrics"
 	"github.com/edgecert/edgecert/internal/scheme"
 )
 
@@ -31,10 +42,16 @@ type Options struct {
 	Namespace string
 	// GracefulShutdown bounds how long runnables get to stop.
 	GracefulShutdown time.Duration
+	// HTTP01Addr is where HTTP-01 challenges are answered; "0" disables
+	// the listener.
+	HTTP01Addr string
+	// MaxConcurrentReconciles bounds parallel Certificate passes.
+	MaxConcurrentReconciles int
 }
 
 // DefaultOptions are the defaults a platform engineer expects: metrics on
-// :8080, probes on :8081, no leader election (one replica).
+// :8080, probes on :8081, HTTP-01 answers on :8089, no leader election (one
+// replica).
 func DefaultOptions() Options {
 	return Options{
 		MetricsAddr:             ":8080",
@@ -42,6 +59,8 @@ func DefaultOptions() Options {
 		LeaderElectionNamespace: "edgecert-system",
 		Namespace:               "edgecert-system",
 		GracefulShutdown:        30 * time.Second,
+		HTTP01Addr:              ":8089",
+		MaxConcurrentReconciles: 10,
 	}
 }
 
@@ -52,6 +71,8 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader so that only one replica reconciles at a time.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader election Lease.")
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "Namespace edgecert runs in and keeps its own objects in.")
+	fs.StringVar(&o.HTTP01Addr, "http01-bind-address", o.HTTP01Addr, `Address the HTTP-01 challenge listener binds to (expose it with a Service); "0" disables it.`)
+	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", o.MaxConcurrentReconciles, "How many Certificates are reconciled in parallel.")
 	fs.DurationVar(&o.GracefulShutdown, "graceful-shutdown-timeout", o.GracefulShutdown, "How long controllers get to stop after a termination signal.")
 }
 
@@ -66,6 +87,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		LeaderElectionID:        "edgecert-controller",
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
 		GracefulShutdownTimeout: &o.GracefulShutdown,
+		Cache:                   cacheOptions(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
@@ -82,8 +104,37 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	return mgr, nil
 }
 
+// cacheOptions keeps the cache to what edgecert owns: Secrets are cached
+// only when edgecert labelled them, so memory does not grow with the
+// cluster's other Secrets. Other Secrets are read on demand, uncached
+// (controller.Secrets).
+func cacheOptions() cache.Options {
+	managed := labels.SelectorFromSet(labels.Set{controller.ManagedByLabel: controller.ManagedByValue})
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&corev1.Secret{}: {Label: managed},
+	}}
+}
+
 // setupControllers registers each edgecert controller with the manager. The
 // list is explicit, in one place, so a reader sees what runs.
-func setupControllers(_ ctrl.Manager, _ Options) error {
+func setupControllers(mgr ctrl.Manager, o Options) error {
+	engine := &acme.Engine{Observe: metrics.ObserveACME}
+	if err := issuer.SetupWithManager(mgr, engine, o.Namespace); err != nil {
+		return fmt.Errorf("set up issuer controllers: %w", err)
+	}
+	if err := certificate.SetupWithManager(context.Background(), mgr, engine, certificate.Options{
+		ClusterResourceNamespace: o.Namespace,
+		MaxConcurrentReconciles:  o.MaxConcurrentReconciles,
+	}); err != nil {
+		return fmt.Errorf("set up certificate controller: %w", err)
+	}
+	if err := certmergecontroller.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up certmerge controllers: %w", err)
+	}
+	if o.HTTP01Addr != "0" && o.HTTP01Addr != "" {
+		if err := mgr.Add(&certificate.HTTP01Solver{Addr: o.HTTP01Addr, Reader: mgr.GetClient()}); err != nil {
+			return fmt.Errorf("add HTTP-01 solver: %w", err)
+		}
+	}
 	return nil
 }

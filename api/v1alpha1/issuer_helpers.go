@@ -1,0 +1,32 @@
+package v1alpha1
+
+import (
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// GenericIssuer is what Issuer and ClusterIssuer share, so one reconciler
+// and one lookup serve both.
+// +kubebuilder:object:generate=false
+type GenericIssuer interface {
+	client.Object
+	GetSpec() *IssuerSpec
+	GetStatus() *IssuerStatus
+}
+
+// GetSpec returns the issuer's spec.
+func (i *Issuer) GetSpec() *IssuerSpec { return &i.Spec }
+
+// GetStatus returns the issuer's status.
+func (i *Issuer) GetStatus() *IssuerStatus { return &i.Status }
+
+// GetSpec returns the issuer's spec.
+func (i *ClusterIssuer) GetSpec() *IssuerSpec { return &i.Spec }
+
+// GetStatus returns the issuer's status.
+func (i *ClusterIssuer) GetStatus() *IssuerStatus { return &i.Status }
+
+// Issuer kinds, as written in issuerRef.kind.
+const (
+	IssuerKind        = "Issuer"
+	ClusterIssuerKind = "ClusterIssuer"
+)

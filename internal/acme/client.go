@@ -1,0 +1,300 @@
+// Package acme is edgecert's ACME engine: accounts, and orders advanced one
+// non-blocking step at a time, ACME Renewal Information (RFC 9773), and
+// error classes that tell a caller whether to wait, retry or give up. It
+// builds on github.com/mholt/acmez (JWS, nonces, badNonce retries) and has
+// no Kubernetes imports.
+package acme
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	acmez "github.com/mholt/acmez/v3/acme"
+)
+
+// Engine hands out one Client per directory and CA bundle, so nonces and the
+// directory are shared by every reconcile against the same CA.
+type Engine struct {
+	// Observe, when set, is called after every ACME request with its
+	// endpoint kind and outcome, for metrics.
+	Observe func(endpoint, outcome string)
+
+	mu      sync.Mutex
+	clients map[string]*Client
+}
+
+// Client returns the shared client for a directory URL and CA bundle (PEM;
+// empty means the system roots).
+func (e *Engine) Client(directoryURL string, caBundle []byte) (*Client, error) {
+	sum := sha256.Sum256(append([]byte(directoryURL+"\x00"), caBundle...))
+	id := hex.EncodeToString(sum[:])
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.clients[id]; ok {
+		return c, nil
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if len(caBundle) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caBundle) {
+			return nil, errors.New("caBundle holds no PEM certificate")
+		}
+		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	c := &Client{
+		acme: &acmez.Client{
+			Directory:  directoryURL,
+			HTTPClient: &http.Client{Transport: transport, Timeout: 30 * time.Second},
+			UserAgent:  "edgecert",
+			// Finalize must not wait: a pass posts the CSR and returns; the
+			// next pass looks at the order again. acmez polls for
+			// PollTimeout after finalizing, so it is set to the least.
+			PollTimeout: time.Nanosecond,
+		},
+		observe: e.Observe,
+	}
+	if e.clients == nil {
+		e.clients = map[string]*Client{}
+	}
+	e.clients[id] = c
+	return c, nil
+}
+
+// Client talks to one ACME CA.
+type Client struct {
+	acme    *acmez.Client
+	observe func(endpoint, outcome string)
+}
+
+func (c *Client) record(endpoint string, err error) {
+	if c.observe == nil {
+		return
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = string(Classify(err).Class)
+	}
+	c.observe(endpoint, outcome)
+}
+
+// Account is a registered account: its key and URL.
+type Account struct {
+	Key crypto.Signer
+	URL string
+}
+
+func (a Account) acmez() acmez.Account {
+	return acmez.Account{PrivateKey: a.Key, Location: a.URL}
+}
+
+// EAB is an External Account Binding from the CA.
+type EAB struct {
+	KeyID  string
+	MACKey string
+}
+
+// Register creates the account for key, or finds the one that exists for it
+// (ACME returns the existing account for a known key), and returns its URL.
+func (c *Client) Register(ctx context.Context, key crypto.Signer, email string, eab *EAB) (string, error) {
+	acct := acmez.Account{PrivateKey: key, TermsOfServiceAgreed: true}
+	if email != "" {
+		acct.Contact = []string{"mailto:" + email}
+	}
+	if eab != nil {
+		if err := acct.SetExternalAccountBinding(ctx, c.acme, acmez.EAB{KeyID: eab.KeyID, MACKey: eab.MACKey}); err != nil {
+			c.record("newAccount", err)
+			return "", fmt.Errorf("external account binding: %w", err)
+		}
+	}
+	got, err := c.acme.NewAccount(ctx, acct)
+	c.record("newAccount", err)
+	if err != nil {
+		return "", err
+	}
+	if got.Status != "" && got.Status != acmez.StatusValid {
+		return "", fmt.Errorf("account status is %q", got.Status)
+	}
+	return got.Location, nil
+}
+
+// Profiles returns the certificate profiles the CA advertises.
+func (c *Client) Profiles(ctx context.Context) (map[string]string, error) {
+	dir, err := c.acme.GetDirectory(ctx)
+	c.record("directory", err)
+	if err != nil {
+		return nil, err
+	}
+	return dir.Meta.Profiles, nil
+}
+
+// Order is the part of an ACME order edgecert acts on.
+type Order struct {
+	URL            string
+	Status         string
+	Authorizations []string
+	Finalize       string
+	Certificate    string
+	Error          error
+}
+
+func fromAcmez(o acmez.Order) Order {
+	out := Order{URL: o.Location, Status: o.Status, Authorizations: o.Authorizations, Finalize: o.Finalize, Certificate: o.Certificate}
+	if o.Error != nil {
+		out.Error = *o.Error
+	}
+	return out
+}
+
+// NewOrder asks for a certificate for dnsNames, with a profile the CA
+// advertises (optional) and, when renewing, the ARI identifier of the
+// certificate it replaces.
+func (c *Client) NewOrder(ctx context.Context, acct Account, dnsNames []string, profile, replaces string) (Order, error) {
+	o := acmez.Order{Profile: profile, Replaces: replaces}
+	for _, n := range dnsNames {
+		o.Identifiers = append(o.Identifiers, acmez.Identifier{Type: "dns", Value: n})
+	}
+	got, err := c.acme.NewOrder(ctx, acct.acmez(), o)
+	c.record("newOrder", err)
+	if err != nil {
+		return Order{}, err
+	}
+	return fromAcmez(got), nil
+}
+
+// GetOrder reads an order's current state.
+func (c *Client) GetOrder(ctx context.Context, acct Account, url string) (Order, error) {
+	got, err := c.acme.GetOrder(ctx, acct.acmez(), acmez.Order{Location: url})
+	c.record("order", err)
+	if err != nil {
+		return Order{}, err
+	}
+	return fromAcmez(got), nil
+}
+
+// Authorization is the part of an ACME authorization edgecert acts on.
+type Authorization struct {
+	URL        string
+	DNSName    string
+	Wildcard   bool
+	Status     string
+	Challenges []Challenge
+}
+
+// Challenge is one way to satisfy an authorization.
+type Challenge struct {
+	Type   string
+	URL    string
+	Token  string
+	Status string
+	// KeyAuthorization is what HTTP-01 serves; DNS01Value is its TXT form.
+	KeyAuthorization string
+	DNS01Value       string
+	Error            error
+}
+
+// GetAuthorization reads an authorization and its challenges.
+func (c *Client) GetAuthorization(ctx context.Context, acct Account, url string) (Authorization, error) {
+	got, err := c.acme.GetAuthorization(ctx, acct.acmez(), url)
+	c.record("authz", err)
+	if err != nil {
+		return Authorization{}, err
+	}
+	a := Authorization{URL: url, DNSName: got.Identifier.Value, Wildcard: got.Wildcard, Status: got.Status}
+	for _, ch := range got.Challenges {
+		out := Challenge{Type: ch.Type, URL: ch.URL, Token: ch.Token, Status: ch.Status, KeyAuthorization: ch.KeyAuthorization}
+		if ch.Type == acmez.ChallengeTypeDNS01 {
+			out.DNS01Value = ch.DNS01KeyAuthorization()
+		}
+		if ch.Error != nil {
+			out.Error = *ch.Error
+		}
+		a.Challenges = append(a.Challenges, out)
+	}
+	return a, nil
+}
+
+// Accept tells the CA to validate a challenge now.
+func (c *Client) Accept(ctx context.Context, acct Account, challengeURL string) error {
+	_, err := c.acme.InitiateChallenge(ctx, acct.acmez(), acmez.Challenge{URL: challengeURL})
+	c.record("challenge", err)
+	return err
+}
+
+// Finalize sends the CSR (DER) for a ready order and returns the order as
+// the CA answered, without waiting for it to become valid.
+func (c *Client) Finalize(ctx context.Context, acct Account, order Order, csr []byte) (Order, error) {
+	got, err := c.acme.FinalizeOrder(ctx, acct.acmez(), acmez.Order{Location: order.URL, Finalize: order.Finalize, Status: order.Status}, csr)
+	if err != nil && got.Status == acmez.StatusProcessing {
+		// PollTimeout is a nanosecond: "took too long" only means "not done yet".
+		err = nil
+	}
+	c.record("finalize", err)
+	if err != nil {
+		return Order{}, err
+	}
+	if got.Location == "" {
+		got.Location = order.URL
+	}
+	return fromAcmez(got), nil
+}
+
+// FetchChain downloads the issued chain as PEM, leaf first. When the CA
+// offers alternate chains, the default one is taken.
+func (c *Client) FetchChain(ctx context.Context, acct Account, certURL string) ([]byte, error) {
+	chains, err := c.acme.GetCertificateChain(ctx, acct.acmez(), certURL)
+	c.record("certificate", err)
+	if err != nil {
+		return nil, err
+	}
+	if len(chains) == 0 || len(chains[0].ChainPEM) == 0 {
+		return nil, errors.New("the CA returned no certificate chain")
+	}
+	return chains[0].ChainPEM, nil
+}
+
+// RenewalWindow is the CA's suggestion of when to renew (RFC 9773).
+type RenewalWindow struct {
+	Start, End time.Time
+	// RetryAfter is when to ask again; zero when the CA did not say.
+	RetryAfter time.Time
+}
+
+// ErrNoRenewalInfo means the CA does not offer ACME Renewal Information.
+var ErrNoRenewalInfo = errors.New("the CA does not offer ACME Renewal Information")
+
+// RenewalInfo asks the CA when to renew leaf.
+func (c *Client) RenewalInfo(ctx context.Context, leaf *x509.Certificate) (RenewalWindow, error) {
+	dir, err := c.acme.GetDirectory(ctx)
+	if err != nil {
+		c.record("directory", err)
+		return RenewalWindow{}, err
+	}
+	if dir.RenewalInfo == "" {
+		return RenewalWindow{}, ErrNoRenewalInfo
+	}
+	ri, err := c.acme.GetRenewalInfo(ctx, leaf)
+	c.record("renewalInfo", err)
+	if err != nil {
+		return RenewalWindow{}, err
+	}
+	w := RenewalWindow{Start: ri.SuggestedWindow.Start, End: ri.SuggestedWindow.End}
+	if ri.RetryAfter != nil {
+		w.RetryAfter = *ri.RetryAfter
+	}
+	return w, nil
+}
+
+// ARIIdentifier is the "replaces" value naming leaf in a renewal order.
+func ARIIdentifier(leaf *x509.Certificate) (string, error) {
+	return acmez.ARIUniqueIdentifier(leaf)
+}
+

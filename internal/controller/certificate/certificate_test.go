@@ -1,0 +1,340 @@
+package certificate_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/manager"
+	"github.com/edgecert/edgecert/internal/pki"
+	"github.com/edgecert/edgecert/internal/testenv"
+)
+
+var bed *testenv.Bed
+
+const controllerNamespace = "edgecert-system"
+
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	httpPort, err := testenv.FreePort()
+	if err != nil {
+		return 0, err
+	}
+	bed, err = testenv.Start(testenv.Options{Pebble: testenv.PebbleOptions{HTTPPort: httpPort}})
+	if err != nil {
+		return 0, err
+	}
+	defer bed.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := bed.ControlPlane.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllerNamespace}}); err != nil {
+		return 0, err
+	}
+	opts := manager.DefaultOptions()
+	opts.MetricsAddr = "0"
+	opts.ProbeAddr = "0"
+	opts.HTTP01Addr = fmt.Sprintf("127.0.0.1:%d", httpPort)
+	mgr, err := manager.New(bed.ControlPlane.Config, opts)
+	if err != nil {
+		return 0, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	code := m.Run()
+	cancel()
+	return code, <-done
+}
+
+// newIssuer creates, in a fresh namespace, an Issuer for the test Pebble
+// with a DNS-01 solver on the test BIND for dnsZones, and an HTTP-01
+// solver for everything else; and waits for it to be Ready.
+func newIssuer(t *testing.T) (string, *edgecertv1alpha1.Issuer) {
+	t.Helper()
+	ctx := context.Background()
+	c := bed.ControlPlane.Client
+	ns, err := bed.ControlPlane.CreateNamespace(ctx, "cert")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tsig := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tsig", Namespace: ns}, Data: map[string][]byte{"secret": []byte(bed.BIND.Key.Secret)}}
+	if err := c.Create(ctx, tsig); err != nil {
+		t.Fatal(err)
+	}
+	iss := &edgecertv1alpha1.Issuer{
+		ObjectMeta: metav1.ObjectMeta{Name: "pebble", Namespace: ns},
+		Spec: edgecertv1alpha1.IssuerSpec{ACME: edgecertv1alpha1.ACMEIssuer{
+			Server:              bed.Pebble.DirectoryURL,
+			Email:               "ops@example.test",
+			CABundle:            bed.Pebble.ServerCAPEM,
+			PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: "pebble-account"},
+			Solvers: []edgecertv1alpha1.ACMESolver{
+				{HTTP01: &edgecertv1alpha1.HTTP01Solver{}},
+				{
+					Selector: &edgecertv1alpha1.SolverSelector{DNSZones: []string{"dns.example.test"}},
+					DNS01: &edgecertv1alpha1.DNS01Solver{
+						Nameservers: []string{bed.BIND.Addr},
+						RFC2136: &edgecertv1alpha1.RFC2136Provider{
+							Nameserver:    bed.BIND.Addr,
+							TSIGKeyName:   bed.BIND.Key.Name,
+							TSIGAlgorithm: "HMACSHA256",
+							TSIGSecretRef: edgecertv1alpha1.SecretKeySelector{Name: "tsig", Key: "secret"},
+						},
+					},
+				},
+			},
+		}},
+	}
+	if err := c.Create(ctx, iss); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "issuer Ready", func() (bool, string) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(iss), iss); err != nil {
+			return false, err.Error()
+		}
+		cond := meta.FindStatusCondition(iss.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+		return cond != nil && cond.Status == metav1.ConditionTrue, fmt.Sprint(cond)
+	})
+	if !strings.HasPrefix(iss.Status.AccountURI, "https://127.0.0.1:") {
+		t.Fatalf("account URI = %q, want Pebble's", iss.Status.AccountURI)
+	}
+	return ns, iss
+}
+
+func newCertificate(t *testing.T, ns, name string, hosts ...string) *edgecertv1alpha1.Certificate {
+	t.Helper()
+	cert := &edgecertv1alpha1.Certificate{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: edgecertv1alpha1.CertificateSpec{
+			DNSNames:       hosts,
+			SecretName:     name + "-tls",
+			IssuerRef:      edgecertv1alpha1.IssuerReference{Name: "pebble"},
+			SecretTemplate: &edgecertv1alpha1.SecretTemplate{Labels: map[string]string{"bundle": "edge"}, Annotations: map[string]string{"team": "web"}},
+		},
+	}
+	if err := bed.ControlPlane.Client.Create(context.Background(), cert); err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+// waitReady waits for the Certificate's Ready condition to have status and
+// returns the Certificate.
+func waitReady(t *testing.T, cert *edgecertv1alpha1.Certificate, status metav1.ConditionStatus, reason string) *edgecertv1alpha1.Certificate {
+	t.Helper()
+	got := &edgecertv1alpha1.Certificate{}
+	eventually(t, "certificate "+cert.Name+" Ready="+string(status), func() (bool, string) {
+		if err := bed.ControlPlane.Client.Get(context.Background(), client.ObjectKeyFromObject(cert), got); err != nil {
+			return false, err.Error()
+		}
+		cond := meta.FindStatusCondition(got.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+		return cond != nil && cond.Status == status && cond.Reason == reason, fmt.Sprintf("%+v", got.Status.Conditions)
+	})
+	return got
+}
+
+func checkSecret(t *testing.T, cert *edgecertv1alpha1.Certificate, hosts ...string) *pki.KeyPair {
+	t.Helper()
+	var secret corev1.Secret
+	if err := bed.ControlPlane.Client.Get(context.Background(), types.NamespacedName{Namespace: cert.Namespace, Name: cert.Spec.SecretName}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	if secret.Type != corev1.SecretTypeTLS {
+		t.Errorf("Secret type = %s, want kubernetes.io/tls", secret.Type)
+	}
+	if secret.Labels["bundle"] != "edge" || secret.Annotations["team"] != "web" || secret.Annotations["edgecert.dev/issuer-name"] != "pebble" {
+		t.Errorf("Secret metadata = %v / %v, want the template's labels and annotations and edgecert's", secret.Labels, secret.Annotations)
+	}
+	kp, err := pki.ParseKeyPair(secret.Data["tls.crt"], secret.Data["tls.key"])
+	if err != nil {
+		t.Fatalf("Secret does not hold a matching key pair: %v", err)
+	}
+	if missing := pki.Uncovered(kp.Leaf, hosts); len(missing) > 0 {
+		t.Errorf("certificate does not cover %v (it has %v)", missing, kp.Leaf.DNSNames)
+	}
+	if len(kp.Intermediates) == 0 {
+		t.Error("tls.crt holds no intermediate: the chain must follow the leaf")
+	}
+	return kp
+}
+
+func TestDNS01IssuesWildcardAndCleansUpTXT(t *testing.T) {
+	ns, _ := newIssuer(t)
+	hosts := []string{"shop.dns.example.test", "*.shop.dns.example.test"}
+	cert := newCertificate(t, ns, "shop", hosts...)
+	got := waitReady(t, cert, metav1.ConditionTrue, edgecertv1alpha1.ReasonIssued)
+	kp := checkSecret(t, cert, append(hosts, "any.shop.dns.example.test")...)
+	if got.Status.NotAfter == nil || !got.Status.NotAfter.Time.Equal(kp.Leaf.NotAfter.Truncate(time.Second)) {
+		t.Errorf("status.notAfter = %v, want the leaf's %v", got.Status.NotAfter, kp.Leaf.NotAfter)
+	}
+	if got.Status.RenewalTime == nil || !got.Status.RenewalTime.Before(got.Status.NotAfter) {
+		t.Errorf("status.renewalTime = %v, want before notAfter", got.Status.RenewalTime)
+	}
+	if got.Status.Order != nil || got.Status.Revision != 1 {
+		t.Errorf("status.order = %+v, revision %d; want no order in flight and revision 1", got.Status.Order, got.Status.Revision)
+	}
+	if txt := queryTXT(t, "_acme-challenge.shop.dns.example.test."); len(txt) != 0 {
+		t.Errorf("TXT records left behind: %v", txt)
+	}
+}
+
+func TestHTTP01IssuesThroughTheControllersListener(t *testing.T) {
+	ns, _ := newIssuer(t)
+	cert := newCertificate(t, ns, "web", "web.example.test")
+	waitReady(t, cert, metav1.ConditionTrue, edgecertv1alpha1.ReasonIssued)
+	checkSecret(t, cert, "web.example.test")
+}
+
+func TestWildcardWithOnlyHTTP01IsStalled(t *testing.T) {
+	ns, _ := newIssuer(t)
+	cert := newCertificate(t, ns, "wild", "*.web.example.test")
+	got := waitReady(t, cert, metav1.ConditionFalse, edgecertv1alpha1.ReasonInvalidSpec)
+	cond := meta.FindStatusCondition(got.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+	if want := "no dns01 solver matches *.web.example.test: wildcard certificates need DNS-01"; cond.Message != want {
+		t.Errorf("message = %q, want %q", cond.Message, want)
+	}
+	if !meta.IsStatusConditionTrue(got.Status.Conditions, edgecertv1alpha1.StalledCondition) {
+		t.Error("Stalled is not True")
+	}
+}
+
+func TestFailedChallengeReportsTheCAsReasonAndBacksOff(t *testing.T) {
+	ns, _ := newIssuer(t)
+	// BIND does not serve unknown.test: Pebble cannot resolve the host.
+	cert := newCertificate(t, ns, "lost", "lost.unknown.test")
+	got := waitReady(t, cert, metav1.ConditionFalse, edgecertv1alpha1.ReasonOrderFailed)
+	cond := meta.FindStatusCondition(got.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+	if !strings.HasPrefix(cond.Message, "connection: ") || !strings.Contains(cond.Message, "could not resolve URL \"http://lost.unknown.test:") {
+		t.Errorf("message = %q, want the CA's problem: connection, could not resolve lost.unknown.test", cond.Message)
+	}
+	if got.Status.FailedIssuanceAttempts != 1 || got.Status.LastFailureTime == nil || got.Status.Order != nil {
+		t.Errorf("failedIssuanceAttempts = %d, lastFailureTime = %v, order = %v; want 1, set, nil", got.Status.FailedIssuanceAttempts, got.Status.LastFailureTime, got.Status.Order)
+	}
+}
+
+func TestSecretNotCreatedByEdgecertIsNotOverwritten(t *testing.T) {
+	ns, _ := newIssuer(t)
+	mine := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "taken-tls", Namespace: ns}, Data: map[string][]byte{"keep": []byte("me")}}
+	if err := bed.ControlPlane.Client.Create(context.Background(), mine); err != nil {
+		t.Fatal(err)
+	}
+	cert := newCertificate(t, ns, "taken", "taken.example.test")
+	waitReady(t, cert, metav1.ConditionFalse, edgecertv1alpha1.ReasonInvalidSpec)
+	var after corev1.Secret
+	if err := bed.ControlPlane.Client.Get(context.Background(), client.ObjectKeyFromObject(mine), &after); err != nil {
+		t.Fatal(err)
+	}
+	if string(after.Data["keep"]) != "me" || len(after.Data) != 1 {
+		t.Errorf("someone else's Secret was changed: %v", after.Data)
+	}
+}
+
+func TestCRDRefusesBadSpecs(t *testing.T) {
+	ns, _ := newIssuer(t)
+	for name, hosts := range map[string][]string{
+		"empty":     nil,
+		"malformed": {"not a host"},
+		"upper":     {"Shop.example.test"},
+	} {
+		cert := &edgecertv1alpha1.Certificate{
+			ObjectMeta: metav1.ObjectMeta{Name: "bad-" + name, Namespace: ns},
+			Spec:       edgecertv1alpha1.CertificateSpec{DNSNames: hosts, SecretName: "x", IssuerRef: edgecertv1alpha1.IssuerReference{Name: "pebble"}},
+		}
+		if err := bed.ControlPlane.Client.Create(context.Background(), cert); err == nil || !strings.Contains(err.Error(), "spec.dnsNames") {
+			t.Errorf("%s hosts %q: err = %v, want a spec.dnsNames validation error", name, hosts, err)
+		}
+	}
+	cert := &edgecertv1alpha1.Certificate{
+		ObjectMeta: metav1.ObjectMeta{Name: "bad-key", Namespace: ns},
+		Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"a.example.test"}, SecretName: "x", IssuerRef: edgecertv1alpha1.IssuerReference{Name: "pebble"},
+			PrivateKey: &edgecertv1alpha1.PrivateKeySpec{Algorithm: "RSA", Size: 1024}},
+	}
+	if err := bed.ControlPlane.Client.Create(context.Background(), cert); err == nil || !strings.Contains(err.Error(), "size must be") {
+		t.Errorf("RSA 1024: err = %v, want the CEL size message", err)
+	}
+}
+
+func TestUnknownIssuerIsReported(t *testing.T) {
+	ns, _ := newIssuer(t)
+	cert := newCertificate(t, ns, "orphan", "orphan.example.test")
+	cert.Spec.IssuerRef.Name = "nope"
+	if err := bed.ControlPlane.Client.Update(context.Background(), cert); err != nil {
+		// The controller may have patched status already; retry with a fresh copy.
+		var fresh edgecertv1alpha1.Certificate
+		if err := bed.ControlPlane.Client.Get(context.Background(), client.ObjectKeyFromObject(cert), &fresh); err != nil {
+			t.Fatal(err)
+		}
+		fresh.Spec.IssuerRef.Name = "nope"
+		if err := bed.ControlPlane.Client.Update(context.Background(), &fresh); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = waitReadyMessage(t, cert, edgecertv1alpha1.ReasonIssuerNotReady, `Issuer "nope"`)
+}
+
+func waitReadyMessage(t *testing.T, cert *edgecertv1alpha1.Certificate, reason, substr string) *edgecertv1alpha1.Certificate {
+	t.Helper()
+	got := &edgecertv1alpha1.Certificate{}
+	eventually(t, "certificate "+cert.Name+" reason "+reason, func() (bool, string) {
+		if err := bed.ControlPlane.Client.Get(context.Background(), client.ObjectKeyFromObject(cert), got); err != nil {
+			return false, err.Error()
+		}
+		cond := meta.FindStatusCondition(got.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+		return cond != nil && cond.Reason == reason && strings.Contains(cond.Message, substr), fmt.Sprintf("%+v", cond)
+	})
+	return got
+}
+
+func queryTXT(t *testing.T, name string) []string {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, dns.TypeTXT)
+	r, err := dns.Exchange(m, bed.BIND.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, rr := range r.Answer {
+		if txt, ok := rr.(*dns.TXT); ok {
+			out = append(out, strings.Join(txt.Txt, ""))
+		}
+	}
+	return out
+}
+
+// eventually polls cond every 50 ms for up to a minute: a bound for a hung
+// test, not a performance assertion.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	var last string
+	for time.Now().Before(deadline) {
+		var ok bool
+		if ok, last = cond(); ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: not reached; last seen: %s", what, last)
+}

@@ -1,0 +1,110 @@
+package certificate
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/acme"
+	edgecontroller "github.com/edgecert/edgecert/internal/controller"
+)
+
+// Field indexes on Certificates.
+const (
+	// issuerIndex is "<Kind>/<name>" of spec.issuerRef.
+	issuerIndex = "spec.issuerRef"
+	// tokenIndex holds the HTTP-01 tokens of the order in flight.
+	tokenIndex = "status.order.challenges.token"
+)
+
+// Options tune the Certificate controller.
+type Options struct {
+	// ClusterResourceNamespace holds ClusterIssuers' Secrets.
+	ClusterResourceNamespace string
+	// MaxConcurrentReconciles bounds parallel passes (each is short).
+	MaxConcurrentReconciles int
+}
+
+// SetupWithManager registers the Certificate controller, its watches on
+// issuers and on the Secrets it wrote, and the field indexes it and the
+// HTTP-01 solver use.
+func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine, opts Options) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &edgecertv1alpha1.Certificate{}, issuerIndex, func(o client.Object) []string {
+		ref := o.(*edgecertv1alpha1.Certificate).Spec.IssuerRef
+		kind := ref.Kind
+		if kind == "" {
+			kind = edgecertv1alpha1.IssuerKind
+		}
+		return []string{kind + "/" + ref.Name}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &edgecertv1alpha1.Certificate{}, tokenIndex, func(o client.Object) []string {
+		order := o.(*edgecertv1alpha1.Certificate).Status.Order
+		if order == nil {
+			return nil
+		}
+		var tokens []string
+		for _, ch := range order.Challenges {
+			if ch.KeyAuthorization != "" {
+				tokens = append(tokens, ch.Token)
+			}
+		}
+		return tokens
+	}); err != nil {
+		return err
+	}
+	r := &Reconciler{
+		Client:                   mgr.GetClient(),
+		Secrets:                  edgecontroller.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
+		ACME:                     engine,
+		Events:                   mgr.GetEventRecorder("edgecert-certificate"),
+		ClusterResourceNamespace: opts.ClusterResourceNamespace,
+		Now:                      time.Now,
+	}
+	byIssuer := func(kind string) handler.EventHandler {
+		return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			var list edgecertv1alpha1.CertificateList
+			listOpts := []client.ListOption{client.MatchingFields{issuerIndex: kind + "/" + o.GetName()}}
+			if o.GetNamespace() != "" {
+				listOpts = append(listOpts, client.InNamespace(o.GetNamespace()))
+			}
+			if err := r.Client.List(ctx, &list, listOpts...); err != nil {
+				return nil
+			}
+			reqs := make([]reconcile.Request, 0, len(list.Items))
+			for _, c := range list.Items {
+				reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: c.Namespace, Name: c.Name}})
+			}
+			return reqs
+		})
+	}
+	bySecret := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		name := o.GetLabels()[CertificateNameLabel]
+		if name == "" {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+	})
+	concurrency := opts.MaxConcurrentReconciles
+	if concurrency == 0 {
+		concurrency = 10
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("certificate").
+		For(&edgecertv1alpha1.Certificate{}).
+		Watches(&edgecertv1alpha1.Issuer{}, byIssuer(edgecertv1alpha1.IssuerKind)).
+		Watches(&edgecertv1alpha1.ClusterIssuer{}, byIssuer(edgecertv1alpha1.ClusterIssuerKind)).
+		Watches(&corev1.Secret{}, bySecret).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Complete(r)
+}
