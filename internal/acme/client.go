@@ -297,4 +297,3 @@ func (c *Client) RenewalInfo(ctx context.Context, leaf *x509.Certificate) (Renew
 func ARIIdentifier(leaf *x509.Certificate) (string, error) {
 	return acmez.ARIUniqueIdentifier(leaf)
 }
-

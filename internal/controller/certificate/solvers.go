@@ -49,4 +49,3 @@ func (r *Reconciler) buildDNSSolver(ctx context.Context, spec *edgecertv1alpha1.
 func tsigAlgorithm(v string) string {
 	return "hmac-" + strings.TrimPrefix(strings.ToLower(v), "hmac")
 }
-
