@@ -40,7 +40,11 @@ func run(exitAfter time.Duration) error {
 	}
 
 	fmt.Println("Starting BIND 9, Pebble and kube-apiserver + etcd on loopback ...")
-	bed, err := testenv.Start(testenv.Options{})
+	http01Port, err := testenv.FreePort()
+	if err != nil {
+		return err
+	}
+	bed, err := testenv.Start(testenv.Options{Pebble: testenv.PebbleOptions{HTTPPort: http01Port}})
 	if err != nil {
 		return err
 	}
@@ -67,6 +71,7 @@ func run(exitAfter time.Duration) error {
 	}
 	opts.MetricsAddr = fmt.Sprintf("127.0.0.1:%d", metricsPort)
 	opts.ProbeAddr = fmt.Sprintf("127.0.0.1:%d", probePort)
+	opts.HTTP01Addr = fmt.Sprintf("127.0.0.1:%d", http01Port)
 	mgr, err := manager.New(bed.ControlPlane.Config, opts)
 	if err != nil {
 		return err
@@ -85,11 +90,14 @@ edgecert demo is running.
                    curl --cacert %[6]s %[5]s
   BIND 9 (DNS)     zone %[7]s on %[8]s, TSIG key %[9]s (%[10]s)
                    dig @127.0.0.1 -p %[11]s app.%[7]s
-
-Press Ctrl-C to stop everything.
 `, bed.ControlPlane.Kubeconfig, kubeVersion(), opts.MetricsAddr, opts.ProbeAddr,
 		bed.Pebble.DirectoryURL, pebbleCA, zone, bed.BIND.Addr, bed.BIND.Key.Name, bed.BIND.Key.Algorithm,
 		bed.BIND.Addr[len("127.0.0.1:"):])
+
+	if err := issueDemoCertificate(ctx, bed); err != nil {
+		return err
+	}
+	fmt.Println("\nPress Ctrl-C to stop everything.")
 
 	select {
 	case err := <-mgrDone:
