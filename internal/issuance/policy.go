@@ -53,8 +53,10 @@ func Decide(f Facts) Decision {
 		norm, _ := spec.Normalize()
 		return Decision{true, edgecertv1alpha1.ReasonSpecChanged, fmt.Sprintf("private key is not %s %d", norm.Algorithm, norm.Size)}
 	}
-	if !pki.ValidAt(f.KeyPair.Leaf, f.Now) {
-		return Decision{true, edgecertv1alpha1.ReasonRenewing, "certificate is expired or not yet valid"}
+	// Not yet valid is no reason to re-issue: a CA's clock a little ahead of
+	// ours would otherwise make every fresh certificate look bad.
+	if !f.Now.Before(f.KeyPair.Leaf.NotAfter) {
+		return Decision{true, edgecertv1alpha1.ReasonRenewing, "certificate has expired"}
 	}
 	if !f.RenewalTime.IsZero() && !f.Now.Before(f.RenewalTime) {
 		return Decision{true, edgecertv1alpha1.ReasonRenewing, fmt.Sprintf("renewal time %s has come", f.RenewalTime.UTC().Format(time.RFC3339))}

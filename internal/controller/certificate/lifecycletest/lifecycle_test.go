@@ -1,0 +1,261 @@
+// Package lifecycletest drives the Certificate reconciler pass by pass, with
+// no manager in the background, to test what needs control of time and of
+// the process: an order surviving a controller restart, and renewal (ARI
+// window, `replaces`) under an injected clock.
+package lifecycletest
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/acme"
+	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/controller/certificate"
+	"github.com/edgecert/edgecert/internal/controller/issuer"
+	"github.com/edgecert/edgecert/internal/pki"
+	"github.com/edgecert/edgecert/internal/testenv"
+)
+
+var bed *testenv.Bed
+
+func TestMain(m *testing.M) {
+	var err error
+	if bed, err = testenv.Start(testenv.Options{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	bed.Stop()
+	os.Exit(code)
+}
+
+// newOrders counts newOrder requests across every engine of the test.
+var newOrders atomic.Int64
+
+func newEngine() *acme.Engine {
+	return &acme.Engine{Observe: func(endpoint, outcome string) {
+		if endpoint == "newOrder" && outcome == "ok" {
+			newOrders.Add(1)
+		}
+	}}
+}
+
+func newCertificateReconciler(c client.Client, now func() time.Time) *certificate.Reconciler {
+	return &certificate.Reconciler{
+		Client:  c,
+		Secrets: controller.Secrets{Cached: c, Uncached: c},
+		ACME:    newEngine(),
+		Events:  events.NewFakeRecorder(100),
+		Now:     now,
+	}
+}
+
+// setUp makes a namespace with a Ready Issuer (DNS-01 on the test BIND)
+// and a Certificate for host, not yet reconciled.
+func setUp(t *testing.T, host string) (*edgecertv1alpha1.Certificate, ctrl.Request) {
+	t.Helper()
+	ctx := context.Background()
+	c := bed.ControlPlane.Client
+	ns, err := bed.ControlPlane.CreateNamespace(ctx, "lifecycle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tsig", Namespace: ns}, Data: map[string][]byte{"secret": []byte(bed.BIND.Key.Secret)}}); err != nil {
+		t.Fatal(err)
+	}
+	iss := &edgecertv1alpha1.Issuer{
+		ObjectMeta: metav1.ObjectMeta{Name: "pebble", Namespace: ns},
+		Spec: edgecertv1alpha1.IssuerSpec{ACME: edgecertv1alpha1.ACMEIssuer{
+			Server: bed.Pebble.DirectoryURL, CABundle: bed.Pebble.ServerCAPEM,
+			PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: "account"},
+			Solvers: []edgecertv1alpha1.ACMESolver{{DNS01: &edgecertv1alpha1.DNS01Solver{
+				Nameservers: []string{bed.BIND.Addr},
+				RFC2136: &edgecertv1alpha1.RFC2136Provider{Nameserver: bed.BIND.Addr, TSIGKeyName: bed.BIND.Key.Name, TSIGAlgorithm: "HMACSHA256",
+					TSIGSecretRef: edgecertv1alpha1.SecretKeySelector{Name: "tsig", Key: "secret"}},
+			}}},
+		}},
+	}
+	if err := c.Create(ctx, iss); err != nil {
+		t.Fatal(err)
+	}
+	ir := &issuer.Reconciler{Client: c, Secrets: controller.Secrets{Cached: c, Uncached: c}, ACME: newEngine(), Events: events.NewFakeRecorder(10),
+		NewObject: func() edgecertv1alpha1.GenericIssuer { return &edgecertv1alpha1.Issuer{} }}
+	if _, err := ir.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(iss)}); err != nil {
+		t.Fatal(err)
+	}
+
+	cert := &edgecertv1alpha1.Certificate{
+		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
+		Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{host}, SecretName: "app-tls",
+			IssuerRef: edgecertv1alpha1.IssuerReference{Name: "pebble"}},
+	}
+	if err := c.Create(ctx, cert); err != nil {
+		t.Fatal(err)
+	}
+	return cert, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(cert)}
+}
+
+// untilReady runs passes like the workqueue would until the Certificate is
+// Ready at the given revision, and returns the order URLs it saw.
+func untilReady(t *testing.T, r *certificate.Reconciler, cert *edgecertv1alpha1.Certificate, revision int) map[string]bool {
+	t.Helper()
+	ctx := context.Background()
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(cert)}
+	seen := map[string]bool{}
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		res, err := r.Reconcile(ctx, req)
+		if err != nil {
+			t.Logf("pass error (retried): %v", err)
+		}
+		if err := bed.ControlPlane.Client.Get(ctx, req.NamespacedName, cert); err != nil {
+			t.Fatal(err)
+		}
+		if cert.Status.Order != nil {
+			seen[cert.Status.Order.URL] = true
+		}
+		if cert.Status.Revision == revision && meta.IsStatusConditionTrue(cert.Status.Conditions, edgecertv1alpha1.ReadyCondition) {
+			return seen
+		}
+		time.Sleep(min(res.RequeueAfter, 200*time.Millisecond))
+	}
+	t.Fatalf("certificate not Ready at revision %d: revision %d, %+v", revision, cert.Status.Revision, cert.Status.Conditions)
+	return nil
+}
+
+func TestRestartedControllerResumesTheSameOrder(t *testing.T) {
+	ctx := context.Background()
+	c := bed.ControlPlane.Client
+	newOrders.Store(0)
+	cert, req := setUp(t, "resumed.example.test")
+
+	// First controller: one pass creates the order and records it; then it
+	// "crashes" (is dropped).
+	if _, err := newCertificateReconciler(c, time.Now).Reconcile(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, req.NamespacedName, cert); err != nil {
+		t.Fatal(err)
+	}
+	if cert.Status.Order == nil || cert.Status.Order.URL == "" {
+		t.Fatalf("after the first pass status.order = %+v, want the order recorded", cert.Status.Order)
+	}
+	firstOrder := cert.Status.Order.URL
+
+	// Second controller: fresh state, same cluster. It must finish that order.
+	seen := untilReady(t, newCertificateReconciler(c, time.Now), cert, 1)
+	if len(seen) != 1 || !seen[firstOrder] {
+		t.Errorf("orders seen after the restart = %v, want only the first order %s", seen, firstOrder)
+	}
+	if n := newOrders.Load(); n != 1 {
+		t.Errorf("newOrder requests = %d, want exactly 1", n)
+	}
+	var secret corev1.Secret
+	if err := c.Get(ctx, client.ObjectKey{Namespace: cert.Namespace, Name: "app-tls"}, &secret); err != nil {
+		t.Fatalf("Secret not written: %v", err)
+	}
+}
+
+// clock is the real time shifted by an offset a test sets.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now is the shifted time.
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Set shifts the clock so that it reads t now.
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset = time.Until(t)
+}
+
+func TestRenewalFollowsARIAndNamesTheReplacedCertificate(t *testing.T) {
+	ctx := context.Background()
+	c := bed.ControlPlane.Client
+	cert, _ := setUp(t, "renew.example.test")
+	clk := &clock{}
+	r := newCertificateReconciler(c, clk.Now)
+	untilReady(t, r, cert, 1)
+	old := secretLeaf(t, cert)
+
+	// Pebble offers ACME Renewal Information: the renewal time lies in its
+	// suggested window, before expiry.
+	rt := cert.Status.RenewalTime.Time
+	if !rt.After(old.NotBefore) || !rt.Before(old.NotAfter) {
+		t.Fatalf("renewalTime %s is not within the certificate's validity %s..%s", rt, old.NotBefore, old.NotAfter)
+	}
+	// Before the renewal time a pass changes nothing and asks to come back then.
+	res, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(cert)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := rt.Sub(clk.Now()); res.RequeueAfter < want-time.Second || res.RequeueAfter > want+time.Second {
+		t.Errorf("RequeueAfter = %s, want about %s (the renewal time)", res.RequeueAfter, want)
+	}
+
+	clk.Set(rt.Add(time.Second))
+	wantReplaces, err := acme.ARIIdentifier(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replaces string
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(cert)}
+	if _, err := r.Reconcile(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, req.NamespacedName, cert); err != nil {
+		t.Fatal(err)
+	}
+	if cert.Status.Order == nil {
+		t.Fatalf("no renewal order after the renewal time: %+v", cert.Status.Conditions)
+	}
+	replaces = cert.Status.Order.Replaces
+	if cond := meta.FindStatusCondition(cert.Status.Conditions, edgecertv1alpha1.IssuingCondition); cond == nil || cond.Reason != edgecertv1alpha1.ReasonRenewing {
+		t.Errorf("Issuing condition = %+v, want reason Renewing", cond)
+	}
+	if !meta.IsStatusConditionTrue(cert.Status.Conditions, edgecertv1alpha1.ReadyCondition) {
+		t.Error("Ready went False during renewal; the old certificate is still valid")
+	}
+	untilReady(t, r, cert, 2)
+	if replaces != wantReplaces {
+		t.Errorf("renewal order replaces = %q, want %q", replaces, wantReplaces)
+	}
+	renewed := secretLeaf(t, cert)
+	if renewed.SerialNumber.Cmp(old.SerialNumber) == 0 {
+		t.Error("the Secret still holds the old certificate")
+	}
+}
+
+func secretLeaf(t *testing.T, cert *edgecertv1alpha1.Certificate) *x509.Certificate {
+	t.Helper()
+	var secret corev1.Secret
+	if err := bed.ControlPlane.Client.Get(context.Background(), client.ObjectKey{Namespace: cert.Namespace, Name: cert.Spec.SecretName}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	kp, err := pki.ParseKeyPair(secret.Data["tls.crt"], secret.Data["tls.key"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp.Leaf
+}
