@@ -98,3 +98,43 @@ const (
 	// ReasonNoCollision: KeysUnique is True.
 	ReasonNoCollision = "NoCollision"
 )
+
+// GatewayService reasons. Ready=True has ServerReady; every other reason
+// comes with Ready=False, and the message names the host, port, Secret or
+// competing server involved.
+const (
+	// ReasonServerReady: the server is in the Gateway as the spec asks.
+	ReasonServerReady = "ServerReady"
+	// ReasonNoGateway: no GatewayPolicy names a Gateway for the traffic
+	// type (Stalled).
+	ReasonNoGateway = "NoGateway"
+	// ReasonHostNotClaimed: a host is not claimed for this namespace by a
+	// GatewayPolicy (Stalled); any server of this GatewayService is removed.
+	ReasonHostNotClaimed = "HostNotClaimed"
+	// ReasonGatewayNotFound: the policy's Gateway does not exist and
+	// edgecert may not create it; edgecert waits for it.
+	ReasonGatewayNotFound = "GatewayNotFound"
+	// ReasonHostConflict: another server on the same port serves an
+	// overlapping host and keeps it (it was there first, or is older).
+	ReasonHostConflict = "HostConflict"
+	// ReasonPortConflict: the port is used by another server with a
+	// protocol that cannot share it, or by a plain TCP server.
+	ReasonPortConflict = "PortConflict"
+	// ReasonPortNameConflict: another server has the same port name.
+	ReasonPortNameConflict = "PortNameConflict"
+	// ReasonSecretNotFound: secretRef or clientCASecretRef names a Secret
+	// that does not exist.
+	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonSecretInvalid: the Secret does not parse, its key does not
+	// match, or its certificate does not cover every host.
+	ReasonSecretInvalid = "SecretInvalid"
+	// ReasonCertificateNotReady: the Certificate for issuerRef is not
+	// issued yet; the server is added when it is.
+	ReasonCertificateNotReady = "CertificateNotReady"
+	// ReasonCertificateNotOwned: a Certificate of the name edgecert needs
+	// exists and belongs to someone else.
+	ReasonCertificateNotOwned = "CertificateNotOwned"
+	// ReasonGatewayRejected: the API server refused the Gateway edgecert
+	// wrote (a validating webhook, for instance); the message says why.
+	ReasonGatewayRejected = "GatewayRejected"
+)

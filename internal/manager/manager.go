@@ -22,6 +22,7 @@ import (
 	"github.com/edgecert/edgecert/internal/controller"
 	"github.com/edgecert/edgecert/internal/controller/certificate"
 	certmergecontroller "github.com/edgecert/edgecert/internal/controller/certmerge"
+	"github.com/edgecert/edgecert/internal/controller/gatewayservice"
 	"github.com/edgecert/edgecert/internal/controller/issuer"
 	"github.com/edgecert/edgecert/internal/metrics"
 	"github.com/edgecert/edgecert/internal/scheme"
@@ -130,6 +131,9 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	}
 	if err := certmergecontroller.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up certmerge controllers: %w", err)
+	}
+	if err := gatewayservice.SetupWithManager(context.Background(), mgr, gatewayservice.Options{}); err != nil {
+		return fmt.Errorf("set up gatewayservice controller: %w", err)
 	}
 	if o.HTTP01Addr != "0" && o.HTTP01Addr != "" {
 		if err := mgr.Add(&certificate.HTTP01Solver{Addr: o.HTTP01Addr, Reader: mgr.GetClient()}); err != nil {

@@ -1,0 +1,522 @@
+// Package certmerge reconciles CertMerges and ClusterCertMerges: it reads
+// the selected TLS Secrets, merges them with internal/certmerge, writes the
+// bundle Secret when its content changes, and rolls the workloads that read
+// it as files. Every rule lives in internal/certmerge; this package gets,
+// applies and reports.
+package certmerge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/certmerge"
+	"github.com/edgecert/edgecert/internal/controller"
+)
+
+// Labels, annotations and the finalizer CertMerge puts on what it writes.
+const (
+	// CertMergeLabel on a bundle Secret names its CertMerge.
+	CertMergeLabel = "edgecert.dev/certmerge"
+	// ClusterCertMergeLabel on a bundle Secret names its ClusterCertMerge.
+	ClusterCertMergeLabel = "edgecert.dev/clustercertmerge"
+	// ChecksumAnnotation holds the bundle checksum, on the bundle Secret and
+	// on the pod template of each workload to roll.
+	ChecksumAnnotation = "edgecert.dev/bundle-checksum"
+	// Finalizer makes edgecert delete the bundle with its CertMerge, also
+	// where no garbage collector runs.
+	Finalizer = "edgecert.dev/certmerge-bundle"
+)
+
+// +kubebuilder:rbac:groups=edgecert.dev,resources=certmerges;clustercertmerges,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=edgecert.dev,resources=certmerges/status;clustercertmerges/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=edgecert.dev,resources=certmerges/finalizers;clustercertmerges/finalizers,verbs=update
+// +kubebuilder:rbac:groups=edgecert.dev,resources=certmergegrants,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;patch
+
+// mergeObject is what CertMerge and ClusterCertMerge have in common.
+type mergeObject interface {
+	client.Object
+	BundleSecretNamespace() string
+	BundleSecretName() string
+	Sources() *edgecertv1alpha1.BundleSources
+	MergeStatus() *edgecertv1alpha1.CertMergeStatus
+	ClusterScoped() bool
+}
+
+// kind describes one of the two merge kinds.
+type kind struct {
+	name      string // CertMerge or ClusterCertMerge
+	label     string // bundle Secret label naming the merge
+	newObject func() mergeObject
+	list      func(ctx context.Context, c client.Reader) ([]mergeObject, error)
+}
+
+var (
+	certMergeKind = kind{
+		name: "CertMerge", label: CertMergeLabel,
+		newObject: func() mergeObject { return &edgecertv1alpha1.CertMerge{} },
+		list: func(ctx context.Context, c client.Reader) ([]mergeObject, error) {
+			var l edgecertv1alpha1.CertMergeList
+			if err := c.List(ctx, &l); err != nil {
+				return nil, err
+			}
+			out := make([]mergeObject, len(l.Items))
+			for i := range l.Items {
+				out[i] = &l.Items[i]
+			}
+			return out, nil
+		},
+	}
+	clusterCertMergeKind = kind{
+		name: "ClusterCertMerge", label: ClusterCertMergeLabel,
+		newObject: func() mergeObject { return &edgecertv1alpha1.ClusterCertMerge{} },
+		list: func(ctx context.Context, c client.Reader) ([]mergeObject, error) {
+			var l edgecertv1alpha1.ClusterCertMergeList
+			if err := c.List(ctx, &l); err != nil {
+				return nil, err
+			}
+			out := make([]mergeObject, len(l.Items))
+			for i := range l.Items {
+				out[i] = &l.Items[i]
+			}
+			return out, nil
+		},
+	}
+)
+
+// Reconciler reconciles one merge kind.
+type Reconciler struct {
+	// Client reads merges, grants and bundle Secrets from the cache (which
+	// holds only Secrets labelled app.kubernetes.io/managed-by=edgecert)
+	// and writes.
+	Client client.Client
+	// APIReader reads source Secrets and workloads straight from the API
+	// server, so they are never cached.
+	APIReader client.Reader
+	// Events records what changed.
+	Events events.EventRecorder
+
+	kind    kind
+	watcher *sourceWatcher
+}
+
+// scope carries what the steps of one pass found.
+type scope struct {
+	obj       mergeObject
+	selection certmerge.Selection
+	access    certmerge.Access
+	input     certmerge.Input
+	bundle    *corev1.Secret
+	facts     facts
+}
+
+// Reconcile runs the steps in order; the first error stops them. One
+// deferred status patch reports what they found, and only if it changed.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	obj := r.kind.newObject()
+	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.watcher.SetInterest(r.interestKey(req.NamespacedName), nil)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if !obj.GetDeletionTimestamp().IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, obj)
+	}
+	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
+		base := obj.DeepCopyObject().(client.Object)
+		controllerutil.AddFinalizer(obj, Finalizer)
+		if err := r.Client.Patch(ctx, obj, client.MergeFrom(base), client.FieldOwner(controller.FieldManager)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
+		}
+	}
+
+	before := obj.DeepCopyObject().(mergeObject)
+	s := &scope{obj: obj, facts: facts{generation: obj.GetGeneration()}}
+	defer func() {
+		if errors.Is(retErr, errConflict) {
+			retErr = nil
+			result = ctrl.Result{RequeueAfter: conflictRequeue}
+		} else if retErr != nil && s.facts.terminal == nil {
+			s.facts.transient = retErr
+		}
+		setStatus(obj.MergeStatus(), s.facts)
+		if err := r.patchStatus(ctx, before, obj); err != nil {
+			retErr = errors.Join(retErr, err)
+		}
+	}()
+
+	for _, step := range []func(context.Context, *scope) error{
+		r.reconcileSelection,
+		r.reconcileSources,
+		r.reconcileBundle,
+		r.reconcileWorkloads,
+	} {
+		if err := step(ctx, s); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// errConflict stops a pass whose write lost a race; it is requeued
+// quietly, without an error in the log or status.
+var errConflict = errors.New("conflict")
+
+// conflictRequeue is how soon a pass that lost a write race runs again.
+const conflictRequeue = 200 * time.Millisecond
+
+// equalStatus ignores nothing: conditions keep their transition times when
+// unchanged, so an identical status means a no-op pass.
+func equalStatus(a, b *edgecertv1alpha1.CertMergeStatus) bool {
+	return apiequality.Semantic.DeepEqual(a, b)
+}
+
+// reconcileSelection parses the spec and decides which namespaces the merge
+// may read, from its scope and the grants there; it points the source
+// watcher at them. An invalid spec sets Stalled (InvalidSpec).
+func (r *Reconciler) reconcileSelection(ctx context.Context, s *scope) error {
+	spec := s.obj.Sources()
+	if err := certmerge.ValidateKeyTemplate(spec.KeyTemplate); err != nil {
+		return r.terminal(s, edgecertv1alpha1.ReasonInvalidSpec, err)
+	}
+	sel, err := selection(s.obj)
+	if err != nil {
+		return r.terminal(s, edgecertv1alpha1.ReasonInvalidSpec, err)
+	}
+	s.selection = sel
+	s.input.KeyTemplate = spec.KeyTemplate
+	s.access = certmerge.Access{Requester: certmerge.Requester{Name: s.obj.GetName(), ClusterScoped: s.obj.ClusterScoped()}}
+	if !s.obj.ClusterScoped() {
+		s.access.Requester.Namespace = s.obj.GetNamespace()
+		for _, ns := range sel.Namespaces() {
+			if ns == s.obj.GetNamespace() {
+				continue
+			}
+			var grants edgecertv1alpha1.CertMergeGrantList
+			if err := r.Client.List(ctx, &grants, client.InNamespace(ns)); err != nil {
+				return fmt.Errorf("list CertMergeGrants in %s: %w", ns, err)
+			}
+			for _, g := range grants.Items {
+				cg := certmerge.Grant{Namespace: g.Namespace, SecretNames: g.Spec.SecretNames}
+				for _, f := range g.Spec.From {
+					cg.From = append(cg.From, certmerge.GrantFrom{Namespace: f.Namespace, Name: f.Name})
+				}
+				s.access.Grants = append(s.access.Grants, cg)
+			}
+		}
+	}
+	var readable []string
+	for _, ns := range sel.Namespaces() {
+		if s.access.MayReadNamespace(ns) {
+			readable = append(readable, ns)
+		}
+	}
+	r.watcher.SetInterest(r.interestKey(client.ObjectKeyFromObject(s.obj)), readable)
+	return nil
+}
+
+// reconcileSources reads the selected Secrets straight from the API server:
+// by name, and by label selector with a field selector on the TLS type.
+// Secrets it may not read are recorded as refused, never read.
+func (r *Reconciler) reconcileSources(ctx context.Context, s *scope) error {
+	for _, ref := range s.selection.Names {
+		if !s.access.MayRead(ref.Namespace, ref.Name) {
+			s.input.Refused = append(s.input.Refused, ref)
+			continue
+		}
+		var secret corev1.Secret
+		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, &secret)
+		switch {
+		case apierrors.IsNotFound(err):
+			s.input.Missing = append(s.input.Missing, ref)
+		case err != nil:
+			return fmt.Errorf("get source Secret %s: %w", ref, err)
+		default:
+			s.input.Sources = append(s.input.Sources, sourceOf(&secret))
+		}
+	}
+	tlsOnly := fields.OneTermEqualSelector("type", string(corev1.SecretTypeTLS))
+	for _, sel := range s.selection.Selectors {
+		for _, ns := range sel.Namespaces {
+			if !s.access.MayReadNamespace(ns) {
+				s.input.Refused = append(s.input.Refused, certmerge.Ref{Namespace: ns, Name: certmerge.AnyName})
+				continue
+			}
+			var list corev1.SecretList
+			if err := r.APIReader.List(ctx, &list, client.InNamespace(ns),
+				client.MatchingLabelsSelector{Selector: sel.Labels}, client.MatchingFieldsSelector{Selector: tlsOnly}); err != nil {
+				return fmt.Errorf("list source Secrets in %s: %w", ns, err)
+			}
+			for i := range list.Items {
+				secret := &list.Items[i]
+				if !s.access.MayRead(secret.Namespace, secret.Name) {
+					s.input.Refused = append(s.input.Refused, certmerge.Ref{Namespace: secret.Namespace, Name: secret.Name})
+					continue
+				}
+				s.input.Sources = append(s.input.Sources, sourceOf(secret))
+			}
+		}
+	}
+	return nil
+}
+
+func sourceOf(secret *corev1.Secret) certmerge.Source {
+	return certmerge.Source{
+		Ref:  certmerge.Ref{Namespace: secret.Namespace, Name: secret.Name},
+		Type: string(secret.Type),
+		Data: secret.Data,
+	}
+}
+
+// reconcileBundle merges the sources and writes the bundle Secret, whole,
+// only when its content differs from what is there. A Secret of that name
+// that edgecert did not make for this merge is left alone: Stalled
+// (SecretNotOwned).
+func (r *Reconciler) reconcileBundle(ctx context.Context, s *scope) error {
+	key := types.NamespacedName{Namespace: s.obj.BundleSecretNamespace(), Name: s.obj.BundleSecretName()}
+	secrets := controller.Secrets{Cached: r.Client, Uncached: r.APIReader}
+	current, err := secrets.Get(ctx, key)
+	if err != nil {
+		return fmt.Errorf("get bundle Secret %s: %w", key, err)
+	}
+	if current != nil && !metav1.IsControlledBy(current, s.obj) {
+		return r.terminal(s, edgecertv1alpha1.ReasonSecretNotOwned,
+			fmt.Errorf("Secret %s exists and was not made by edgecert for this %s; delete it or choose another secretName", key, r.kind.name))
+	}
+	if current != nil {
+		s.input.Current = current.Data
+	}
+	res, err := certmerge.Merge(s.input)
+	if err != nil {
+		return r.terminal(s, edgecertv1alpha1.ReasonInvalidSpec, err)
+	}
+	s.facts.merged = &res
+
+	desired := r.desiredBundle(s.obj, current, key, res)
+	if current != nil && bundleUpToDate(current, desired) {
+		s.bundle = current
+		return nil
+	}
+	opts := client.FieldOwner(controller.FieldManager)
+	if current == nil {
+		err = r.Client.Create(ctx, desired, opts)
+	} else {
+		err = r.Client.Update(ctx, desired, opts)
+	}
+	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+		return errConflict
+	}
+	if err != nil {
+		return fmt.Errorf("write bundle Secret %s: %w", key, err)
+	}
+	s.bundle = desired
+	ctrl.LoggerFrom(ctx).Info("Wrote bundle Secret", "secret", klog.KObj(desired), "sources", len(res.Included), "checksum", res.Checksum)
+	r.Events.Eventf(s.obj, desired, corev1.EventTypeNormal, "BundleUpdated", "WriteBundle",
+		"Wrote %s with %d sources (checksum %.12s)", key, len(res.Included), res.Checksum)
+	return nil
+}
+
+// desiredBundle is the bundle Secret as it must be: current's metadata
+// kept (others' labels and annotations survive), ours set.
+func (r *Reconciler) desiredBundle(obj mergeObject, current *corev1.Secret, key types.NamespacedName, res certmerge.Result) *corev1.Secret {
+	desired := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	if current != nil {
+		desired = current.DeepCopy()
+	}
+	desired.Type = corev1.SecretTypeOpaque
+	desired.Data = res.Data
+	desired.StringData = nil
+	if desired.Labels == nil {
+		desired.Labels = map[string]string{}
+	}
+	desired.Labels[controller.ManagedByLabel] = controller.ManagedByValue
+	desired.Labels[r.kind.label] = labelValue(obj.GetName())
+	if desired.Annotations == nil {
+		desired.Annotations = map[string]string{}
+	}
+	desired.Annotations[ChecksumAnnotation] = res.Checksum
+	gvk := edgecertv1alpha1.GroupVersion.WithKind(r.kind.name)
+	ref := *metav1.NewControllerRef(obj, gvk)
+	refs := []metav1.OwnerReference{ref}
+	for _, o := range desired.OwnerReferences {
+		if o.UID != ref.UID {
+			refs = append(refs, o)
+		}
+	}
+	desired.OwnerReferences = refs
+	return desired
+}
+
+// bundleUpToDate compares what edgecert sets: type, data, labels,
+// checksum annotation and controller reference.
+func bundleUpToDate(current, desired *corev1.Secret) bool {
+	return current.Type == desired.Type &&
+		certmerge.DataEqual(current.Data, desired.Data) &&
+		maps.Equal(current.Labels, desired.Labels) &&
+		current.Annotations[ChecksumAnnotation] == desired.Annotations[ChecksumAnnotation] &&
+		len(current.OwnerReferences) == len(desired.OwnerReferences) &&
+		metav1.IsControlledBy(current, ownerOf(desired))
+}
+
+// ownerOf returns a stand-in object with the UID of secret's controller.
+func ownerOf(secret *corev1.Secret) metav1.Object {
+	ref := metav1.GetControllerOf(secret)
+	if ref == nil {
+		return &metav1.ObjectMeta{}
+	}
+	return &metav1.ObjectMeta{UID: ref.UID}
+}
+
+// labelValue is name when it fits a label value, else a shortened name with
+// a hash, so that long CertMerge names still label their bundle uniquely.
+func labelValue(name string) string {
+	if len(validation.IsValidLabelValue(name)) == 0 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return name[:50] + "-" + hex.EncodeToString(sum[:])[:12]
+}
+
+// reconcileWorkloads puts the bundle checksum on each workload's pod
+// template, so that consumers which read the bundle as files and do not
+// watch them roll exactly when the bundle changes. A missing workload makes
+// Ready False (WorkloadNotFound) and is looked at again on the next pass.
+func (r *Reconciler) reconcileWorkloads(ctx context.Context, s *scope) error {
+	checksum := s.facts.merged.Checksum
+	for _, w := range s.obj.Sources().Workloads {
+		var obj client.Object
+		var template *corev1.PodTemplateSpec
+		switch w.Kind {
+		case "Deployment":
+			d := &appsv1.Deployment{}
+			obj, template = d, &d.Spec.Template
+		case "StatefulSet":
+			st := &appsv1.StatefulSet{}
+			obj, template = st, &st.Spec.Template
+		case "DaemonSet":
+			ds := &appsv1.DaemonSet{}
+			obj, template = ds, &ds.Spec.Template
+		default:
+			return r.terminal(s, edgecertv1alpha1.ReasonInvalidSpec, fmt.Errorf("workload kind %q is not Deployment, StatefulSet or DaemonSet", w.Kind))
+		}
+		key := types.NamespacedName{Namespace: s.obj.BundleSecretNamespace(), Name: w.Name}
+		if err := r.APIReader.Get(ctx, key, obj); err != nil {
+			if apierrors.IsNotFound(err) {
+				s.facts.missingWorkloads = append(s.facts.missingWorkloads, w.Kind+" "+key.String())
+				continue
+			}
+			return fmt.Errorf("get %s %s: %w", w.Kind, key, err)
+		}
+		if template.Annotations[ChecksumAnnotation] == checksum {
+			continue
+		}
+		patch := fmt.Appendf(nil, `{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, ChecksumAnnotation, checksum)
+		if err := r.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(controller.FieldManager)); err != nil {
+			if apierrors.IsNotFound(err) {
+				s.facts.missingWorkloads = append(s.facts.missingWorkloads, w.Kind+" "+key.String())
+				continue
+			}
+			return fmt.Errorf("annotate %s %s: %w", w.Kind, key, err)
+		}
+		ctrl.LoggerFrom(ctx).Info("Rolled workload", "kind", w.Kind, "workload", klog.KRef(key.Namespace, key.Name), "checksum", checksum)
+		r.Events.Eventf(s.obj, obj, corev1.EventTypeNormal, "WorkloadRolled", "RollWorkload",
+			"Set %s on %s %s (checksum %.12s)", ChecksumAnnotation, w.Kind, key, checksum)
+	}
+	return nil
+}
+
+// finalize deletes the bundle Secret (if this merge made it), forgets the
+// merge's namespaces and removes the finalizer. Workloads keep their
+// annotation: removing it would roll them for nothing.
+func (r *Reconciler) finalize(ctx context.Context, obj mergeObject) error {
+	key := types.NamespacedName{Namespace: obj.BundleSecretNamespace(), Name: obj.BundleSecretName()}
+	r.watcher.SetInterest(r.interestKey(client.ObjectKeyFromObject(obj)), nil)
+	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
+		return nil
+	}
+	secret, err := controller.Secrets{Cached: r.Client, Uncached: r.APIReader}.Get(ctx, key)
+	if err != nil {
+		return fmt.Errorf("get bundle Secret %s: %w", key, err)
+	}
+	if secret != nil && metav1.IsControlledBy(secret, obj) {
+		if err := r.Client.Delete(ctx, secret, client.Preconditions{UID: &secret.UID}); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete bundle Secret %s: %w", key, err)
+		}
+		ctrl.LoggerFrom(ctx).Info("Deleted bundle Secret", "secret", klog.KObj(secret))
+	}
+	base := obj.DeepCopyObject().(client.Object)
+	controllerutil.RemoveFinalizer(obj, Finalizer)
+	if err := r.Client.Patch(ctx, obj, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("remove finalizer: %w", err)
+	}
+	return nil
+}
+
+// terminal records an error a person must fix and stops the pass without
+// a retry; a change to the merge or its sources starts the next one.
+func (r *Reconciler) terminal(s *scope, reason string, err error) error {
+	s.facts.terminal, s.facts.terminalReason = err, reason
+	return reconcile.TerminalError(err)
+}
+
+// patchStatus sends one merge patch of the status, only if it changed, and
+// warns by event when the sources left out or the collisions changed.
+func (r *Reconciler) patchStatus(ctx context.Context, before, after mergeObject) error {
+	b, a := before.MergeStatus(), after.MergeStatus()
+	if equalStatus(b, a) {
+		return nil
+	}
+	if excludedChanged(b.Excluded, a.Excluded) && len(a.Excluded) > 0 {
+		r.Events.Eventf(after, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonSourcesExcluded, "MergeSources",
+			"%d selected sources are left out or stale: see status.excluded", len(a.Excluded))
+	}
+	if err := r.Client.Status().Patch(ctx, after, client.MergeFrom(before), client.FieldOwner(controller.FieldManager)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("patch status: %w", err)
+	}
+	return nil
+}
+
+func (r *Reconciler) interestKey(key types.NamespacedName) interestKey {
+	return interestKey{kind: r.kind.name, namespace: key.Namespace, name: key.Name}
+}
+
+// selection builds a merge's Selection from its spec.
+func selection(obj mergeObject) (certmerge.Selection, error) {
+	spec := obj.Sources()
+	names := make([]certmerge.Ref, 0, len(spec.Secrets))
+	for _, s := range spec.Secrets {
+		names = append(names, certmerge.Ref{Namespace: s.Namespace, Name: s.Name})
+	}
+	sels := make([]certmerge.SelectorSpec, 0, len(spec.Selectors))
+	for _, s := range spec.Selectors {
+		sels = append(sels, certmerge.SelectorSpec{Namespaces: s.Namespaces, LabelSelector: s.LabelSelector})
+	}
+	return certmerge.NewSelection(obj.BundleSecretNamespace(), names, sels)
+}

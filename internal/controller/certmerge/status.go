@@ -1,0 +1,122 @@
+package certmerge
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/certmerge"
+)
+
+// facts are what one pass found; status is a pure function of them.
+type facts struct {
+	generation int64
+	// terminal is an error a person must fix (invalid spec, a bundle
+	// Secret edgecert does not own), with its reason.
+	terminal       error
+	terminalReason string
+	// transient is an error that backs off and retries.
+	transient error
+	// merged is set when the pass computed the bundle.
+	merged *certmerge.Result
+	// missingWorkloads are workloads named in the spec that do not exist.
+	missingWorkloads []string
+}
+
+// maxMessage keeps condition messages readable when many sources fail.
+const maxMessage = 2048
+
+// setStatus turns a pass's facts into status: the source lists, Ready,
+// Reconciling, Stalled, SourcesReady and KeysUnique. ObservedGeneration
+// moves only when the pass acted on the spec.
+func setStatus(st *edgecertv1alpha1.CertMergeStatus, f facts) {
+	set := func(t string, s metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: truncate(msg), ObservedGeneration: f.generation})
+	}
+	switch {
+	case f.terminal != nil:
+		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, f.terminalReason, f.terminal.Error())
+		set(edgecertv1alpha1.StalledCondition, metav1.ConditionTrue, f.terminalReason, f.terminal.Error())
+		meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.ReconcilingCondition)
+		return
+	case f.transient != nil:
+		set(edgecertv1alpha1.ReconcilingCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonProgressing, f.transient.Error())
+		meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.StalledCondition)
+		if meta.FindStatusCondition(st.Conditions, edgecertv1alpha1.ReadyCondition) == nil {
+			set(edgecertv1alpha1.ReadyCondition, metav1.ConditionUnknown, edgecertv1alpha1.ReasonProgressing, "Merging sources")
+		}
+		return
+	case f.merged == nil:
+		return
+	}
+	res := f.merged
+	meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.ReconcilingCondition)
+	meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.StalledCondition)
+	st.ObservedGeneration = f.generation
+
+	st.Sources = nil
+	for _, in := range res.Included {
+		st.Sources = append(st.Sources, edgecertv1alpha1.BundleSourceStatus{
+			Namespace: in.Namespace, Name: in.Name, CertKey: in.CertKey, KeyKey: in.KeyKey,
+			Hosts: in.Hosts, NotAfter: metav1.NewTime(in.NotAfter), Stale: in.Stale,
+		})
+	}
+	st.Excluded = nil
+	var problems []string
+	for _, ex := range res.Excluded {
+		st.Excluded = append(st.Excluded, edgecertv1alpha1.ExcludedSource{Namespace: ex.Namespace, Name: ex.Name, Reason: ex.Reason, Message: ex.Message})
+		if ex.Reason != certmerge.ReasonKeyCollision {
+			problems = append(problems, ex.Message)
+		}
+	}
+	st.SourceCount = int32(len(res.Included))
+	st.EarliestExpiry = nil
+	if !res.EarliestExpiry.IsZero() {
+		t := metav1.NewTime(res.EarliestExpiry)
+		st.EarliestExpiry = &t
+	}
+	st.BundleChecksum = res.Checksum
+
+	if len(problems) == 0 {
+		set(edgecertv1alpha1.SourcesReadyCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonAllSourcesIncluded, fmt.Sprintf("%d sources in the bundle", len(res.Included)))
+	} else {
+		set(edgecertv1alpha1.SourcesReadyCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonSourcesExcluded, strings.Join(problems, "\n"))
+	}
+	var collisions []string
+	for _, c := range res.Collisions {
+		collisions = append(collisions, fmt.Sprintf("%s and %s both map to %q; %s keeps it", c.Kept, c.Dropped, c.Key, c.Kept))
+	}
+	if len(collisions) == 0 {
+		set(edgecertv1alpha1.KeysUniqueCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonNoCollision, "Every source has entries of its own")
+	} else {
+		set(edgecertv1alpha1.KeysUniqueCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonKeyCollision, strings.Join(collisions, "\n"))
+	}
+
+	switch {
+	case len(collisions) > 0:
+		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonKeyCollision, "Bundle written without the colliding sources: "+strings.Join(collisions, "\n"))
+	case len(problems) > 0:
+		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonSourcesExcluded, fmt.Sprintf("Bundle written with %d sources; %d left out or stale, see status.excluded", len(res.Included), len(problems)))
+	case len(f.missingWorkloads) > 0:
+		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonWorkloadNotFound, "Workloads to roll do not exist: "+strings.Join(f.missingWorkloads, ", "))
+	default:
+		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonBundleUpToDate, fmt.Sprintf("Bundle holds %d sources", len(res.Included)))
+	}
+}
+
+func truncate(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	return s[:maxMessage-3] + "..."
+}
+
+// excludedChanged reports whether the set of left-out sources or their
+// reasons changed, which is when a warning event is worth sending.
+func excludedChanged(before, after []edgecertv1alpha1.ExcludedSource) bool {
+	return !slices.Equal(before, after)
+}
