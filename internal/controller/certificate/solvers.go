@@ -32,7 +32,7 @@ func (r *Reconciler) buildDNSSolver(ctx context.Context, spec *edgecertv1alpha1.
 		p, err := rfc2136.New(rfc2136.Config{
 			Nameserver:    spec.RFC2136.Nameserver,
 			TSIGKeyName:   spec.RFC2136.TSIGKeyName,
-			TSIGAlgorithm: tsigAlgorithm(spec.RFC2136.TSIGAlgorithm),
+			TSIGAlgorithm: spec.RFC2136.TSIGAlgorithm,
 			TSIGSecret:    strings.TrimSpace(string(secret)),
 		})
 		if err != nil {
@@ -43,9 +43,4 @@ func (r *Reconciler) buildDNSSolver(ctx context.Context, spec *edgecertv1alpha1.
 		return nil, reconcile.TerminalError(fmt.Errorf("the route53 DNS-01 provider is not wired into the controller yet"))
 	}
 	return nil, reconcile.TerminalError(fmt.Errorf("dns01 solver has no provider"))
-}
-
-// tsigAlgorithm maps the API's enum (HMACSHA256) to the provider's names.
-func tsigAlgorithm(v string) string {
-	return "hmac-" + strings.TrimPrefix(strings.ToLower(v), "hmac")
 }

@@ -38,7 +38,8 @@ type Config struct {
 	// zone, e.g. "acme-update." (a trailing dot is added when missing).
 	TSIGKeyName string
 	// TSIGAlgorithm is hmac-sha256 (default), hmac-sha1 or hmac-sha512,
-	// with or without the trailing dot or "hmac-" prefix.
+	// spelled as BIND does, as the Issuer API does (HMACSHA256) or as a
+	// TSIG algorithm name (hmac-sha256.).
 	TSIGAlgorithm string
 	// TSIGSecret is the key's secret, base64 encoded as in BIND's
 	// `key { secret "..."; }`.
@@ -104,11 +105,12 @@ func New(cfg Config) (*Provider, error) {
 	return &Provider{cfg: cfg, keyName: mdns.CanonicalName(cfg.TSIGKeyName), algorithm: alg}, nil
 }
 
-// Algorithm maps the spellings users write (hmac-sha256, HMAC-SHA256.,
-// sha256) to the algorithm names of TSIG records. Empty means hmac-sha256.
+// Algorithm maps the spellings users write (hmac-sha256 as in BIND,
+// HMACSHA256 as in the Issuer API and cert-manager, HMAC-SHA256., sha256)
+// to the algorithm names of TSIG records. Empty means hmac-sha256.
 func Algorithm(name string) (string, error) {
 	n := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(name)), ".")
-	n = strings.TrimPrefix(n, "hmac-")
+	n = strings.TrimPrefix(strings.TrimPrefix(n, "hmac"), "-")
 	switch n {
 	case "":
 		return DefaultTSIGAlgorithm, nil

@@ -193,6 +193,7 @@ func TestAlgorithm(t *testing.T) {
 		"bind spelling":       {in: "hmac-sha256", want: mdns.HmacSHA256},
 		"fqdn upper":          {in: "HMAC-SHA512.", want: mdns.HmacSHA512},
 		"sha1 short":          {in: "sha1", want: mdns.HmacSHA1},
+		"issuer API spelling": {in: "HMACSHA512", want: mdns.HmacSHA512},
 		"miekg constant":      {in: mdns.HmacSHA1, want: mdns.HmacSHA1},
 		"md5 is not accepted": {in: "hmac-md5", wantErr: true},
 		"nonsense":            {in: "rot13", wantErr: true},
