@@ -68,6 +68,8 @@ type Reconciler struct {
 	// waiting for propagation does not send the update again. Losing it on
 	// restart only means one idempotent update more.
 	presented sync.Map
+	// solvers caches DNS-01 solvers by their settings (see cachedSolver).
+	solvers sync.Map
 }
 
 // issuerFacts is what a pass needs to know about the issuer.

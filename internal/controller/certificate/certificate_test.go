@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/dns/route53/route53test"
 	"github.com/edgecert/edgecert/internal/manager"
 	"github.com/edgecert/edgecert/internal/pki"
 	"github.com/edgecert/edgecert/internal/testenv"
@@ -337,4 +338,52 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s: not reached; last seen: %s", what, last)
+}
+
+// The Route53 provider is wired into issuers: the TXT record of a pending
+// DNS-01 challenge lands in Route53 (here a local test double speaking the
+// Route53 API, since AWS cannot be reached from the test machine).
+func TestRoute53SolverPublishesTheChallengeRecord(t *testing.T) {
+	ctx := context.Background()
+	c := bed.ControlPlane.Client
+	r53 := route53test.NewServer()
+	defer r53.Close()
+	r53.AddZone("example.test.")
+	ns, iss := newIssuer(t)
+	if err := c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "aws", Namespace: ns}, Data: map[string][]byte{"id": []byte("AKIDTEST"), "key": []byte("secret")}}); err != nil {
+		t.Fatal(err)
+	}
+	iss.Spec.ACME.Solvers = append(iss.Spec.ACME.Solvers, edgecertv1alpha1.ACMESolver{
+		Selector: &edgecertv1alpha1.SolverSelector{DNSZones: []string{"r53.example.test"}},
+		DNS01: &edgecertv1alpha1.DNS01Solver{
+			Nameservers: []string{bed.BIND.Addr},
+			Route53: &edgecertv1alpha1.Route53Provider{
+				Region: "us-east-1", Endpoint: r53.URL,
+				AccessKeyIDSecretRef:     &edgecertv1alpha1.SecretKeySelector{Name: "aws", Key: "id"},
+				SecretAccessKeySecretRef: &edgecertv1alpha1.SecretKeySelector{Name: "aws", Key: "key"},
+			},
+		},
+	})
+	if err := c.Update(ctx, iss); err != nil {
+		t.Fatal(err)
+	}
+	cert := newCertificate(t, ns, "r53", "app.r53.example.test")
+	defer c.Delete(ctx, cert)
+	var got edgecertv1alpha1.Certificate
+	eventually(t, "TXT record in Route53", func() (bool, string) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(cert), &got); err != nil || got.Status.Order == nil || len(got.Status.Order.Challenges) != 1 {
+			return false, fmt.Sprintf("order %+v", got.Status.Order)
+		}
+		want := got.Status.Order.Challenges[0].DNS01Value
+		txt := r53.TXT("_acme-challenge.app.r53.example.test.")
+		return len(txt) == 1 && txt[0] == want, fmt.Sprintf("Route53 TXT %v, want [%s]", txt, want)
+	})
+	// BIND (what the CA and the propagation check see) does not have the
+	// record, so edgecert must not have told the CA to validate.
+	if ch := got.Status.Order.Challenges[0]; ch.Zone != "example.test." || ch.RecordName != "_acme-challenge.app.r53.example.test." {
+		t.Errorf("challenge zone/record = %s %s", ch.Zone, ch.RecordName)
+	}
+	if !meta.IsStatusConditionTrue(got.Status.Conditions, edgecertv1alpha1.IssuingCondition) {
+		t.Errorf("Issuing is not True while the record is not visible: %+v", got.Status.Conditions)
+	}
 }
