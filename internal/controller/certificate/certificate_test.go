@@ -387,3 +387,18 @@ func TestRoute53SolverPublishesTheChallengeRecord(t *testing.T) {
 		t.Errorf("Issuing is not True while the record is not visible: %+v", got.Status.Conditions)
 	}
 }
+
+// A failed order leaves nothing in DNS: the TXT record of the host that
+// could be validated is removed with the rest.
+func TestFailedOrderRemovesItsTXTRecords(t *testing.T) {
+	ns, _ := newIssuer(t)
+	cert := newCertificate(t, ns, "half", "half.dns.example.test", "half.unknown.test")
+	got := waitReady(t, cert, metav1.ConditionFalse, edgecertv1alpha1.ReasonOrderFailed)
+	cond := meta.FindStatusCondition(got.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+	if !strings.Contains(cond.Message, "half.unknown.test") {
+		t.Errorf("message = %q, want the CA's problem naming half.unknown.test", cond.Message)
+	}
+	if txt := queryTXT(t, "_acme-challenge.half.dns.example.test."); len(txt) != 0 {
+		t.Errorf("TXT records left behind after the failed order: %v", txt)
+	}
+}

@@ -68,6 +68,12 @@ func newCertificateReconciler(c client.Client, now func() time.Time) *certificat
 // and a Certificate for host, not yet reconciled.
 func setUp(t *testing.T, host string) (*edgecertv1alpha1.Certificate, ctrl.Request) {
 	t.Helper()
+	return setUpWithCA(t, bed.Pebble, host)
+}
+
+// setUpWithCA is setUp against a given Pebble.
+func setUpWithCA(t *testing.T, pebble *testenv.Pebble, host string) (*edgecertv1alpha1.Certificate, ctrl.Request) {
+	t.Helper()
 	ctx := context.Background()
 	c := bed.ControlPlane.Client
 	ns, err := bed.ControlPlane.CreateNamespace(ctx, "lifecycle")
@@ -80,7 +86,7 @@ func setUp(t *testing.T, host string) (*edgecertv1alpha1.Certificate, ctrl.Reque
 	iss := &edgecertv1alpha1.Issuer{
 		ObjectMeta: metav1.ObjectMeta{Name: "pebble", Namespace: ns},
 		Spec: edgecertv1alpha1.IssuerSpec{ACME: edgecertv1alpha1.ACMEIssuer{
-			Server: bed.Pebble.DirectoryURL, CABundle: bed.Pebble.ServerCAPEM,
+			Server: pebble.DirectoryURL, CABundle: pebble.ServerCAPEM,
 			PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: "account"},
 			Solvers: []edgecertv1alpha1.ACMESolver{{DNS01: &edgecertv1alpha1.DNS01Solver{
 				Nameservers: []string{bed.BIND.Addr},
@@ -258,4 +264,24 @@ func secretLeaf(t *testing.T, cert *edgecertv1alpha1.Certificate) *x509.Certific
 		t.Fatal(err)
 	}
 	return kp.Leaf
+}
+
+// With Pebble rejecting 15% of nonces, issuance still converges: badNonce
+// is retried with the fresh nonce the CA sends.
+func TestIssuanceConvergesWhenTheCARejectsNonces(t *testing.T) {
+	pebble, err := testenv.StartPebble(testenv.PebbleOptions{DNSServer: bed.BIND.Addr, Env: []string{"PEBBLE_WFE_NONCEREJECT=15"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pebble.Stop()
+	ctx := context.Background()
+	c := bed.ControlPlane.Client
+	for i := range 5 {
+		cert, _ := setUpWithCA(t, pebble, fmt.Sprintf("nonce-%d.example.test", i))
+		untilReady(t, newCertificateReconciler(c, time.Now), cert, 1)
+		var secret corev1.Secret
+		if err := c.Get(ctx, client.ObjectKey{Namespace: cert.Namespace, Name: cert.Spec.SecretName}, &secret); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
