@@ -48,6 +48,10 @@ type Options struct {
 	HTTP01Addr string
 	// MaxConcurrentReconciles bounds parallel Certificate passes.
 	MaxConcurrentReconciles int
+	// KubeAPIQPS and KubeAPIBurst bound requests to the API server
+	// (client-go's own default, 5 QPS, starves hundreds of orders).
+	KubeAPIQPS   float32
+	KubeAPIBurst int
 }
 
 // DefaultOptions are the defaults a platform engineer expects: metrics on
@@ -62,6 +66,8 @@ func DefaultOptions() Options {
 		GracefulShutdown:        30 * time.Second,
 		HTTP01Addr:              ":8089",
 		MaxConcurrentReconciles: 10,
+		KubeAPIQPS:              50,
+		KubeAPIBurst:            100,
 	}
 }
 
@@ -74,12 +80,18 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "Namespace edgecert runs in and keeps its own objects in.")
 	fs.StringVar(&o.HTTP01Addr, "http01-bind-address", o.HTTP01Addr, `Address the HTTP-01 challenge listener binds to (expose it with a Service); "0" disables it.`)
 	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", o.MaxConcurrentReconciles, "How many Certificates are reconciled in parallel.")
+	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Requests per second to the Kubernetes API server.")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of requests to the Kubernetes API server.")
 	fs.DurationVar(&o.GracefulShutdown, "graceful-shutdown-timeout", o.GracefulShutdown, "How long controllers get to stop after a termination signal.")
 }
 
 // New builds a manager for the cluster that cfg points at, with health and
 // readiness checks, and every edgecert controller registered.
 func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
+	cfg = rest.CopyConfig(cfg)
+	if o.KubeAPIQPS > 0 {
+		cfg.QPS, cfg.Burst = o.KubeAPIQPS, o.KubeAPIBurst
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme.New(),
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},

@@ -16,6 +16,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -55,10 +56,13 @@ const (
 
 // Reconciler obtains and renews Certificates.
 type Reconciler struct {
-	Client  client.Client
-	Secrets controller.Secrets
-	ACME    *acme.Engine
-	Events  events.EventRecorder
+	Client client.Client
+	// APIReader reads straight from the API server, for the few reads that
+	// must not see a stale cache (before creating an ACME order).
+	APIReader client.Reader
+	Secrets   controller.Secrets
+	ACME      *acme.Engine
+	Events    events.EventRecorder
 	// ClusterResourceNamespace holds ClusterIssuers' Secrets.
 	ClusterResourceNamespace string
 	// Now is the clock; tests inject one.
@@ -68,7 +72,7 @@ type Reconciler struct {
 	// waiting for propagation does not send the update again. Losing it on
 	// restart only means one idempotent update more.
 	presented sync.Map
-	// solvers caches DNS-01 solvers by their settings (see cachedSolver).
+	// solvers caches DNS-01 solvers (see dnsSolver).
 	solvers sync.Map
 }
 
@@ -94,12 +98,33 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	before := cert.DeepCopy()
 	result, err := r.reconcile(ctx, &cert)
 	if !apiequality.Semantic.DeepEqual(before.Status, cert.Status) {
-		if patchErr := r.Client.Status().Patch(ctx, &cert, client.MergeFrom(before)); patchErr != nil {
+		if patchErr := r.patchStatus(ctx, before, &cert); patchErr != nil {
 			return ctrl.Result{}, errors.Join(err, patchErr)
 		}
 	}
 	r.recordMetrics(&cert)
 	return result, err
+}
+
+// patchStatus writes status with optimistic concurrency: a pass that worked
+// on a stale copy must not overwrite what a newer pass recorded. When this
+// pass created an order and lost the race, the order is recorded on the
+// current object anyway, so that it is never lost.
+func (r *Reconciler) patchStatus(ctx context.Context, before, after *edgecertv1alpha1.Certificate) error {
+	err := r.Client.Status().Patch(ctx, after, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	if !apierrors.IsConflict(err) || after.Status.Order == nil || (before.Status.Order != nil && before.Status.Order.URL == after.Status.Order.URL) {
+		return err
+	}
+	var current edgecertv1alpha1.Certificate
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(after), &current); err != nil {
+		return err
+	}
+	if current.Status.Order != nil {
+		return err
+	}
+	fresh := current.DeepCopy()
+	fresh.Status.Order = after.Status.Order
+	return r.Client.Status().Patch(ctx, fresh, client.MergeFromWithOptions(&current, client.MergeFromWithOptimisticLock{}))
 }
 
 func (r *Reconciler) reconcile(ctx context.Context, cert *edgecertv1alpha1.Certificate) (ctrl.Result, error) {
@@ -116,12 +141,15 @@ func (r *Reconciler) reconcile(ctx context.Context, cert *edgecertv1alpha1.Certi
 		}
 	}
 
-	secret, err := r.Secrets.Get(ctx, types.NamespacedName{Namespace: cert.Namespace, Name: cert.Spec.SecretName})
+	// The cache holds every Secret edgecert wrote; one that is not there is
+	// either missing or someone else's, which foreignSecret checks with the
+	// API server before anything is ordered or written.
+	secret, err := r.cachedSecret(ctx, cert)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if secret != nil && !ownedBy(secret, cert) {
-		return r.stall(cert, fmt.Sprintf("Secret %q exists and edgecert did not create it for this Certificate; delete it or choose another secretName", cert.Spec.SecretName))
+		return r.stall(cert, foreignSecretMessage(cert))
 	}
 	if meta.IsStatusConditionTrue(cert.Status.Conditions, edgecertv1alpha1.StalledCondition) {
 		meta.RemoveStatusCondition(&cert.Status.Conditions, edgecertv1alpha1.StalledCondition)
@@ -160,7 +188,42 @@ func (r *Reconciler) reconcile(ctx context.Context, cert *edgecertv1alpha1.Certi
 			return ctrl.Result{RequeueAfter: wait}, nil
 		}
 	}
+	if foreign, err := r.foreignSecret(ctx, cert); err != nil || foreign {
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		return r.stall(cert, foreignSecretMessage(cert))
+	}
 	return r.startOrder(ctx, cert, iss, facts.KeyPair, decision)
+}
+
+// cachedSecret reads the Certificate's Secret from the cache; nil when the
+// cache does not have it.
+func (r *Reconciler) cachedSecret(ctx context.Context, cert *edgecertv1alpha1.Certificate) (*corev1.Secret, error) {
+	var secret corev1.Secret
+	err := r.Secrets.Cached.Get(ctx, types.NamespacedName{Namespace: cert.Namespace, Name: cert.Spec.SecretName}, &secret)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &secret, nil
+}
+
+// foreignSecret asks the API server whether a Secret of the Certificate's
+// secretName exists that edgecert did not write for it: edgecert never
+// overwrites such a Secret.
+func (r *Reconciler) foreignSecret(ctx context.Context, cert *edgecertv1alpha1.Certificate) (bool, error) {
+	secret, err := r.Secrets.Get(ctx, types.NamespacedName{Namespace: cert.Namespace, Name: cert.Spec.SecretName})
+	if err != nil {
+		return false, err
+	}
+	return secret != nil && !ownedBy(secret, cert), nil
+}
+
+func foreignSecretMessage(cert *edgecertv1alpha1.Certificate) string {
+	return fmt.Sprintf("Secret %q exists and edgecert did not create it for this Certificate; delete it or choose another secretName", cert.Spec.SecretName)
 }
 
 // issuer finds the referenced issuer and its registered account.
@@ -204,6 +267,15 @@ func (r *Reconciler) issuer(ctx context.Context, cert *edgecertv1alpha1.Certific
 // status patch at the end of this pass is what makes the order survive a
 // restart.
 func (r *Reconciler) startOrder(ctx context.Context, cert *edgecertv1alpha1.Certificate, iss *issuerFacts, current *pki.KeyPair, decision issuance.Decision) (ctrl.Result, error) {
+	// The cache may lag behind a status write of the previous pass; an order
+	// is only ever created from the latest version, so none is duplicated.
+	var latest edgecertv1alpha1.Certificate
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cert), &latest); err != nil {
+		return ctrl.Result{}, err
+	}
+	if latest.ResourceVersion != cert.ResourceVersion {
+		return ctrl.Result{RequeueAfter: issuance.PollDelay(0, 0)}, nil
+	}
 	keyHash, err := r.prepareKey(ctx, cert, current)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -267,7 +339,7 @@ func (r *Reconciler) pickChallenge(ctx context.Context, cert *edgecertv1alpha1.C
 			return out, nil
 		}
 		out.DNS01Value = ch.DNS01Value
-		solver, err := r.buildDNSSolver(ctx, iss.obj.GetSpec().ACME.Solvers[idx].DNS01, iss.secretsNS)
+		solver, err := r.dnsSolver(ctx, iss, idx)
 		if err != nil {
 			return out, err
 		}
@@ -353,7 +425,7 @@ func (r *Reconciler) present(ctx context.Context, iss *issuerFacts, ch edgecertv
 	if ch.Type == issuance.HTTP01 {
 		return true, nil
 	}
-	solver, err := r.buildDNSSolver(ctx, iss.obj.GetSpec().ACME.Solvers[ch.Solver].DNS01, iss.secretsNS)
+	solver, err := r.dnsSolver(ctx, iss, ch.Solver)
 	if err != nil {
 		return false, err
 	}
@@ -382,7 +454,7 @@ func (r *Reconciler) cleanUp(ctx context.Context, cert *edgecertv1alpha1.Certifi
 		if ch.Type != issuance.DNS01 {
 			continue
 		}
-		solver, err := r.buildDNSSolver(ctx, iss.obj.GetSpec().ACME.Solvers[ch.Solver].DNS01, iss.secretsNS)
+		solver, err := r.dnsSolver(ctx, iss, ch.Solver)
 		if err == nil {
 			err = solver.provider.CleanUp(ctx, ch.Zone, ch.RecordName, ch.DNS01Value)
 		}
@@ -412,6 +484,12 @@ func (r *Reconciler) store(ctx context.Context, cert *edgecertv1alpha1.Certifica
 	kp, err := pki.ParseKeyPair(chain, keyPEM)
 	if err != nil {
 		return r.orderFailed(ctx, cert, iss, reconcile.TerminalError(fmt.Errorf("the CA's certificate does not match the order's key: %w", err)))
+	}
+	if foreign, err := r.foreignSecret(ctx, cert); err != nil || foreign {
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		return r.stall(cert, foreignSecretMessage(cert))
 	}
 	if err := r.applySecret(ctx, cert, iss, chain, keyPEM); err != nil {
 		return ctrl.Result{}, err

@@ -65,6 +65,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 	}
 	r := &Reconciler{
 		Client:                   mgr.GetClient(),
+		APIReader:                mgr.GetAPIReader(),
 		Secrets:                  edgecontroller.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
 		ACME:                     engine,
 		Events:                   mgr.GetEventRecorder("edgecert-certificate"),

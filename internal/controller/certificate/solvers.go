@@ -2,10 +2,9 @@ package certificate
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -22,10 +21,39 @@ type dnsSolver struct {
 	resolver *edgedns.Resolver
 }
 
+// solverTTL bounds how long a built solver is reused: the Secrets it was
+// built from (TSIG keys, AWS credentials) are read again after that, so a
+// rotated credential is picked up without reading it on every pass.
+const solverTTL = time.Minute
+
+type cachedSolver struct {
+	solver  *dnsSolver
+	expires time.Time
+}
+
+// dnsSolver returns the issuer's solver idx, ready to use. It is built once
+// per issuer generation and minute: passes of orders in flight poll every
+// few milliseconds and must not re-read Secrets each time.
+func (r *Reconciler) dnsSolver(ctx context.Context, iss *issuerFacts, idx int) (*dnsSolver, error) {
+	key := fmt.Sprintf("%s/%d/%d", iss.obj.GetUID(), iss.obj.GetGeneration(), idx)
+	now := time.Now()
+	if c, ok := r.solvers.Load(key); ok && now.Before(c.(cachedSolver).expires) {
+		return c.(cachedSolver).solver, nil
+	}
+	spec := iss.obj.GetSpec().ACME.Solvers[idx].DNS01
+	if spec == nil {
+		return nil, reconcile.TerminalError(fmt.Errorf("solver %d is not a dns01 solver", idx))
+	}
+	s, err := r.buildDNSSolver(ctx, spec, iss.secretsNS)
+	if err != nil {
+		return nil, err
+	}
+	r.solvers.Store(key, cachedSolver{solver: s, expires: now.Add(solverTTL)})
+	return s, nil
+}
+
 // buildDNSSolver turns a solver's spec into a provider, reading the Secrets
-// it references from secretNamespace. Providers are kept and reused while
-// their settings (secrets included) are unchanged: the Route53 provider
-// caches hosted zone ids.
+// it references from secretNamespace.
 func (r *Reconciler) buildDNSSolver(ctx context.Context, spec *edgecertv1alpha1.DNS01Solver, secretNamespace string) (*dnsSolver, error) {
 	resolver := &edgedns.Resolver{Nameservers: spec.Nameservers, AuthoritativeNameservers: spec.Nameservers}
 	switch {
@@ -34,15 +62,16 @@ func (r *Reconciler) buildDNSSolver(ctx context.Context, spec *edgecertv1alpha1.
 		if err != nil {
 			return nil, err
 		}
-		cfg := rfc2136.Config{
+		p, err := rfc2136.New(rfc2136.Config{
 			Nameserver:    spec.RFC2136.Nameserver,
 			TSIGKeyName:   spec.RFC2136.TSIGKeyName,
 			TSIGAlgorithm: spec.RFC2136.TSIGAlgorithm,
 			TSIGSecret:    strings.TrimSpace(string(secret)),
-		}
-		return r.cachedSolver(fmt.Sprintf("rfc2136 %+v %v", cfg, spec.Nameservers), resolver, func() (edgedns.Provider, error) {
-			return rfc2136.New(cfg)
 		})
+		if err != nil {
+			return nil, reconcile.TerminalError(err)
+		}
+		return &dnsSolver{provider: p, resolver: resolver}, nil
 	case spec.Route53 != nil:
 		cfg := route53.Config{Region: spec.Route53.Region, HostedZoneID: spec.Route53.HostedZoneID, BaseEndpoint: spec.Route53.Endpoint}
 		if ref := spec.Route53.AccessKeyIDSecretRef; ref != nil {
@@ -59,25 +88,11 @@ func (r *Reconciler) buildDNSSolver(ctx context.Context, spec *edgecertv1alpha1.
 			}
 			cfg.SecretAccessKey = strings.TrimSpace(string(v))
 		}
-		return r.cachedSolver(fmt.Sprintf("route53 %+v %v", cfg, spec.Nameservers), resolver, func() (edgedns.Provider, error) {
-			return route53.New(ctx, cfg)
-		})
+		p, err := route53.New(ctx, cfg)
+		if err != nil {
+			return nil, reconcile.TerminalError(err)
+		}
+		return &dnsSolver{provider: p, resolver: resolver}, nil
 	}
 	return nil, reconcile.TerminalError(fmt.Errorf("dns01 solver has no provider"))
-}
-
-// cachedSolver returns the solver built for these exact settings, building
-// it on first use. The key is hashed so no secret stays in memory twice.
-func (r *Reconciler) cachedSolver(settings string, resolver *edgedns.Resolver, build func() (edgedns.Provider, error)) (*dnsSolver, error) {
-	sum := sha256.Sum256([]byte(settings))
-	key := hex.EncodeToString(sum[:])
-	if s, ok := r.solvers.Load(key); ok {
-		return s.(*dnsSolver), nil
-	}
-	p, err := build()
-	if err != nil {
-		return nil, reconcile.TerminalError(err)
-	}
-	s, _ := r.solvers.LoadOrStore(key, &dnsSolver{provider: p, resolver: resolver})
-	return s.(*dnsSolver), nil
 }

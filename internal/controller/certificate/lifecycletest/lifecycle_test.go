@@ -56,11 +56,12 @@ func newEngine() *acme.Engine {
 
 func newCertificateReconciler(c client.Client, now func() time.Time) *certificate.Reconciler {
 	return &certificate.Reconciler{
-		Client:  c,
-		Secrets: controller.Secrets{Cached: c, Uncached: c},
-		ACME:    newEngine(),
-		Events:  events.NewFakeRecorder(100),
-		Now:     now,
+		Client:    c,
+		APIReader: c,
+		Secrets:   controller.Secrets{Cached: c, Uncached: c},
+		ACME:      newEngine(),
+		Events:    events.NewFakeRecorder(100),
+		Now:       now,
 	}
 }
 
