@@ -93,8 +93,9 @@ func StartPebble(opts PebbleOptions) (*Pebble, error) {
 		"tlsPort":                        opts.TLSPort,
 		"ocspResponderURL":               "",
 		"externalAccountBindingRequired": opts.RequireEAB,
-		"retryAfter":                     map[string]int{"authz": 1, "order": 1},
-		"keyAlgorithm":                   "ecdsa",
+		// No Retry-After: clients poll at their own pace (edgecert starts at 20 ms).
+		"retryAfter":   map[string]int{"authz": 0, "order": 0},
+		"keyAlgorithm": "ecdsa",
 		"profiles": map[string]any{
 			"default":    map[string]any{"description": "90 days", "validityPeriod": 90 * 24 * 3600},
 			"shortlived": map[string]any{"description": "6 days", "validityPeriod": 6 * 24 * 3600},

@@ -1,0 +1,348 @@
+// Package certificate benchmarks issuance through the edgecert controller
+// against a bare ACME client (the floor), on the same Pebble and BIND in the
+// same run. The controller runs as its own process so that its CPU time and
+// peak memory are its own. `make bench` runs it; it prints BENCH lines.
+package certificate
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mholt/acmez/v3"
+	acmeapi "github.com/mholt/acmez/v3/acme"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	edgedns "github.com/edgecert/edgecert/internal/dns"
+	"github.com/edgecert/edgecert/internal/dns/rfc2136"
+	"github.com/edgecert/edgecert/internal/pki"
+	"github.com/edgecert/edgecert/internal/testenv"
+)
+
+// concurrency of the floor client and of the controller: Pebble has hung
+// with 50 concurrent clients on this machine.
+const concurrency = 20
+
+func BenchmarkIssuance(b *testing.B) {
+	for b.Loop() {
+		runIssuanceBenchmark(b)
+	}
+}
+
+func runIssuanceBenchmark(b *testing.B) {
+	ctx := context.Background()
+	bed, err := testenv.Start(testenv.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bed.Stop()
+	zone := strings.TrimSuffix(bed.BIND.Zones[0], ".")
+
+	// The floor: a bare ACME client (acmez, 20 ms polls) with the same
+	// DNS provider, 20 at a time.
+	floor200 := floorIssue(b, bed, zone, "floor200", 200)
+	b.Logf("floor: 200 certificates in %s", floor200)
+	floor1000 := floorIssue(b, bed, zone, "floor1000", 1000)
+	b.Logf("floor: 1000 certificates in %s", floor1000)
+	var floorSingle []time.Duration
+	for i := range 5 {
+		floorSingle = append(floorSingle, floorIssue(b, bed, zone, fmt.Sprintf("floor1-%d", i), 1))
+	}
+
+	ctrl := startController(b, bed)
+	defer ctrl.stop()
+	c := bed.ControlPlane.Client
+	setUpIssuer(b, bed, zone)
+
+	writes0 := apiWrites(b, bed)
+	cpu0 := ctrl.cpuSeconds()
+	t200 := controllerIssue(ctx, b, c, zone, "ctl200", 200)
+	writes200 := apiWrites(b, bed) - writes0 - 200 // the benchmark's own 200 creates
+	cpu200 := ctrl.cpuSeconds() - cpu0
+	rss200 := ctrl.peakRSSMiB()
+
+	var single []time.Duration
+	for i := range 5 {
+		single = append(single, controllerIssue(ctx, b, c, zone, fmt.Sprintf("ctl1-%d", i), 1))
+	}
+
+	cpu1 := ctrl.cpuSeconds()
+	t1000 := controllerIssue(ctx, b, c, zone, "ctl1000", 1000)
+	cpu1000 := ctrl.cpuSeconds() - cpu1
+	rss1000 := ctrl.peakRSSMiB()
+
+	ratio := func(a, f time.Duration) string { return fmt.Sprintf("%.2f", a.Seconds()/f.Seconds()) }
+	fmt.Printf("BENCH issue-dns01-200 %.2f s floor=%.2f ratio=%s\n", t200.Seconds(), floor200.Seconds(), ratio(t200, floor200))
+	fmt.Printf("BENCH issue-dns01-200-cpu %.2f s\n", cpu200)
+	fmt.Printf("BENCH issue-dns01-200-rss %.1f MiB\n", rss200)
+	fmt.Printf("BENCH issue-writes-per-cert %.2f writes\n", float64(writes200)/200)
+	fmt.Printf("BENCH issue-dns01-1000 %.2f s floor=%.2f ratio=%s\n", t1000.Seconds(), floor1000.Seconds(), ratio(t1000, floor1000))
+	fmt.Printf("BENCH issue-dns01-1000-cpu %.2f s\n", cpu1000)
+	fmt.Printf("BENCH issue-rss-1000 %.1f MiB\n", rss1000)
+	ms, fs := median(single), median(floorSingle)
+	fmt.Printf("BENCH issue-single-latency %.3f s floor=%.3f ratio=%s\n", ms.Seconds(), fs.Seconds(), ratio(ms, fs))
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// floorIssue issues n certificates (one host each) with a bare ACME client.
+func floorIssue(b *testing.B, bed *testenv.Bed, zone, prefix string, n int) time.Duration {
+	ctx := context.Background()
+	provider, err := rfc2136.New(rfc2136.Config{Nameserver: bed.BIND.Addr, TSIGKeyName: bed.BIND.Key.Name, TSIGAlgorithm: bed.BIND.Key.Algorithm, TSIGSecret: bed.BIND.Key.Secret})
+	if err != nil {
+		b.Fatal(err)
+	}
+	resolver := &edgedns.Resolver{Nameservers: []string{bed.BIND.Addr}, AuthoritativeNameservers: []string{bed.BIND.Addr}}
+	client := acmez.Client{
+		Client: &acmeapi.Client{Directory: bed.Pebble.DirectoryURL, HTTPClient: bed.Pebble.HTTPClient(), PollInterval: 20 * time.Millisecond},
+		ChallengeSolvers: map[string]acmez.Solver{
+			acmeapi.ChallengeTypeDNS01: &floorSolver{provider: provider, resolver: resolver, zone: bed.BIND.Zones[0]},
+		},
+	}
+	accountKey, err := pki.GenerateKey(pki.KeySpec{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	account, err := client.NewAccount(ctx, acmeapi.Account{PrivateKey: accountKey, TermsOfServiceAgreed: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	work := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for range min(concurrency, n) {
+		wg.Go(func() {
+			for i := range work {
+				key, err := pki.GenerateKey(pki.KeySpec{})
+				if err == nil {
+					_, err = client.ObtainCertificateForSANs(ctx, account, key, []string{fmt.Sprintf("%s-%d.%s", prefix, i, zone)})
+				}
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		b.Fatalf("floor client: %v", firstErr)
+	}
+	return time.Since(start)
+}
+
+// floorSolver publishes TXT records for the floor client and waits for
+// them the way a bare client does: polling the authoritative server.
+type floorSolver struct {
+	provider *rfc2136.Provider
+	resolver *edgedns.Resolver
+	zone     string
+}
+
+func (s *floorSolver) Present(ctx context.Context, ch acmeapi.Challenge) error {
+	return s.provider.Present(ctx, s.zone, ch.DNS01TXTRecordName()+".", ch.DNS01KeyAuthorization())
+}
+
+func (s *floorSolver) Wait(ctx context.Context, ch acmeapi.Challenge) error {
+	for {
+		ok, err := s.resolver.CheckPropagation(ctx, ch.DNS01TXTRecordName()+".", ch.DNS01KeyAuthorization())
+		if err != nil || ok {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *floorSolver) CleanUp(ctx context.Context, ch acmeapi.Challenge) error {
+	return s.provider.CleanUp(ctx, s.zone, ch.DNS01TXTRecordName()+".", ch.DNS01KeyAuthorization())
+}
+
+func setUpIssuer(b *testing.B, bed *testenv.Bed, zone string) {
+	ctx := context.Background()
+	c := bed.ControlPlane.Client
+	for _, o := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tsig", Namespace: "edgecert-system"}, Data: map[string][]byte{"secret": []byte(bed.BIND.Key.Secret)}},
+		&edgecertv1alpha1.ClusterIssuer{
+			ObjectMeta: metav1.ObjectMeta{Name: "pebble"},
+			Spec: edgecertv1alpha1.IssuerSpec{ACME: edgecertv1alpha1.ACMEIssuer{
+				Server: bed.Pebble.DirectoryURL, CABundle: bed.Pebble.ServerCAPEM,
+				PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: "pebble-account"},
+				Solvers: []edgecertv1alpha1.ACMESolver{{DNS01: &edgecertv1alpha1.DNS01Solver{
+					Nameservers: []string{bed.BIND.Addr},
+					RFC2136: &edgecertv1alpha1.RFC2136Provider{Nameserver: bed.BIND.Addr, TSIGKeyName: bed.BIND.Key.Name, TSIGAlgorithm: "HMACSHA256",
+						TSIGSecretRef: edgecertv1alpha1.SecretKeySelector{Name: "tsig", Key: "secret"}},
+				}}},
+			}},
+		},
+	} {
+		if err := c.Create(ctx, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	waitFor(b, time.Minute, func() bool {
+		var iss edgecertv1alpha1.ClusterIssuer
+		return c.Get(ctx, client.ObjectKey{Name: "pebble"}, &iss) == nil && meta.IsStatusConditionTrue(iss.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+	})
+}
+
+// controllerIssue creates n Certificates and waits until all are Ready.
+func controllerIssue(ctx context.Context, b *testing.B, c client.Client, zone, prefix string, n int) time.Duration {
+	start := time.Now()
+	for i := range n {
+		cert := &edgecertv1alpha1.Certificate{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", prefix, i), Namespace: "bench", Labels: map[string]string{"run": prefix}},
+			Spec: edgecertv1alpha1.CertificateSpec{
+				DNSNames:   []string{fmt.Sprintf("%s-%d.%s", prefix, i, zone)},
+				SecretName: fmt.Sprintf("%s-%d-tls", prefix, i),
+				IssuerRef:  edgecertv1alpha1.IssuerReference{Kind: edgecertv1alpha1.ClusterIssuerKind, Name: "pebble"},
+			},
+		}
+		if err := c.Create(ctx, cert); err != nil {
+			b.Fatal(err)
+		}
+	}
+	waitFor(b, 10*time.Minute, func() bool {
+		var list edgecertv1alpha1.CertificateList
+		if err := c.List(ctx, &list, client.InNamespace("bench"), client.MatchingLabels{"run": prefix}); err != nil {
+			return false
+		}
+		ready := 0
+		for _, it := range list.Items {
+			if meta.IsStatusConditionTrue(it.Status.Conditions, edgecertv1alpha1.ReadyCondition) {
+				ready++
+			}
+		}
+		return ready == n
+	})
+	return time.Since(start)
+}
+
+func waitFor(b *testing.B, limit time.Duration, cond func() bool) {
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatalf("not reached within %s", limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// apiWrites reads the API server's own count of mutating requests.
+func apiWrites(b *testing.B, bed *testenv.Bed) int {
+	cs, err := kubernetes.NewForConfig(bed.ControlPlane.Config)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	total := 0.0
+	sc := bufio.NewScanner(strings.NewReader(string(raw)))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		mutating := false
+		for _, v := range []string{`verb="POST"`, `verb="PUT"`, `verb="PATCH"`, `verb="DELETE"`, `verb="APPLY"`} {
+			if strings.Contains(line, v) {
+				mutating = true
+			}
+		}
+		if !mutating {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err == nil {
+			total += v
+		}
+	}
+	return int(total)
+}
+
+// controllerProcess is `edgecert controller` running against the test bed.
+type controllerProcess struct {
+	cmd *exec.Cmd
+}
+
+func startController(b *testing.B, bed *testenv.Bed) *controllerProcess {
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "edgecert")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/edgecert")
+	build.Dir = testenv.RepoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("build edgecert: %v\n%s", err, out)
+	}
+	if err := bed.ControlPlane.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "edgecert-system"}}); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, "controller", "--kubeconfig", bed.ControlPlane.Kubeconfig,
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--http01-bind-address", "0",
+		"--max-concurrent-reconciles", strconv.Itoa(concurrency), "--zap-log-level", "error")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	return &controllerProcess{cmd: cmd}
+}
+
+func (p *controllerProcess) stop() {
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+}
+
+// cpuSeconds is the process's user + system time (clock ticks of 1/100 s).
+func (p *controllerProcess) cpuSeconds() float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(data)[strings.LastIndexByte(string(data), ')')+2:])
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100
+}
+
+// peakRSSMiB is the process's high-water resident set size.
+func (p *controllerProcess) peakRSSMiB() float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
