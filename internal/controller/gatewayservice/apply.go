@@ -1,0 +1,333 @@
+package gatewayservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/gateway"
+)
+
+var (
+	// gatewayGVK is Istio's Gateway. edgecert handles it as unstructured
+	// data so that every field of every server it does not own goes back
+	// exactly as it came, whatever Istio version wrote it.
+	gatewayGVK   = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"}
+	namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
+)
+
+func newGateway() *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gatewayGVK)
+	return u
+}
+
+func splitKey(key string) types.NamespacedName {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return types.NamespacedName{Namespace: key[:i], Name: key[i+1:]}
+		}
+	}
+	return types.NamespacedName{Name: key}
+}
+
+// plan is what one GatewayService's pass would make of a Gateway.
+type plan struct {
+	servers   []any
+	owners    gateway.Owners
+	changed   bool
+	hadServer bool
+	conflict  *gateway.Conflict
+}
+
+// planFor computes the Gateway's servers with s's server set to desired
+// (removed when nil), after checking desired against the hand-written
+// servers and the other tenants.
+func (r *Reconciler) planFor(ctx context.Context, s *scope, gw *unstructured.Unstructured, desired *gateway.Server) (plan, error) {
+	raw, _, err := unstructured.NestedSlice(gw.Object, "spec", "servers")
+	if err != nil {
+		return plan{}, fmt.Errorf("Gateway %s/%s: spec.servers: %w", gw.GetNamespace(), gw.GetName(), err)
+	}
+	owners, err := gateway.ParseOwners(gw.GetAnnotations()[gateway.OwnersAnnotation])
+	if err != nil {
+		return plan{}, fmt.Errorf("Gateway %s/%s: %w", gw.GetNamespace(), gw.GetName(), err)
+	}
+	var hand []gateway.Server
+	currents := map[string]*gateway.Server{}
+	for _, e := range raw {
+		srv, _ := gateway.ParseServer(e)
+		if k, ok := owners[gateway.RawPortName(e)]; ok {
+			if currents[k] == nil {
+				currents[k] = &srv
+			}
+			continue
+		}
+		hand = append(hand, srv)
+	}
+	p := plan{hadServer: currents[s.key] != nil}
+	var desiredRaw any
+	if desired != nil {
+		others, err := r.contenders(ctx, s, desired, currents)
+		if err != nil {
+			return plan{}, err
+		}
+		me := gateway.Contender{Key: s.key, Created: s.gs.CreationTimestamp.Time, Desired: desired, Current: currents[s.key]}
+		if p.conflict = gateway.Check(me, hand, others); p.conflict != nil {
+			return p, nil
+		}
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(desired)
+		if err != nil {
+			return plan{}, err
+		}
+		desiredRaw = m
+	}
+	p.servers, p.owners = gateway.Replace(raw, owners, s.key, desiredRaw)
+	p.changed = !apiequality.Semantic.DeepEqual(raw, p.servers) || owners.String() != p.owners.String()
+	return p, nil
+}
+
+// contenders are the other GatewayServices whose servers could clash with
+// desired: those on the same port number or with the same port name (found
+// through field indexes), and every server edgecert already has in the
+// Gateway. Each one's desired server counts only when it is valid, its
+// hosts are claimed and it goes to the same Gateway.
+func (r *Reconciler) contenders(ctx context.Context, s *scope, desired *gateway.Server, currents map[string]*gateway.Server) ([]gateway.Contender, error) {
+	var byPort, byName edgecertv1alpha1.GatewayServiceList
+	if err := r.Client.List(ctx, &byPort, client.MatchingFields{portIndex: strconv.Itoa(int(desired.Port.Number))}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("list GatewayServices: %w", err)
+	}
+	if err := r.Client.List(ctx, &byName, client.MatchingFields{portNameIndex: desired.Port.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("list GatewayServices: %w", err)
+	}
+	var policies edgecertv1alpha1.GatewayPolicyList
+	if err := r.Client.List(ctx, &policies, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("list GatewayPolicies: %w", err)
+	}
+	namespaces := map[string]gateway.Namespace{}
+	seen := map[string]bool{s.key: true}
+	var out []gateway.Contender
+	for _, list := range [][]edgecertv1alpha1.GatewayService{byPort.Items, byName.Items} {
+		for i := range list {
+			o := &list[i]
+			key := o.Namespace + "/" + o.Name
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			c := gateway.Contender{Key: key, Created: o.CreationTimestamp.Time, Current: currents[key]}
+			if o.DeletionTimestamp.IsZero() {
+				ns, ok := namespaces[o.Namespace]
+				if !ok {
+					var err error
+					if ns, err = r.namespace(ctx, o.Namespace); err != nil {
+						return nil, err
+					}
+					namespaces[o.Namespace] = ns
+				}
+				c.Desired = desiredOf(o, policies.Items, ns, s.target.Key())
+			}
+			out = append(out, c)
+		}
+	}
+	for key, cur := range currents {
+		if !seen[key] {
+			out = append(out, gateway.Contender{Key: key, Current: cur})
+		}
+	}
+	return out, nil
+}
+
+// desiredOf is the server another GatewayService claims in gatewayKey, or
+// nil when it claims nothing there. Its TLS source does not matter: a
+// GatewayService waiting for its certificate keeps its claim.
+func desiredOf(o *edgecertv1alpha1.GatewayService, policies []edgecertv1alpha1.GatewayPolicy, ns gateway.Namespace, gatewayKey string) *gateway.Server {
+	for _, h := range o.Spec.Hosts {
+		if gateway.ValidateHost(h) != nil {
+			return nil
+		}
+	}
+	t, refusal := gateway.Route(policies, ns, o.Spec.TrafficType, o.Spec.Hosts)
+	if refusal != nil || t.Key() != gatewayKey {
+		return nil
+	}
+	srv := gateway.Render(o.Namespace, o.Name, o.Spec, gateway.CredentialName(o.Namespace, o.Name))
+	if gateway.ValidateServer(srv) != nil {
+		return nil
+	}
+	return &srv
+}
+
+// putServer writes s.desired into the target Gateway, creating the
+// Gateway when the policy allows it. The cached Gateway decides whether a
+// write is needed. Every write carries the resourceVersion it was planned
+// from, so a concurrent writer makes it fail instead of being overwritten;
+// the pass then plans once more from a fresh read, and after a second
+// conflict runs again shortly. Sets HostConflict,
+// PortConflict, PortNameConflict (Stalled), GatewayNotFound (Reconciling)
+// or GatewayRejected.
+func (r *Reconciler) putServer(ctx context.Context, s *scope) error {
+	key := types.NamespacedName{Namespace: s.target.Namespace, Name: s.target.Name}
+	gw := newGateway()
+	if err := r.Cache.Get(ctx, key, gw); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("get Gateway %s: %w", key, err)
+		}
+		if len(s.target.Selector) == 0 {
+			s.keep = true
+			s.facts.wait(edgecertv1alpha1.ReasonGatewayNotFound, fmt.Sprintf("Gateway %s does not exist; GatewayPolicy %s does not let edgecert create it (no selector)", key, s.target.Policy))
+			return nil
+		}
+		return r.createGateway(ctx, s)
+	}
+	p, err := r.planFor(ctx, s, gw, s.desired)
+	if err != nil || !r.accept(s, p) || !p.changed {
+		return err
+	}
+	// Write from the cached copy: its resourceVersion makes a stale copy
+	// fail instead of overwriting. On a conflict, plan again once from a
+	// fresh read.
+	if err := r.write(ctx, s, gw.DeepCopy(), p); !errors.Is(err, errConflict) {
+		return err
+	}
+	fresh := newGateway()
+	if err := r.APIReader.Get(ctx, key, fresh); err != nil {
+		if apierrors.IsNotFound(err) {
+			return errConflict
+		}
+		return fmt.Errorf("get Gateway %s: %w", key, err)
+	}
+	if p, err = r.planFor(ctx, s, fresh, s.desired); err != nil || !r.accept(s, p) || !p.changed {
+		return err
+	}
+	return r.write(ctx, s, fresh, p)
+}
+
+// accept records a conflict; the current server stays.
+func (r *Reconciler) accept(s *scope, p plan) bool {
+	if p.conflict == nil {
+		return true
+	}
+	s.keep = true
+	s.facts.fail(p.conflict.Reason, p.conflict.Message, true)
+	return false
+}
+
+// removeServer takes s's server out of the Gateway gatewayKey, if it is
+// there.
+func (r *Reconciler) removeServer(ctx context.Context, s *scope, gatewayKey string) error {
+	key := splitKey(gatewayKey)
+	gw := newGateway()
+	if err := r.Cache.Get(ctx, key, gw); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	p, err := r.planFor(ctx, s, gw, nil)
+	if err != nil || !p.changed {
+		return err
+	}
+	if err := r.write(ctx, s, gw.DeepCopy(), p); !errors.Is(err, errConflict) {
+		return err
+	}
+	fresh := newGateway()
+	if err := r.APIReader.Get(ctx, key, fresh); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if p, err = r.planFor(ctx, s, fresh, nil); err != nil || !p.changed {
+		return err
+	}
+	return r.write(ctx, s, fresh, p)
+}
+
+// write updates (or, for a Gateway edgecert created and that has no server
+// left, deletes) the Gateway, with fresh's resourceVersion.
+func (r *Reconciler) write(ctx context.Context, s *scope, fresh *unstructured.Unstructured, p plan) error {
+	gwKey := fresh.GetNamespace() + "/" + fresh.GetName()
+	if len(p.servers) == 0 && controller.IsManaged(fresh) {
+		rv := fresh.GetResourceVersion()
+		if err := r.Client.Delete(ctx, fresh, client.Preconditions{ResourceVersion: &rv}); err != nil {
+			if apierrors.IsConflict(err) {
+				return errConflict
+			}
+			return client.IgnoreNotFound(err)
+		}
+		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, "GatewayDeleted", "Reconcile", "Deleted Gateway %s, which edgecert created and which has no server left", gwKey)
+		return nil
+	}
+	if err := unstructured.SetNestedSlice(fresh.Object, p.servers, "spec", "servers"); err != nil {
+		return err
+	}
+	ann := fresh.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	if len(p.owners) == 0 {
+		delete(ann, gateway.OwnersAnnotation)
+	} else {
+		ann[gateway.OwnersAnnotation] = p.owners.String()
+	}
+	fresh.SetAnnotations(ann)
+	if err := r.Client.Update(ctx, fresh, client.FieldOwner(controller.FieldManager)); err != nil {
+		switch {
+		case apierrors.IsConflict(err):
+			return errConflict
+		case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err):
+			s.keep = true
+			s.facts.fail(edgecertv1alpha1.ReasonGatewayRejected, fmt.Sprintf("Gateway %s refused the server: %s", gwKey, err.Error()), true)
+			return nil
+		}
+		return fmt.Errorf("update Gateway %s: %w", gwKey, err)
+	}
+	switch {
+	case s.desired == nil:
+		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, "ServerRemoved", "Reconcile", "Removed server from Gateway %s", gwKey)
+	case p.hadServer:
+		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, "ServerUpdated", "Reconcile", "Updated server %s in Gateway %s", s.desired.Port.Name, gwKey)
+	default:
+		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, "ServerAdded", "Reconcile", "Added server %s to Gateway %s", s.desired.Port.Name, gwKey)
+	}
+	return nil
+}
+
+// createGateway creates the policy's Gateway with s's server as its first
+// one; edgecert labels it as its own and deletes it when its last server
+// goes.
+func (r *Reconciler) createGateway(ctx context.Context, s *scope) error {
+	gw := newGateway()
+	gw.SetNamespace(s.target.Namespace)
+	gw.SetName(s.target.Name)
+	p, err := r.planFor(ctx, s, gw, s.desired)
+	if err != nil || !r.accept(s, p) {
+		return err
+	}
+	gw.SetLabels(map[string]string{controller.ManagedByLabel: controller.ManagedByValue})
+	gw.SetAnnotations(map[string]string{gateway.OwnersAnnotation: p.owners.String()})
+	selector := map[string]any{}
+	for k, v := range s.target.Selector {
+		selector[k] = v
+	}
+	gw.Object["spec"] = map[string]any{"selector": selector, "servers": p.servers}
+	if err := r.Client.Create(ctx, gw, client.FieldOwner(controller.FieldManager)); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return errConflict
+		}
+		if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
+			s.keep = true
+			s.facts.fail(edgecertv1alpha1.ReasonGatewayRejected, fmt.Sprintf("creating Gateway %s/%s failed: %s", s.target.Namespace, s.target.Name, err.Error()), true)
+			return nil
+		}
+		return fmt.Errorf("create Gateway %s: %w", s.target.Key(), err)
+	}
+	r.Events.Eventf(s.gs, gw, corev1.EventTypeNormal, "GatewayCreated", "Reconcile", "Created Gateway %s with server %s (selector from GatewayPolicy %s)", s.target.Key(), s.desired.Port.Name, s.target.Policy)
+	return nil
+}

@@ -1,0 +1,207 @@
+package gatewayservice_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/testenv"
+)
+
+// BenchmarkGatewayService500 runs the controller as its own process
+// against the test API server, creates 500 GatewayServices (half HTTP,
+// half HTTPS from a tenant Secret) across 50 namespaces on one Gateway,
+// and reports the time until every one is Ready, the Gateway writes in the
+// minute after (target: none), and the controller's peak RSS.
+func BenchmarkGatewayService500(b *testing.B) {
+	const (
+		namespaces = 50
+		perNS      = 10
+		idle       = time.Minute
+	)
+	for range b.N {
+		ctx := context.Background()
+		bin := filepath.Join(b.TempDir(), "edgecert")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/edgecert")
+		build.Dir = testenv.RepoRoot()
+		if out, err := build.CombinedOutput(); err != nil {
+			b.Fatalf("build: %v\n%s", err, out)
+		}
+		if err := c().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllerNamespace}}); err != nil {
+			b.Fatal(err)
+		}
+		tenants := make([]string, namespaces)
+		for i := range tenants {
+			tenants[i] = newNamespace(b, fmt.Sprintf("bench%02d", i), nil)
+			if err := c().Create(ctx, tlsSecret(b, tenants[i], "tls", false, "*."+tenants[i]+".example.test")); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cl := newCluster(b, false, nil, tenants...)
+
+		probePort, err := testenv.FreePort()
+		if err != nil {
+			b.Fatal(err)
+		}
+		logFile, err := os.CreateTemp("", "edgecert-gatewayservice-bench-*.log")
+		if err != nil {
+			b.Fatal(err)
+		}
+		cmd := exec.Command(bin, "controller", "--kubeconfig", bed.ControlPlane.Kubeconfig,
+			"--metrics-bind-address", "0", "--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probePort),
+			"--http01-bind-address", "0", "--namespace", controllerNamespace, "--leader-election-namespace", controllerNamespace)
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		b.Logf("controller log: %s", logFile.Name())
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		stopped := false
+		stop := func() {
+			if !stopped {
+				stopped = true
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+				_ = cmd.Wait()
+			}
+		}
+		defer stop()
+		eventually(b, "controller healthy", func() (bool, string) {
+			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort))
+			if err != nil {
+				return false, err.Error()
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK, resp.Status
+		})
+
+		start := time.Now()
+		var wg sync.WaitGroup
+		work := make(chan *edgecertv1alpha1.GatewayService)
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Go(func() {
+				for gs := range work {
+					if err := c().Create(ctx, gs); err != nil {
+						select {
+						case errs <- err:
+						default:
+						}
+					}
+				}
+			})
+		}
+		for _, ns := range tenants {
+			for j := range perNS {
+				name := fmt.Sprintf("app%d", j)
+				spec := httpSpec(80, name+"."+ns+".example.test")
+				if j%2 == 1 {
+					spec = secretRefSpec("tls", name+"."+ns+".example.test")
+				}
+				work <- &edgecertv1alpha1.GatewayService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
+			}
+		}
+		close(work)
+		wg.Wait()
+		select {
+		case err := <-errs:
+			b.Fatal(err)
+		default:
+		}
+		var ready int
+		// The bound is generous: the controller command runs with client-go's
+		// default client-side rate limit (5 requests/s).
+		eventuallyWithin(b, 6*time.Minute, "500 GatewayServices Ready", func() (bool, string) {
+			var list edgecertv1alpha1.GatewayServiceList
+			if err := c().List(ctx, &list); err != nil {
+				return false, err.Error()
+			}
+			ready = 0
+			for _, gs := range list.Items {
+				if meta.IsStatusConditionTrue(gs.Status.Conditions, edgecertv1alpha1.ReadyCondition) {
+					ready++
+				}
+			}
+			return ready == namespaces*perNS, fmt.Sprintf("%d Ready", ready)
+		})
+		converge := time.Since(start)
+		servers, _ := cl.servers(b)
+		if len(servers) != namespaces*perNS+1 {
+			b.Fatalf("the Gateway has %d servers, want %d", len(servers), namespaces*perNS+1)
+		}
+
+		// Count writes to the Gateway for a minute of steady state.
+		dyn, err := dynamic.NewForConfig(bed.ControlPlane.Config)
+		if err != nil {
+			b.Fatal(err)
+		}
+		gwRes := dyn.Resource(schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "gateways"}).Namespace(cl.gwNamespace)
+		w, err := gwRes.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + cl.gwName, ResourceVersion: cl.gateway(b).GetResourceVersion()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		writes := 0
+		timer := time.NewTimer(idle)
+	count:
+		for {
+			select {
+			case ev, ok := <-w.ResultChan():
+				if !ok {
+					b.Fatal("watch closed")
+				}
+				if ev.Type == watch.Modified || ev.Type == watch.Deleted {
+					writes++
+				}
+			case <-timer.C:
+				break count
+			}
+		}
+		w.Stop()
+
+		rss := peakRSSMiB(b, cmd.Process.Pid)
+		stop()
+		fmt.Printf("BENCH gatewayservice-500-converge %.1f s\n", converge.Seconds())
+		fmt.Printf("BENCH gatewayservice-idle-writes %d writes\n", writes)
+		fmt.Printf("BENCH gatewayservice-rss %.0f MiB\n", rss)
+		b.ReportMetric(converge.Seconds(), "converge-s")
+		b.ReportMetric(float64(writes), "idle-writes")
+		b.ReportMetric(rss, "rss-MiB")
+	}
+}
+
+// peakRSSMiB reads VmHWM, the process's peak resident set, from /proc.
+func peakRSSMiB(b *testing.B, pid int) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kb / 1024
+		}
+	}
+	b.Fatal("no VmHWM in /proc status")
+	return 0
+}

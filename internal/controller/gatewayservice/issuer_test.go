@@ -1,0 +1,136 @@
+package gatewayservice_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/gateway"
+	"github.com/edgecert/edgecert/internal/pki"
+)
+
+// newIssuer creates an Issuer for the test Pebble in ns, solving DNS-01
+// through the test BIND's example.test zone, and waits for it.
+func newIssuer(t *testing.T, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	tsig := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tsig", Namespace: ns}, Data: map[string][]byte{"secret": []byte(bed.BIND.Key.Secret)}}
+	if err := c().Create(ctx, tsig); err != nil {
+		t.Fatal(err)
+	}
+	iss := &edgecertv1alpha1.Issuer{
+		ObjectMeta: metav1.ObjectMeta{Name: "pebble", Namespace: ns},
+		Spec: edgecertv1alpha1.IssuerSpec{ACME: edgecertv1alpha1.ACMEIssuer{
+			Server:              bed.Pebble.DirectoryURL,
+			CABundle:            bed.Pebble.ServerCAPEM,
+			PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: "pebble-account"},
+			Solvers: []edgecertv1alpha1.ACMESolver{{
+				DNS01: &edgecertv1alpha1.DNS01Solver{
+					Nameservers: []string{bed.BIND.Addr},
+					RFC2136: &edgecertv1alpha1.RFC2136Provider{
+						Nameserver: bed.BIND.Addr, TSIGKeyName: bed.BIND.Key.Name, TSIGAlgorithm: "HMACSHA256",
+						TSIGSecretRef: edgecertv1alpha1.SecretKeySelector{Name: "tsig", Key: "secret"},
+					},
+				},
+			}},
+		}},
+	}
+	if err := c().Create(ctx, iss); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "issuer Ready", func() (bool, string) {
+		if err := c().Get(ctx, client.ObjectKeyFromObject(iss), iss); err != nil {
+			return false, err.Error()
+		}
+		return meta.IsStatusConditionTrue(iss.Status.Conditions, edgecertv1alpha1.ReadyCondition), fmt.Sprint(iss.Status.Conditions)
+	})
+}
+
+// TestIssuerRefAddsTheServerOnlyAfterTheIssuedSecretExists: edgecert
+// requests a Certificate from Pebble; on every look until it is issued the
+// Gateway has no server for it; then the server names a copy, in the
+// workload namespace, of the Pebble-issued Secret, written before the
+// Gateway.
+func TestIssuerRefAddsTheServerOnlyAfterTheIssuedSecretExists(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, "tenant", nil)
+	cl := newCluster(t, false, nil, ns)
+	newIssuer(t, ns)
+	hosts := []string{"shop." + ns + ".example.test", "*.shop." + ns + ".example.test"}
+	gs := newGS(t, ns, "shop", edgecertv1alpha1.GatewayServiceSpec{Hosts: hosts, Port: 443, Protocol: "HTTPS",
+		TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "SIMPLE", IssuerRef: &edgecertv1alpha1.IssuerReference{Name: "pebble"}}})
+	portName := gateway.PortName("HTTPS", "shop", ns)
+	certName := gateway.CertificateName("shop")
+
+	sawWaiting := false
+	got := &edgecertv1alpha1.GatewayService{}
+	eventually(t, "server in the Gateway", func() (bool, string) {
+		if err := c().Get(ctx, client.ObjectKeyFromObject(gs), got); err != nil {
+			return false, err.Error()
+		}
+		var cert edgecertv1alpha1.Certificate
+		certErr := c().Get(ctx, types.NamespacedName{Namespace: ns, Name: certName}, &cert)
+		issued := certErr == nil && meta.IsStatusConditionTrue(cert.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+		servers, _ := cl.servers(t)
+		_, present := servers[portName]
+		if present && !issued {
+			t.Fatalf("the server is in the Gateway before the Certificate is issued (%v)", cert.Status.Conditions)
+		}
+		if cond := meta.FindStatusCondition(got.Status.Conditions, edgecertv1alpha1.ReadyCondition); cond != nil && cond.Reason == edgecertv1alpha1.ReasonCertificateNotReady {
+			sawWaiting = true
+			if !present && !meta.IsStatusConditionTrue(got.Status.Conditions, edgecertv1alpha1.ReconcilingCondition) {
+				t.Errorf("waiting for the certificate is not Reconciling: %+v", got.Status.Conditions)
+			}
+		}
+		return present && meta.IsStatusConditionTrue(got.Status.Conditions, edgecertv1alpha1.ReadyCondition), fmt.Sprintf("%+v", got.Status)
+	})
+	if !sawWaiting {
+		t.Log("issuance finished before a look saw CertificateNotReady; the ordering checks below still apply")
+	}
+
+	var cert edgecertv1alpha1.Certificate
+	if err := c().Get(ctx, types.NamespacedName{Namespace: ns, Name: certName}, &cert); err != nil {
+		t.Fatal(err)
+	}
+	if !metav1.IsControlledBy(&cert, got) || got.Status.CertificateName != certName {
+		t.Errorf("Certificate %s is not controlled by the GatewayService (owners %v, status %q)", certName, cert.OwnerReferences, got.Status.CertificateName)
+	}
+	var issued, copy corev1.Secret
+	if err := c().Get(ctx, types.NamespacedName{Namespace: ns, Name: cert.Spec.SecretName}, &issued); err != nil {
+		t.Fatal(err)
+	}
+	if err := c().Get(ctx, types.NamespacedName{Namespace: cl.gwNamespace, Name: got.Status.CredentialName}, &copy); err != nil {
+		t.Fatalf("copy %s/%s: %v", cl.gwNamespace, got.Status.CredentialName, err)
+	}
+	kp, err := pki.ParseKeyPair(copy.Data[corev1.TLSCertKey], copy.Data[corev1.TLSPrivateKeyKey])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing := pki.Uncovered(kp.Leaf, hosts); len(missing) > 0 {
+		t.Errorf("the copied certificate does not cover %v", missing)
+	}
+	if string(copy.Data[corev1.TLSCertKey]) != string(issued.Data[corev1.TLSCertKey]) || len(kp.Intermediates) == 0 {
+		t.Error("the copy is not the Pebble-issued chain")
+	}
+	// resourceVersions from one etcd grow with every write: the copy was
+	// written before the Gateway write that added the server (the only
+	// write to this Gateway since it was created).
+	gwRV, _ := strconv.ParseInt(cl.gateway(t).GetResourceVersion(), 10, 64)
+	copyRV, _ := strconv.ParseInt(copy.ResourceVersion, 10, 64)
+	if copyRV == 0 || copyRV >= gwRV {
+		t.Errorf("copy resourceVersion %d is not before the Gateway's %d", copyRV, gwRV)
+	}
+	servers, _ := cl.servers(t)
+	if diff := cmpDiff(rendered(t, got, got.Status.CredentialName), servers[portName]); diff != "" {
+		t.Errorf("server (-want +got):\n%s", diff)
+	}
+	cl.checkHandWritten(t)
+}

@@ -1,0 +1,322 @@
+package gatewayservice_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/controller/gatewayservice"
+	"github.com/edgecert/edgecert/internal/gateway"
+	"github.com/edgecert/edgecert/internal/manager"
+	"github.com/edgecert/edgecert/internal/pki"
+	"github.com/edgecert/edgecert/internal/testenv"
+)
+
+var bed *testenv.Bed
+
+const controllerNamespace = "edgecert-system"
+
+func TestMain(m *testing.M) {
+	if os.Getenv("EDGECERT_TEST_LOG") != "" {
+		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
+	} else {
+		ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	}
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	httpPort, err := testenv.FreePort()
+	if err != nil {
+		return 0, err
+	}
+	bed, err = testenv.Start(testenv.Options{Pebble: testenv.PebbleOptions{HTTPPort: httpPort}})
+	if err != nil {
+		return 0, err
+	}
+	defer bed.Stop()
+	// Benchmarks run the controller as a process of its own.
+	if isBenchmarkOnly() {
+		return m.Run(), nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := bed.ControlPlane.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllerNamespace}}); err != nil {
+		return 0, err
+	}
+	// Tenant Secrets are not watched; a short period keeps the tests that
+	// create or fix one quick.
+	gatewayservice.SecretResyncPeriod = time.Second
+	opts := manager.DefaultOptions()
+	opts.MetricsAddr = "0"
+	opts.ProbeAddr = "0"
+	opts.HTTP01Addr = fmt.Sprintf("127.0.0.1:%d", httpPort)
+	mgr, err := manager.New(bed.ControlPlane.Config, opts)
+	if err != nil {
+		return 0, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	code := m.Run()
+	cancel()
+	return code, <-done
+}
+
+// isBenchmarkOnly reports whether -run matches no test (make bench passes
+// -run='^$').
+func isBenchmarkOnly() bool {
+	for _, a := range os.Args {
+		if strings.HasPrefix(a, "-test.run=") && strings.TrimPrefix(a, "-test.run=") == "^$" {
+			return true
+		}
+	}
+	return false
+}
+
+// cluster is one test's platform: a gateway namespace with a Gateway that
+// holds a hand-written server, and a GatewayPolicy claiming a domain for
+// some tenant namespaces.
+type cluster struct {
+	gwNamespace string
+	gwName      string
+	policy      *edgecertv1alpha1.GatewayPolicy
+	handWritten map[string]any
+}
+
+func c() client.Client { return bed.ControlPlane.Client }
+
+func newNamespace(t testing.TB, prefix string, labels map[string]string) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-", Labels: labels}}
+	if err := c().Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	return ns.Name
+}
+
+// newCluster makes the gateway namespace, a Gateway with one hand-written
+// server (unless withoutGateway), and a policy whose claims give each
+// tenant namespace "<namespace>.example.test".
+func newCluster(t testing.TB, withoutGateway bool, selector map[string]string, tenants ...string) *cluster {
+	t.Helper()
+	ctx := context.Background()
+	cl := &cluster{gwNamespace: newNamespace(t, "istio", nil), gwName: "public"}
+	cl.handWritten = map[string]any{
+		"port":  map[string]any{"number": int64(443), "protocol": "HTTPS", "name": "https-platform"},
+		"hosts": []any{"*/status.platform.test"},
+		"tls":   map[string]any{"mode": "SIMPLE", "credentialName": "platform-tls", "cipherSuites": []any{"ECDHE-ECDSA-AES128-GCM-SHA256"}},
+	}
+	if !withoutGateway {
+		gw := newGatewayObject(cl.gwNamespace, cl.gwName)
+		gw.Object["spec"] = map[string]any{"selector": map[string]any{"istio": "ingressgateway"}, "servers": []any{cl.handWritten}}
+		if err := c().Create(ctx, gw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var claims []edgecertv1alpha1.HostClaim
+	for _, ns := range tenants {
+		claims = append(claims, edgecertv1alpha1.HostClaim{Namespaces: []string{ns}, Domains: []string{ns + ".example.test"}})
+	}
+	cl.policy = &edgecertv1alpha1.GatewayPolicy{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "policy-"},
+		Spec: edgecertv1alpha1.GatewayPolicySpec{
+			Gateways: []edgecertv1alpha1.PolicyGateway{{TrafficType: "ingress", Namespace: cl.gwNamespace, Name: cl.gwName, Selector: selector}},
+			Claims:   claims,
+		},
+	}
+	if err := c().Create(ctx, cl.policy); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c().Delete(context.Background(), cl.policy) })
+	return cl
+}
+
+func newGatewayObject(ns, name string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("networking.istio.io/v1")
+	u.SetKind("Gateway")
+	u.SetNamespace(ns)
+	u.SetName(name)
+	return u
+}
+
+func (cl *cluster) gateway(t testing.TB) *unstructured.Unstructured {
+	t.Helper()
+	gw := newGatewayObject(cl.gwNamespace, cl.gwName)
+	if err := c().Get(context.Background(), types.NamespacedName{Namespace: cl.gwNamespace, Name: cl.gwName}, gw); err != nil {
+		t.Fatal(err)
+	}
+	return gw
+}
+
+// servers returns the Gateway's servers by port name, and the owners
+// annotation.
+func (cl *cluster) servers(t testing.TB) (map[string]map[string]any, gateway.Owners) {
+	t.Helper()
+	gw := cl.gateway(t)
+	raw, _, _ := unstructured.NestedSlice(gw.Object, "spec", "servers")
+	out := map[string]map[string]any{}
+	for _, e := range raw {
+		if _, dup := out[gateway.RawPortName(e)]; dup {
+			t.Fatalf("duplicate port name %q in the Gateway", gateway.RawPortName(e))
+		}
+		out[gateway.RawPortName(e)] = e.(map[string]any)
+	}
+	owners, err := gateway.ParseOwners(gw.GetAnnotations()[gateway.OwnersAnnotation])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, owners
+}
+
+// checkHandWritten fails unless the hand-written server is in the Gateway
+// exactly as it was written.
+func (cl *cluster) checkHandWritten(t testing.TB) {
+	t.Helper()
+	servers, owners := cl.servers(t)
+	if diff := cmpDiff(cl.handWritten, servers["https-platform"]); diff != "" {
+		t.Errorf("hand-written server changed (-want +got):\n%s", diff)
+	}
+	if _, ok := owners["https-platform"]; ok {
+		t.Error("edgecert claims the hand-written server")
+	}
+}
+
+func newGS(t testing.TB, ns, name string, spec edgecertv1alpha1.GatewayServiceSpec) *edgecertv1alpha1.GatewayService {
+	t.Helper()
+	gs := &edgecertv1alpha1.GatewayService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
+	if err := c().Create(context.Background(), gs); err != nil {
+		t.Fatal(err)
+	}
+	return gs
+}
+
+func httpSpec(port int32, hosts ...string) edgecertv1alpha1.GatewayServiceSpec {
+	return edgecertv1alpha1.GatewayServiceSpec{Hosts: hosts, Port: port, Protocol: "HTTP"}
+}
+
+func secretRefSpec(secret string, hosts ...string) edgecertv1alpha1.GatewayServiceSpec {
+	return edgecertv1alpha1.GatewayServiceSpec{Hosts: hosts, Port: 443, Protocol: "HTTPS",
+		TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "SIMPLE", SecretRef: &edgecertv1alpha1.LocalSecretReference{Name: secret}}}
+}
+
+// waitReady waits for Ready to have status and reason, and returns the
+// object.
+func waitReady(t testing.TB, gs *edgecertv1alpha1.GatewayService, status metav1.ConditionStatus, reason string) *edgecertv1alpha1.GatewayService {
+	t.Helper()
+	got := &edgecertv1alpha1.GatewayService{}
+	eventually(t, fmt.Sprintf("GatewayService %s/%s Ready=%s %s", gs.Namespace, gs.Name, status, reason), func() (bool, string) {
+		if err := c().Get(context.Background(), client.ObjectKeyFromObject(gs), got); err != nil {
+			return false, err.Error()
+		}
+		cond := meta.FindStatusCondition(got.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+		return cond != nil && cond.Status == status && cond.Reason == reason && cond.ObservedGeneration == got.Generation, fmt.Sprintf("%+v", got.Status)
+	})
+	return got
+}
+
+func readyMessage(gs *edgecertv1alpha1.GatewayService) string {
+	if cond := meta.FindStatusCondition(gs.Status.Conditions, edgecertv1alpha1.ReadyCondition); cond != nil {
+		return cond.Message
+	}
+	return ""
+}
+
+func deleteAndWait(t testing.TB, obj client.Object) {
+	t.Helper()
+	if err := c().Delete(context.Background(), obj); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "deleted "+obj.GetName(), func() (bool, string) {
+		err := c().Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
+}
+
+// tlsSecret makes a kubernetes.io/tls Secret with a self-signed
+// certificate for hosts; withCA adds a ca.crt.
+func tlsSecret(t testing.TB, ns, name string, withCA bool, hosts ...string) *corev1.Secret {
+	t.Helper()
+	certPEM, keyPEM := selfSigned(t, hosts...)
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{corev1.TLSCertKey: certPEM, corev1.TLSPrivateKeyKey: keyPEM}}
+	if withCA {
+		s.Data["ca.crt"] = certPEM
+	}
+	return s
+}
+
+func selfSigned(t testing.TB, hosts ...string) ([]byte, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: hosts[0]},
+		DNSNames:     hosts,
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := pki.EncodeKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), keyPEM
+}
+
+// eventually polls cond every 50 ms for up to two minutes: a bound for a
+// hung test, not a performance assertion.
+func eventually(t testing.TB, what string, cond func() (bool, string)) {
+	t.Helper()
+	eventuallyWithin(t, 2*time.Minute, what, cond)
+}
+
+// eventuallyWithin is eventually with another bound.
+func eventuallyWithin(t testing.TB, bound time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	var last string
+	for time.Now().Before(deadline) {
+		var ok bool
+		if ok, last = cond(); ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: not reached; last seen: %s", what, last)
+}

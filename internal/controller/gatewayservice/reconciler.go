@@ -1,0 +1,316 @@
+// Package gatewayservice reconciles GatewayServices: it routes each one to
+// its Gateway through the GatewayPolicies, prepares its TLS Secret in the
+// gateway workload namespace, and writes its one server into the shared
+// Istio Gateway. Every rule (routing, rendering, istiod's checks, conflicts
+// between tenants, which servers edgecert owns) lives in internal/gateway;
+// this package reads, asks it, writes and reports.
+package gatewayservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/gateway"
+)
+
+// Finalizer makes edgecert remove the GatewayService's server from the
+// Gateway, and its Secret copy, before the object goes.
+const Finalizer = "edgecert.dev/gatewayservice-server"
+
+// SecretResyncPeriod is how often a GatewayService whose TLS Secret is
+// read by secretRef (or clientCASecretRef) checks it again. Those Secrets
+// belong to tenants and carry no edgecert label, so the manager does not
+// watch them (it caches only Secrets edgecert labelled); a change reaches
+// the copy within this period, or at once when the GatewayService changes.
+// Tests shorten it.
+var SecretResyncPeriod = 2 * time.Minute
+
+// +kubebuilder:rbac:groups=edgecert.dev,resources=gatewayservices,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=edgecert.dev,resources=gatewayservices/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=edgecert.dev,resources=gatewayservices/finalizers,verbs=update
+// +kubebuilder:rbac:groups=edgecert.dev,resources=gatewaypolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=edgecert.dev,resources=certificates,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.istio.io,resources=gateways,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+
+// Reconciler reconciles GatewayServices.
+type Reconciler struct {
+	// Client reads from the manager's cache and writes.
+	Client client.Client
+	// Cache reads Gateways as unstructured objects (so that fields of
+	// hand-written servers edgecert does not know survive every write).
+	Cache client.Reader
+	// APIReader reads a Gateway fresh before a write.
+	APIReader client.Reader
+	// Secrets reads Secrets: edgecert's copies from the cache, tenants'
+	// Secrets from the API server.
+	Secrets controller.Secrets
+	// Events records changes.
+	Events events.EventRecorder
+}
+
+// scope is what the steps of one pass found.
+type scope struct {
+	gs  *edgecertv1alpha1.GatewayService
+	key string
+
+	target  gateway.Target
+	routed  bool
+	desired *gateway.Server
+	// keep leaves the current server in place when desired is nil (a
+	// Secret or Certificate problem, a conflict): the copy it reads is
+	// still good. Otherwise a nil desired removes the server.
+	keep bool
+
+	credentialName  string
+	certificateName string
+	// copySecret is the Secret to write into the workload namespace
+	// before the server; nil when none is needed.
+	copySecret *secretCopy
+
+	facts facts
+}
+
+// Reconcile runs the steps in order; the first one that cannot go on
+// stops the pass. One status patch at the end reports what they found, and
+// only when it changed.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	var gs edgecertv1alpha1.GatewayService
+	if err := r.Client.Get(ctx, req.NamespacedName, &gs); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !gs.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, &gs)
+	}
+	if !controllerutil.ContainsFinalizer(&gs, Finalizer) {
+		base := gs.DeepCopy()
+		controllerutil.AddFinalizer(&gs, Finalizer)
+		if err := r.Client.Patch(ctx, &gs, client.MergeFrom(base), client.FieldOwner(controller.FieldManager)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
+		}
+	}
+	before := gs.DeepCopy()
+	s := &scope{gs: &gs, key: req.String(), facts: facts{generation: gs.Generation}}
+	defer func() {
+		if errors.Is(retErr, errConflict) {
+			// Someone wrote the Gateway between our read and our write:
+			// look again soon, quietly.
+			retErr = nil
+			result = ctrl.Result{RequeueAfter: time.Duration(50+rand.IntN(200)) * time.Millisecond}
+			s.facts.transient = nil
+			s.facts.requeued = true
+		} else if retErr != nil {
+			s.facts.transient = retErr
+		}
+		setStatus(&gs.Status, s.facts)
+		r.recordTransition(before, &gs)
+		if !apiequality.Semantic.DeepEqual(before.Status, gs.Status) {
+			if err := r.Client.Status().Patch(ctx, &gs, client.MergeFrom(before), client.FieldOwner(controller.FieldManager)); err != nil && !apierrors.IsNotFound(err) {
+				retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
+			}
+		}
+	}()
+
+	for _, step := range []func(context.Context, *scope) (bool, error){
+		r.route,
+		r.leaveOldGateway,
+		r.validate,
+		r.prepareTLS,
+	} {
+		if done, err := step(ctx, s); err != nil || done {
+			if err == nil {
+				err = r.applyOutcome(ctx, s)
+			}
+			return r.requeue(s), err
+		}
+	}
+	if err := r.applyOutcome(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	return r.requeue(s), nil
+}
+
+// errConflict stops a pass whose Gateway write lost a race.
+var errConflict = errors.New("gateway changed under us")
+
+// requeue asks to look again when a tenant Secret, which is not watched,
+// is involved.
+func (r *Reconciler) requeue(s *scope) ctrl.Result {
+	if t := s.gs.Spec.TLS; t != nil && (t.SecretRef != nil || t.ClientCASecretRef != nil) {
+		return ctrl.Result{RequeueAfter: SecretResyncPeriod}
+	}
+	return ctrl.Result{}
+}
+
+// route finds the Gateway through the GatewayPolicies. Sets Stalled
+// (NoGateway, HostNotClaimed, InvalidSpec) when there is none; the
+// server, if any, is then removed.
+func (r *Reconciler) route(ctx context.Context, s *scope) (bool, error) {
+	var policies edgecertv1alpha1.GatewayPolicyList
+	if err := r.Client.List(ctx, &policies); err != nil {
+		return true, fmt.Errorf("list GatewayPolicies: %w", err)
+	}
+	ns, err := r.namespace(ctx, s.gs.Namespace)
+	if err != nil {
+		return true, err
+	}
+	target, refusal := gateway.Route(policies.Items, ns, s.gs.Spec.TrafficType, s.gs.Spec.Hosts)
+	if refusal != nil {
+		s.facts.fail(refusal.Reason, refusal.Message, true)
+		return true, nil
+	}
+	s.target, s.routed = target, true
+	return false, nil
+}
+
+func (r *Reconciler) namespace(ctx context.Context, name string) (gateway.Namespace, error) {
+	var ns metav1.PartialObjectMetadata
+	ns.SetGroupVersionKind(namespaceGVK)
+	if err := r.Client.Get(ctx, types.NamespacedName{Name: name}, &ns); err != nil {
+		return gateway.Namespace{}, fmt.Errorf("get namespace %s: %w", name, err)
+	}
+	return gateway.Namespace{Name: name, Labels: ns.Labels}, nil
+}
+
+// leaveOldGateway removes the server from the Gateway recorded in status
+// when the GatewayService now goes to another one.
+func (r *Reconciler) leaveOldGateway(ctx context.Context, s *scope) (bool, error) {
+	old := s.gs.Status.Gateway
+	if old == "" || old == s.target.Key() {
+		return false, nil
+	}
+	if err := r.removeServer(ctx, s, old); err != nil {
+		return true, err
+	}
+	s.gs.Status.Gateway = ""
+	return false, nil
+}
+
+// validate renders the server and applies istiod's checks to it (the CRD
+// already refuses most bad specs). Sets Stalled (InvalidSpec).
+func (r *Reconciler) validate(_ context.Context, s *scope) (bool, error) {
+	var errs []error
+	for _, h := range s.gs.Spec.Hosts {
+		errs = append(errs, gateway.ValidateHost(h))
+	}
+	probe := gateway.Render(s.gs.Namespace, s.gs.Name, s.gs.Spec, gateway.CredentialName(s.gs.Namespace, s.gs.Name))
+	errs = append(errs, gateway.ValidateServer(probe))
+	if err := errors.Join(errs...); err != nil {
+		s.facts.fail(edgecertv1alpha1.ReasonInvalidSpec, err.Error(), true)
+		return true, nil
+	}
+	return false, nil
+}
+
+// applyOutcome writes the scope's decision into the Gateway: the desired
+// server, or removal, or nothing when the current server is kept.
+func (r *Reconciler) applyOutcome(ctx context.Context, s *scope) error {
+	if s.desired == nil {
+		if s.keep {
+			return nil
+		}
+		gw := s.gs.Status.Gateway
+		if gw == "" && s.routed {
+			gw = s.target.Key()
+		}
+		if gw != "" {
+			if err := r.removeServer(ctx, s, gw); err != nil {
+				return err
+			}
+		}
+		s.gs.Status.Gateway, s.gs.Status.PortName, s.gs.Status.Hosts, s.gs.Status.CredentialName = "", "", nil, ""
+		return r.deleteCopies(ctx, s.gs, nil)
+	}
+	if s.copySecret != nil {
+		if err := r.writeCopy(ctx, s); err != nil || s.facts.failed() {
+			return err
+		}
+	}
+	if err := r.putServer(ctx, s); err != nil {
+		return err
+	}
+	if s.facts.failed() {
+		return nil
+	}
+	s.gs.Status.Gateway = s.target.Key()
+	s.gs.Status.PortName = s.desired.Port.Name
+	s.gs.Status.Hosts = s.desired.Hosts
+	s.gs.Status.CredentialName = s.credentialName
+	s.gs.Status.CertificateName = s.certificateName
+	s.facts.ready(fmt.Sprintf("Server %s is in Gateway %s", s.desired.Port.Name, s.target.Key()))
+	// A copy the server no longer reads (another source, another
+	// workload namespace) goes.
+	return r.deleteCopies(ctx, s.gs, s.copySecret)
+}
+
+// finalize removes the server from every Gateway it may be in, and the
+// Secret copy, then lets the object go.
+func (r *Reconciler) finalize(ctx context.Context, gs *edgecertv1alpha1.GatewayService) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(gs, Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	s := &scope{gs: gs, key: client.ObjectKeyFromObject(gs).String()}
+	gateways := map[string]bool{}
+	if gs.Status.Gateway != "" {
+		gateways[gs.Status.Gateway] = true
+	}
+	if done, err := r.route(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	} else if !done {
+		gateways[s.target.Key()] = true
+	}
+	for gw := range gateways {
+		if err := r.removeServer(ctx, s, gw); err != nil {
+			if errors.Is(err, errConflict) {
+				return ctrl.Result{RequeueAfter: 100 * time.Millisecond}, nil
+			}
+			return ctrl.Result{}, err
+		}
+	}
+	if err := r.deleteCopies(ctx, gs, nil); err != nil {
+		return ctrl.Result{}, err
+	}
+	base := gs.DeepCopy()
+	controllerutil.RemoveFinalizer(gs, Finalizer)
+	if err := r.Client.Patch(ctx, gs, client.MergeFrom(base), client.FieldOwner(controller.FieldManager)); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("Removed server", "gatewayService", klog.KObj(gs))
+	return ctrl.Result{}, nil
+}
+
+// recordTransition records an event when Ready changes: a Normal one when
+// the server became ready, a Warning naming the reason otherwise. A pass
+// that changes nothing records nothing.
+func (r *Reconciler) recordTransition(before, after *edgecertv1alpha1.GatewayService) {
+	b := meta.FindStatusCondition(before.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+	a := meta.FindStatusCondition(after.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+	if a == nil || (b != nil && b.Status == a.Status && b.Reason == a.Reason && b.Message == a.Message) {
+		return
+	}
+	if a.Status == metav1.ConditionTrue {
+		r.Events.Eventf(after, nil, "Normal", a.Reason, "Reconcile", "%s", a.Message)
+		return
+	}
+	if a.Reason == edgecertv1alpha1.ReasonProgressing {
+		return
+	}
+	r.Events.Eventf(after, nil, "Warning", a.Reason, "Reconcile", "%s", a.Message)
+}

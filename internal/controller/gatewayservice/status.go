@@ -1,0 +1,91 @@
+package gatewayservice
+
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/controller"
+)
+
+// facts are what a pass found, turned into conditions by setStatus.
+type facts struct {
+	generation int64
+	// reason and message describe Ready; isReady makes it True.
+	reason, message string
+	isReady         bool
+	// stalled: a person must act (Stalled=True).
+	stalled bool
+	// waiting: edgecert is waiting for something it watches
+	// (Reconciling=True): a Certificate, a Gateway.
+	waiting bool
+	// transient is an error the workqueue retries.
+	transient error
+	// requeued: the pass lost a write race and runs again at once.
+	requeued bool
+}
+
+func (f *facts) fail(reason, message string, stalled bool) {
+	f.reason, f.message, f.stalled, f.isReady = reason, message, stalled, false
+}
+
+func (f *facts) wait(reason, message string) {
+	f.reason, f.message, f.waiting, f.isReady = reason, message, true, false
+}
+
+func (f *facts) ready(message string) {
+	f.reason, f.message, f.isReady = edgecertv1alpha1.ReasonServerReady, message, true
+}
+
+func (f *facts) failed() bool { return f.reason != "" && !f.isReady }
+
+// readyBlocked are the reasons that end when something else changes (a
+// competing server goes, the Gateway appears); GatewayServices with them
+// are woken by changes to Gateways and other GatewayServices.
+var readyBlocked = map[string]bool{
+	edgecertv1alpha1.ReasonHostConflict:     true,
+	edgecertv1alpha1.ReasonPortConflict:     true,
+	edgecertv1alpha1.ReasonPortNameConflict: true,
+	edgecertv1alpha1.ReasonGatewayNotFound:  true,
+}
+
+// setStatus turns facts into Ready, Reconciling and Stalled (kstatus).
+// A transient error keeps Ready as it was and sets Reconciling; a pass that
+// lost a race changes nothing. ObservedGeneration moves only when the pass
+// reached a decision.
+func setStatus(st *edgecertv1alpha1.GatewayServiceStatus, f facts) {
+	if f.requeued {
+		return
+	}
+	if f.transient != nil {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: edgecertv1alpha1.ReconcilingCondition, Status: metav1.ConditionTrue,
+			Reason: edgecertv1alpha1.ReasonProgressing, Message: controller.TerminalMessage(f.transient), ObservedGeneration: f.generation})
+		if meta.FindStatusCondition(st.Conditions, edgecertv1alpha1.ReadyCondition) == nil {
+			meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: edgecertv1alpha1.ReadyCondition, Status: metav1.ConditionFalse,
+				Reason: edgecertv1alpha1.ReasonProgressing, Message: "Not reconciled yet", ObservedGeneration: f.generation})
+		}
+		return
+	}
+	if f.reason == "" {
+		return
+	}
+	status := metav1.ConditionFalse
+	if f.isReady {
+		status = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: edgecertv1alpha1.ReadyCondition, Status: status,
+		Reason: f.reason, Message: f.message, ObservedGeneration: f.generation})
+	if f.stalled {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: edgecertv1alpha1.StalledCondition, Status: metav1.ConditionTrue,
+			Reason: f.reason, Message: f.message, ObservedGeneration: f.generation})
+	} else {
+		meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.StalledCondition)
+	}
+	if f.waiting {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: edgecertv1alpha1.ReconcilingCondition, Status: metav1.ConditionTrue,
+			Reason: f.reason, Message: f.message, ObservedGeneration: f.generation})
+	} else {
+		meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.ReconcilingCondition)
+	}
+	st.ObservedGeneration = f.generation
+}

@@ -1,0 +1,320 @@
+package gatewayservice
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/gateway"
+	"github.com/edgecert/edgecert/internal/pki"
+)
+
+// Labels and annotations on the Secret copies edgecert writes into the
+// gateway workload namespace.
+const (
+	// GatewayServiceNamespaceLabel and GatewayServiceNameLabel name the
+	// GatewayService a copy belongs to.
+	GatewayServiceNamespaceLabel = "edgecert.dev/gatewayservice-namespace"
+	GatewayServiceNameLabel      = "edgecert.dev/gatewayservice-name"
+	// SourceAnnotation says which Secret ("namespace/name") was copied.
+	SourceAnnotation = "edgecert.dev/source-secret"
+	// caKey is where Istio reads the client CA of a MUTUAL server.
+	caKey = "ca.crt"
+)
+
+// secretCopy is what goes into the workload namespace.
+type secretCopy struct {
+	namespace, name, source string
+	data                    map[string][]byte
+}
+
+// prepareTLS finds the server certificate: a checked tenant Secret
+// (secretRef), or the Secret of a Certificate edgecert requests
+// (issuerRef), and the client CA for MUTUAL. It renders the desired server
+// once everything is there. Problems keep the current server (its copy
+// still holds the last good certificate): SecretNotFound, SecretInvalid
+// and CertificateNotOwned set Stalled; CertificateNotReady sets
+// Reconciling.
+func (r *Reconciler) prepareTLS(ctx context.Context, s *scope) (bool, error) {
+	t := s.gs.Spec.TLS
+	if t == nil || t.Mode == "PASSTHROUGH" || t.SecretPath != nil {
+		s.desired = ptr(gateway.Render(s.gs.Namespace, s.gs.Name, s.gs.Spec, ""))
+		return false, nil
+	}
+	var (
+		source *corev1.Secret
+		err    error
+	)
+	switch {
+	case t.SecretRef != nil:
+		source, err = r.tenantSecret(ctx, s, t.SecretRef.Name)
+	case t.IssuerRef != nil:
+		source, err = r.issuedSecret(ctx, s)
+	}
+	if err != nil || source == nil {
+		s.keep = true
+		return true, err
+	}
+	data := map[string][]byte{corev1.TLSCertKey: source.Data[corev1.TLSCertKey], corev1.TLSPrivateKeyKey: source.Data[corev1.TLSPrivateKeyKey]}
+	if t.Mode == "MUTUAL" {
+		ca, err := r.clientCA(ctx, s, source)
+		if err != nil || ca == nil {
+			s.keep = true
+			return true, err
+		}
+		data[caKey] = ca
+	}
+	ws := s.target.WorkloadNamespace
+	if ws == s.gs.Namespace && (t.Mode != "MUTUAL" || bytes.Equal(source.Data[caKey], data[caKey])) {
+		// The gateway pods read the tenant's namespace already.
+		s.credentialName = source.Name
+	} else {
+		s.credentialName = gateway.CredentialName(s.gs.Namespace, s.gs.Name)
+		s.copySecret = &secretCopy{namespace: ws, name: s.credentialName, source: s.gs.Namespace + "/" + source.Name, data: data}
+	}
+	s.desired = ptr(gateway.Render(s.gs.Namespace, s.gs.Name, s.gs.Spec, s.credentialName))
+	return false, nil
+}
+
+// tenantSecret reads and checks the secretRef Secret: it must exist, hold
+// a key that matches its certificate, and cover every host.
+func (r *Reconciler) tenantSecret(ctx context.Context, s *scope, name string) (*corev1.Secret, error) {
+	secret, err := r.Secrets.Get(ctx, types.NamespacedName{Namespace: s.gs.Namespace, Name: name})
+	if err != nil {
+		return nil, fmt.Errorf("get Secret %s: %w", name, err)
+	}
+	if secret == nil {
+		s.facts.fail(edgecertv1alpha1.ReasonSecretNotFound, fmt.Sprintf("Secret %s/%s does not exist", s.gs.Namespace, name), true)
+		return nil, nil
+	}
+	if problem := checkKeyPair(secret, s.gs.Spec.Hosts); problem != "" {
+		s.facts.fail(edgecertv1alpha1.ReasonSecretInvalid, fmt.Sprintf("Secret %s/%s %s", s.gs.Namespace, name, problem), true)
+		return nil, nil
+	}
+	return secret, nil
+}
+
+// checkKeyPair returns "" when the Secret can be served for hosts, or what
+// is wrong with it.
+func checkKeyPair(secret *corev1.Secret, hosts []string) string {
+	kp, err := pki.ParseKeyPair(secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey])
+	if err != nil {
+		return "does not hold a valid key pair: " + err.Error()
+	}
+	if missing := pki.Uncovered(kp.Leaf, hosts); len(missing) > 0 {
+		return fmt.Sprintf("has a certificate for %s that does not cover %s", strings.Join(pki.Hosts(kp.Leaf), ", "), strings.Join(missing, ", "))
+	}
+	return ""
+}
+
+// issuedSecret makes sure the Certificate for the hosts exists and returns
+// its Secret once issued.
+func (r *Reconciler) issuedSecret(ctx context.Context, s *scope) (*corev1.Secret, error) {
+	name := gateway.CertificateName(s.gs.Name)
+	s.certificateName = name
+	ref := *s.gs.Spec.TLS.IssuerRef
+	if ref.Kind == "" {
+		ref.Kind = edgecertv1alpha1.IssuerKind
+	}
+	want := edgecertv1alpha1.CertificateSpec{DNSNames: slices.Clone(s.gs.Spec.Hosts), SecretName: name, IssuerRef: ref}
+	var cert edgecertv1alpha1.Certificate
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: s.gs.Namespace, Name: name}, &cert)
+	switch {
+	case apierrors.IsNotFound(err):
+		cert = edgecertv1alpha1.Certificate{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.gs.Namespace, Labels: map[string]string{controller.ManagedByLabel: controller.ManagedByValue, GatewayServiceNameLabel: s.gs.Name}},
+			Spec:       want,
+		}
+		cert.OwnerReferences = []metav1.OwnerReference{ownerRef(s.gs)}
+		if err := r.Client.Create(ctx, &cert, client.FieldOwner(controller.FieldManager)); err != nil && !apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("create Certificate %s: %w", name, err)
+		}
+		r.Events.Eventf(s.gs, &cert, corev1.EventTypeNormal, "CertificateCreated", "Reconcile", "Created Certificate %s for %s", name, strings.Join(want.DNSNames, ", "))
+		s.facts.wait(edgecertv1alpha1.ReasonCertificateNotReady, fmt.Sprintf("Waiting for Certificate %s to be issued", name))
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("get Certificate %s: %w", name, err)
+	}
+	if !metav1.IsControlledBy(&cert, s.gs) {
+		s.facts.fail(edgecertv1alpha1.ReasonCertificateNotOwned, fmt.Sprintf("Certificate %s/%s exists and does not belong to this GatewayService; delete or rename it", s.gs.Namespace, name), true)
+		return nil, nil
+	}
+	if !equalCertSpec(cert.Spec, want) {
+		cert.Spec.DNSNames, cert.Spec.SecretName, cert.Spec.IssuerRef = want.DNSNames, want.SecretName, want.IssuerRef
+		if err := r.Client.Update(ctx, &cert, client.FieldOwner(controller.FieldManager)); err != nil {
+			if apierrors.IsConflict(err) {
+				return nil, errConflict
+			}
+			return nil, fmt.Errorf("update Certificate %s: %w", name, err)
+		}
+		s.facts.wait(edgecertv1alpha1.ReasonCertificateNotReady, fmt.Sprintf("Waiting for Certificate %s to be issued for the new hosts", name))
+		return nil, nil
+	}
+	ready := meta.FindStatusCondition(cert.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+	if ready == nil || ready.Status != metav1.ConditionTrue || ready.ObservedGeneration != cert.Generation {
+		msg := fmt.Sprintf("Waiting for Certificate %s to be issued", name)
+		if ready != nil && ready.Message != "" {
+			msg += ": " + ready.Reason + ": " + ready.Message
+		}
+		s.facts.wait(edgecertv1alpha1.ReasonCertificateNotReady, msg)
+		return nil, nil
+	}
+	secret, err := r.Secrets.Get(ctx, types.NamespacedName{Namespace: s.gs.Namespace, Name: name})
+	if err != nil {
+		return nil, fmt.Errorf("get Secret %s: %w", name, err)
+	}
+	if secret == nil || checkKeyPair(secret, s.gs.Spec.Hosts) != "" {
+		s.facts.wait(edgecertv1alpha1.ReasonCertificateNotReady, fmt.Sprintf("Waiting for Certificate %s: its Secret does not hold a certificate for every host yet", name))
+		return nil, nil
+	}
+	return secret, nil
+}
+
+func equalCertSpec(a, b edgecertv1alpha1.CertificateSpec) bool {
+	return slices.Equal(a.DNSNames, b.DNSNames) && a.SecretName == b.SecretName && a.IssuerRef == b.IssuerRef
+}
+
+// clientCA returns the PEM CAs for a MUTUAL server: clientCASecretRef's
+// ca.crt, or else the ca.crt of the secretRef Secret.
+func (r *Reconciler) clientCA(ctx context.Context, s *scope, source *corev1.Secret) ([]byte, error) {
+	where := fmt.Sprintf("Secret %s/%s", s.gs.Namespace, source.Name)
+	ca := source.Data[caKey]
+	if ref := s.gs.Spec.TLS.ClientCASecretRef; ref != nil {
+		secret, err := r.Secrets.Get(ctx, types.NamespacedName{Namespace: s.gs.Namespace, Name: ref.Name})
+		if err != nil {
+			return nil, fmt.Errorf("get Secret %s: %w", ref.Name, err)
+		}
+		where = fmt.Sprintf("Secret %s/%s", s.gs.Namespace, ref.Name)
+		if secret == nil {
+			s.facts.fail(edgecertv1alpha1.ReasonSecretNotFound, where+" does not exist", true)
+			return nil, nil
+		}
+		ca = secret.Data[caKey]
+	}
+	if len(ca) == 0 {
+		s.facts.fail(edgecertv1alpha1.ReasonSecretInvalid, where+" has no ca.crt: MUTUAL needs the client CAs", true)
+		return nil, nil
+	}
+	if _, err := pki.ParseCertificates(ca); err != nil {
+		s.facts.fail(edgecertv1alpha1.ReasonSecretInvalid, fmt.Sprintf("%s: ca.crt: %v", where, err), true)
+		return nil, nil
+	}
+	return ca, nil
+}
+
+// copyLabels mark a copy as edgecert's, for this GatewayService.
+func copyLabels(gs *edgecertv1alpha1.GatewayService) map[string]string {
+	return map[string]string{
+		controller.ManagedByLabel:    controller.ManagedByValue,
+		GatewayServiceNamespaceLabel: gs.Namespace,
+		GatewayServiceNameLabel:      gs.Name,
+	}
+}
+
+func ownsCopy(secret *corev1.Secret, gs *edgecertv1alpha1.GatewayService) bool {
+	return controller.IsManaged(secret) && secret.Labels[GatewayServiceNamespaceLabel] == gs.Namespace && secret.Labels[GatewayServiceNameLabel] == gs.Name
+}
+
+// writeCopy writes the Secret copy, whole, with server-side apply, when it
+// differs from what is there. A Secret of that name edgecert did not write
+// for this GatewayService is never overwritten (SecretNotOwned).
+func (r *Reconciler) writeCopy(ctx context.Context, s *scope) error {
+	c := s.copySecret
+	// Copies are labelled, so the cache has every copy edgecert wrote. A
+	// cache miss is tried as a create, which fails rather than overwrite a
+	// Secret someone else made; only then is the Secret read uncached.
+	var cached corev1.Secret
+	existing := &cached
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: c.namespace, Name: c.name}, &cached)
+	if apierrors.IsNotFound(err) {
+		secret := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: c.name, Namespace: c.namespace, Labels: copyLabels(s.gs), Annotations: map[string]string{SourceAnnotation: c.source}},
+			Type:       corev1.SecretTypeTLS,
+			Data:       c.data,
+		}
+		err = r.Client.Create(ctx, secret, client.FieldOwner(controller.FieldManager))
+		if err == nil {
+			r.Events.Eventf(s.gs, secret, corev1.EventTypeNormal, "SecretCopied", "Reconcile", "Created Secret %s/%s from %s", c.namespace, c.name, c.source)
+			return nil
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create Secret %s/%s: %w", c.namespace, c.name, err)
+		}
+		if existing, err = r.Secrets.Get(ctx, types.NamespacedName{Namespace: c.namespace, Name: c.name}); err != nil {
+			return fmt.Errorf("get Secret %s/%s: %w", c.namespace, c.name, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("get Secret %s/%s: %w", c.namespace, c.name, err)
+	}
+	if existing != nil && !ownsCopy(existing, s.gs) {
+		s.keep = true
+		s.facts.fail(edgecertv1alpha1.ReasonSecretNotOwned, fmt.Sprintf("Secret %s/%s exists and edgecert did not create it for this GatewayService", c.namespace, c.name), true)
+		return nil
+	}
+	if existing != nil && existing.Type == corev1.SecretTypeTLS && maps.EqualFunc(existing.Data, c.data, bytes.Equal) && existing.Annotations[SourceAnnotation] == c.source {
+		return nil
+	}
+	secret := &corev1.Secret{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: c.name, Namespace: c.namespace, Labels: copyLabels(s.gs),
+			Annotations: map[string]string{SourceAnnotation: c.source}},
+		Type: corev1.SecretTypeTLS,
+		Data: c.data,
+	}
+	if existing != nil && existing.Type != corev1.SecretTypeTLS {
+		// The type is immutable: start again.
+		if err := r.Client.Delete(ctx, existing); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("replace Secret %s/%s: %w", c.namespace, c.name, err)
+		}
+	}
+	//nolint:staticcheck // typed server-side apply of a whole object is what we want here.
+	if err := r.Client.Patch(ctx, secret, client.Apply, client.FieldOwner(controller.FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("apply Secret %s/%s: %w", c.namespace, c.name, err)
+	}
+	verb := "Updated"
+	if existing == nil {
+		verb = "Created"
+	}
+	r.Events.Eventf(s.gs, secret, corev1.EventTypeNormal, "SecretCopied", "Reconcile", "%s Secret %s/%s from %s", verb, c.namespace, c.name, c.source)
+	return nil
+}
+
+// deleteCopies deletes this GatewayService's Secret copies (found by
+// label in the cache) except keep, which may be nil.
+func (r *Reconciler) deleteCopies(ctx context.Context, gs *edgecertv1alpha1.GatewayService, keep *secretCopy) error {
+	var list corev1.SecretList
+	if err := r.Client.List(ctx, &list, client.MatchingLabels(copyLabels(gs))); err != nil {
+		return fmt.Errorf("list Secret copies: %w", err)
+	}
+	for i := range list.Items {
+		secret := &list.Items[i]
+		if keep != nil && secret.Namespace == keep.namespace && secret.Name == keep.name {
+			continue
+		}
+		if err := r.Client.Delete(ctx, secret, client.Preconditions{UID: &secret.UID}); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete Secret %s/%s: %w", secret.Namespace, secret.Name, err)
+		}
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// ownerRef makes the GatewayService the controller of what edgecert makes
+// for it in its namespace, so the garbage collector deletes it too.
+func ownerRef(gs *edgecertv1alpha1.GatewayService) metav1.OwnerReference {
+	t := true
+	return metav1.OwnerReference{APIVersion: edgecertv1alpha1.GroupVersion.String(), Kind: "GatewayService", Name: gs.Name, UID: gs.UID, Controller: &t, BlockOwnerDeletion: &t}
+}

@@ -1,0 +1,126 @@
+package gateway
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+)
+
+// Contender is a GatewayService competing for a place in one Gateway.
+type Contender struct {
+	// Key is "namespace/name".
+	Key string
+	// Created is the GatewayService's creation time: among servers not
+	// yet in the Gateway, the older claim wins.
+	Created time.Time
+	// Desired is the server its spec asks for; nil when the spec cannot be
+	// served (invalid, unclaimed hosts), so it claims nothing.
+	Desired *Server
+	// Current is its server in the Gateway now, nil when there is none.
+	Current *Server
+}
+
+// Conflict says why a server cannot go into the Gateway. Reason is one of
+// ReasonHostConflict, ReasonPortConflict and ReasonPortNameConflict;
+// Message names the other server and is stable.
+type Conflict struct {
+	Reason  string
+	Message string
+}
+
+// older orders contenders by creation time, then key, so that every
+// replica and every pass decides the same way.
+func older(a, b Contender) bool {
+	if !a.Created.Equal(b.Created) {
+		return a.Created.Before(b.Created)
+	}
+	return a.Key < b.Key
+}
+
+// Check decides whether me.Desired may go into a Gateway that holds the
+// hand-written servers and whose other edgecert servers are others'
+// Current. Istio itself only refuses duplicate port names; two servers on
+// one port with overlapping hosts are accepted and the newer one is
+// silently dropped, so edgecert refuses them first. The rules, in order:
+//
+//  1. a hand-written server always keeps what it has;
+//  2. a server already in the Gateway keeps what it has: nobody else's
+//     spec change takes its host, port or port name;
+//  3. between servers not yet there, the older GatewayService wins, except
+//     where me's own current server already holds what the other wants.
+//
+// It returns nil when me.Desired may be written. A rejected me keeps its
+// Current server; Check never decides about anyone else's server.
+func Check(me Contender, handWritten []Server, others []Contender) *Conflict {
+	if me.Desired == nil {
+		return nil
+	}
+	for _, h := range handWritten {
+		if c := clash(*me.Desired, h); c != nil {
+			return &Conflict{Reason: c.Reason, Message: fmt.Sprintf("%s a server not managed by edgecert (port name %q)", c.Message, h.Port.Name)}
+		}
+	}
+	others = slices.Clone(others)
+	slices.SortFunc(others, func(a, b Contender) int {
+		switch {
+		case older(a, b):
+			return -1
+		case older(b, a):
+			return 1
+		}
+		return 0
+	})
+	for _, o := range others {
+		if o.Key == me.Key {
+			continue
+		}
+		if o.Current != nil {
+			if c := clash(*me.Desired, *o.Current); c != nil {
+				return &Conflict{Reason: c.Reason, Message: fmt.Sprintf("%s GatewayService %s, which is already in the Gateway", c.Message, o.Key)}
+			}
+		}
+	}
+	for _, o := range others {
+		if o.Key == me.Key || o.Desired == nil || !older(o, me) {
+			continue
+		}
+		c := clash(*me.Desired, *o.Desired)
+		if c == nil {
+			continue
+		}
+		if me.Current != nil && clash(*me.Current, *o.Desired) != nil {
+			// me holds it already; o is the one that waits.
+			continue
+		}
+		return &Conflict{Reason: c.Reason, Message: fmt.Sprintf("%s GatewayService %s, which is older", c.Message, o.Key)}
+	}
+	return nil
+}
+
+// clash says whether two servers can live in one Gateway. Message is
+// completed by the caller with who holds the other server.
+func clash(a, b Server) *Conflict {
+	if a.Port.Name == b.Port.Name {
+		return &Conflict{Reason: edgecertv1alpha1.ReasonPortNameConflict, Message: fmt.Sprintf("port name %q is used by", a.Port.Name)}
+	}
+	if a.Port.Number != b.Port.Number {
+		return nil
+	}
+	fa, fb := family(a.Port.Protocol), family(b.Port.Protocol)
+	if fa != fb {
+		return &Conflict{Reason: edgecertv1alpha1.ReasonPortConflict, Message: fmt.Sprintf("port %d speaks %s in", a.Port.Number, b.Port.Protocol)}
+	}
+	if fa == familyTCP {
+		return &Conflict{Reason: edgecertv1alpha1.ReasonPortConflict, Message: fmt.Sprintf("plain TCP port %d cannot be shared by host and is used by", a.Port.Number)}
+	}
+	for _, ha := range a.Hosts {
+		for _, hb := range b.Hosts {
+			if Overlap(DNSName(ha), DNSName(hb)) {
+				return &Conflict{Reason: edgecertv1alpha1.ReasonHostConflict, Message: fmt.Sprintf("host %s on port %d overlaps %s of", DNSName(ha), a.Port.Number, DNSName(hb))}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+)
+
+// Server is an Istio Gateway server with the fields edgecert renders and
+// the fields its checks read. JSON names are Istio's, so a Server converts
+// to and from the Gateway's spec.servers entries. Servers written by hand
+// are parsed into it only to be checked; they are written back from their
+// original form, never from this struct.
+type Server struct {
+	Port  Port       `json:"port"`
+	Hosts []string   `json:"hosts"`
+	TLS   *ServerTLS `json:"tls,omitempty"`
+	// Bind is read from hand-written servers; edgecert never sets it.
+	Bind string `json:"bind,omitempty"`
+}
+
+// Port is a server's port.
+type Port struct {
+	Number   uint32 `json:"number"`
+	Protocol string `json:"protocol"`
+	Name     string `json:"name"`
+}
+
+// ServerTLS is the subset of Istio's ServerTLSSettings edgecert writes.
+type ServerTLS struct {
+	HTTPSRedirect      bool   `json:"httpsRedirect,omitempty"`
+	Mode               string `json:"mode,omitempty"`
+	ServerCertificate  string `json:"serverCertificate,omitempty"`
+	PrivateKey         string `json:"privateKey,omitempty"`
+	CACertificates     string `json:"caCertificates,omitempty"`
+	CredentialName     string `json:"credentialName,omitempty"`
+	MinProtocolVersion string `json:"minProtocolVersion,omitempty"`
+	MaxProtocolVersion string `json:"maxProtocolVersion,omitempty"`
+}
+
+// PortName is the port name of a GatewayService's server:
+// "<protocol>-<name>-<namespace>", lower case (seed 002's convention), so
+// a reader of the Gateway sees whose server it is.
+func PortName(protocol, name, namespace string) string {
+	return strings.ToLower(protocol + "-" + name + "-" + namespace)
+}
+
+// ServerHosts turns tenant hosts into server hosts, "<namespace>/<host>",
+// so that only VirtualServices of that namespace bind to the server.
+func ServerHosts(namespace string, hosts []string) []string {
+	out := make([]string, len(hosts))
+	for i, h := range hosts {
+		out[i] = namespace + "/" + h
+	}
+	return out
+}
+
+// Render builds the server of a GatewayService. credentialName is the
+// Secret in the gateway workload namespace for secretRef and issuerRef
+// sources; it is ignored otherwise.
+func Render(namespace, name string, spec edgecertv1alpha1.GatewayServiceSpec, credentialName string) Server {
+	s := Server{
+		Port:  Port{Number: uint32(spec.Port), Protocol: spec.Protocol, Name: PortName(spec.Protocol, name, namespace)},
+		Hosts: ServerHosts(namespace, spec.Hosts),
+	}
+	if spec.HTTPSRedirect {
+		s.TLS = &ServerTLS{HTTPSRedirect: true}
+	}
+	if t := spec.TLS; t != nil {
+		mode := t.Mode
+		if mode == "" {
+			mode = "SIMPLE"
+		}
+		s.TLS = &ServerTLS{Mode: mode, MinProtocolVersion: t.MinProtocolVersion, MaxProtocolVersion: t.MaxProtocolVersion}
+		switch {
+		case mode == "PASSTHROUGH":
+		case t.SecretPath != nil:
+			s.TLS.ServerCertificate = t.SecretPath.ServerCertificate
+			s.TLS.PrivateKey = t.SecretPath.PrivateKey
+			if mode == "MUTUAL" {
+				s.TLS.CACertificates = t.SecretPath.CACertificates
+			}
+		default:
+			s.TLS.CredentialName = credentialName
+		}
+	}
+	return s
+}
+
+// CredentialName is the name of the copy, in the gateway workload
+// namespace, of a GatewayService's TLS Secret: "<namespace>.<name>".
+// Namespaces hold no dots, so two GatewayServices never share a name; a
+// name too long for a Secret is shortened with a hash.
+func CredentialName(namespace, name string) string {
+	n := namespace + "." + name
+	if len(n) <= 253 {
+		return n
+	}
+	sum := sha256.Sum256([]byte(n))
+	return n[:253-17] + "-" + hex.EncodeToString(sum[:8])
+}
+
+// CertificateName is the Certificate edgecert makes for a GatewayService
+// with issuerRef, in the GatewayService's namespace; its Secret has the
+// same name.
+func CertificateName(name string) string {
+	n := name + "-gateway-tls"
+	if len(n) <= 253 {
+		return n
+	}
+	sum := sha256.Sum256([]byte(name))
+	return name[:253-12-17] + "-" + hex.EncodeToString(sum[:8]) + "-gateway-tls"
+}
