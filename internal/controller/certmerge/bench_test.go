@@ -1,19 +1,13 @@
 package certmerge_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -90,12 +84,11 @@ func runCertMergeBench(b *testing.B) {
 	b.Logf("API writes over %d changes: %v", benchChanges, writes)
 
 	// 2. Peak RSS of the real binary, without then with unrelated Secrets.
-	bin := buildEdgecert(b)
-	without := measureRSS(b, ctx, plane, bin, sources)
+	without := measureRSS(b, ctx, plane, sources)
 	start = time.Now()
 	createUnrelated(b, ctx, c)
 	b.Logf("created %d unrelated Secrets in %s", benchUnrelated, time.Since(start).Round(time.Millisecond))
-	with := measureRSS(b, ctx, plane, bin, sources)
+	with := measureRSS(b, ctx, plane, sources)
 
 	fmt.Printf("BENCH certmerge-update-latency %.3f s\n", median.Seconds())
 	fmt.Printf("BENCH certmerge-writes-per-change %.1f writes\n", perChange("bundle"))
@@ -349,65 +342,23 @@ func changeSource(b *testing.B, ctx context.Context, plane *testenv.ControlPlane
 	}
 }
 
-func buildEdgecert(b *testing.B) string {
-	bin := filepath.Join(b.TempDir(), "edgecert")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/edgecert")
-	cmd.Dir = testenv.RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build edgecert: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // measureRSS runs the edgecert binary until it has merged the sources and
 // handled a few changes, and returns its peak RSS (VmHWM) in MiB.
-func measureRSS(b *testing.B, ctx context.Context, plane *testenv.ControlPlane, bin string, sources []*corev1.Secret) float64 {
-	port, err := testenv.FreePort()
+func measureRSS(b *testing.B, ctx context.Context, plane *testenv.ControlPlane, sources []*corev1.Secret) float64 {
+	ctrl, err := testenv.StartController(plane.Kubeconfig)
 	if err != nil {
 		b.Fatal(err)
 	}
-	logf, err := os.CreateTemp(b.TempDir(), "edgecert-*.log")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(bin, "controller", "--kubeconfig", plane.Kubeconfig,
-		"--metrics-bind-address", "0", "--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", port), "--http01-bind-address", "0")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
+	defer ctrl.Stop()
 	// The first change proves this process merged; then a few more.
 	for i := range 4 {
 		changeSource(b, ctx, plane, sources[(i*53+7)%len(sources)])
 	}
 	waitBenchReady(b, ctx, plane.Client, len(sources))
-	hwm, err := vmHWM(cmd.Process.Pid)
+	hwm, err := ctrl.PeakRSSMiB()
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("edgecert pid %d: VmHWM %.1f MiB", cmd.Process.Pid, hwm)
+	b.Logf("edgecert pid %d: VmHWM %.1f MiB", ctrl.Pid(), hwm)
 	return hwm
-}
-
-// vmHWM reads a process's peak resident set size, in MiB.
-func vmHWM(pid int) (float64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-			return kb / 1024, err
-		}
-	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
 }

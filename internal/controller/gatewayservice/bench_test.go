@@ -1,17 +1,9 @@
 package gatewayservice_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,12 +31,6 @@ func BenchmarkGatewayService500(b *testing.B) {
 	)
 	for range b.N {
 		ctx := context.Background()
-		bin := filepath.Join(b.TempDir(), "edgecert")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/edgecert")
-		build.Dir = testenv.RepoRoot()
-		if out, err := build.CombinedOutput(); err != nil {
-			b.Fatalf("build: %v\n%s", err, out)
-		}
 		if err := c().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllerNamespace}}); err != nil {
 			b.Fatal(err)
 		}
@@ -57,39 +43,20 @@ func BenchmarkGatewayService500(b *testing.B) {
 		}
 		cl := newCluster(b, false, nil, tenants...)
 
-		probePort, err := testenv.FreePort()
+		ctrl, err := testenv.StartController(bed.ControlPlane.Kubeconfig,
+			"--namespace", controllerNamespace, "--leader-election-namespace", controllerNamespace)
 		if err != nil {
 			b.Fatal(err)
 		}
-		logFile, err := os.CreateTemp("", "edgecert-gatewayservice-bench-*.log")
-		if err != nil {
-			b.Fatal(err)
-		}
-		cmd := exec.Command(bin, "controller", "--kubeconfig", bed.ControlPlane.Kubeconfig,
-			"--metrics-bind-address", "0", "--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probePort),
-			"--http01-bind-address", "0", "--namespace", controllerNamespace, "--leader-election-namespace", controllerNamespace)
-		cmd.Stdout, cmd.Stderr = logFile, logFile
-		b.Logf("controller log: %s", logFile.Name())
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
+		b.Logf("controller log: %s", ctrl.LogPath)
 		stopped := false
 		stop := func() {
 			if !stopped {
 				stopped = true
-				_ = cmd.Process.Signal(syscall.SIGTERM)
-				_ = cmd.Wait()
+				ctrl.Stop()
 			}
 		}
 		defer stop()
-		eventually(b, "controller healthy", func() (bool, string) {
-			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort))
-			if err != nil {
-				return false, err.Error()
-			}
-			resp.Body.Close()
-			return resp.StatusCode == http.StatusOK, resp.Status
-		})
 
 		start := time.Now()
 		var wg sync.WaitGroup
@@ -174,7 +141,10 @@ func BenchmarkGatewayService500(b *testing.B) {
 		}
 		w.Stop()
 
-		rss := peakRSSMiB(b, cmd.Process.Pid)
+		rss, err := ctrl.PeakRSSMiB()
+		if err != nil {
+			b.Fatal(err)
+		}
 		stop()
 		fmt.Printf("BENCH gatewayservice-500-converge %.1f s\n", converge.Seconds())
 		fmt.Printf("BENCH gatewayservice-idle-writes %d writes\n", writes)
@@ -183,25 +153,4 @@ func BenchmarkGatewayService500(b *testing.B) {
 		b.ReportMetric(float64(writes), "idle-writes")
 		b.ReportMetric(rss, "rss-MiB")
 	}
-}
-
-// peakRSSMiB reads VmHWM, the process's peak resident set, from /proc.
-func peakRSSMiB(b *testing.B, pid int) float64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return kb / 1024
-		}
-	}
-	b.Fatal("no VmHWM in /proc status")
-	return 0
 }

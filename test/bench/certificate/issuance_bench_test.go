@@ -8,9 +8,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,27 +60,48 @@ func runIssuanceBenchmark(b *testing.B) {
 		floorSingle = append(floorSingle, floorIssue(b, bed, zone, fmt.Sprintf("floor1-%d", i), 1))
 	}
 
-	ctrl := startController(b, bed)
-	defer ctrl.stop()
 	c := bed.ControlPlane.Client
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "edgecert-system"}}); err != nil {
+		b.Fatal(err)
+	}
+	ctrl, err := testenv.StartController(bed.ControlPlane.Kubeconfig,
+		"--max-concurrent-reconciles", strconv.Itoa(concurrency), "--zap-log-level", "error")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ctrl.Stop()
+	cpuSeconds := func() float64 {
+		v, err := ctrl.CPUSeconds()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return v
+	}
+	peakRSS := func() float64 {
+		v, err := ctrl.PeakRSSMiB()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return v
+	}
 	setUpIssuer(b, bed, zone)
 
 	writes0 := apiWrites(b, bed)
-	cpu0 := ctrl.cpuSeconds()
+	cpu0 := cpuSeconds()
 	t200 := controllerIssue(ctx, b, c, zone, "ctl200", 200)
 	writes200 := apiWrites(b, bed) - writes0 - 200 // the benchmark's own 200 creates
-	cpu200 := ctrl.cpuSeconds() - cpu0
-	rss200 := ctrl.peakRSSMiB()
+	cpu200 := cpuSeconds() - cpu0
+	rss200 := peakRSS()
 
 	var single []time.Duration
 	for i := range 5 {
 		single = append(single, controllerIssue(ctx, b, c, zone, fmt.Sprintf("ctl1-%d", i), 1))
 	}
 
-	cpu1 := ctrl.cpuSeconds()
+	cpu1 := cpuSeconds()
 	t1000 := controllerIssue(ctx, b, c, zone, "ctl1000", 1000)
-	cpu1000 := ctrl.cpuSeconds() - cpu1
-	rss1000 := ctrl.peakRSSMiB()
+	cpu1000 := cpuSeconds() - cpu1
+	rss1000 := peakRSS()
 
 	ratio := func(a, f time.Duration) string { return fmt.Sprintf("%.2f", a.Seconds()/f.Seconds()) }
 	fmt.Printf("BENCH issue-dns01-200 %.2f s floor=%.2f ratio=%s\n", t200.Seconds(), floor200.Seconds(), ratio(t200, floor200))
@@ -287,62 +305,4 @@ func apiWrites(b *testing.B, bed *testenv.Bed) int {
 		}
 	}
 	return int(total)
-}
-
-// controllerProcess is `edgecert controller` running against the test bed.
-type controllerProcess struct {
-	cmd *exec.Cmd
-}
-
-func startController(b *testing.B, bed *testenv.Bed) *controllerProcess {
-	dir := b.TempDir()
-	bin := filepath.Join(dir, "edgecert")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/edgecert")
-	build.Dir = testenv.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("build edgecert: %v\n%s", err, out)
-	}
-	if err := bed.ControlPlane.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "edgecert-system"}}); err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(bin, "controller", "--kubeconfig", bed.ControlPlane.Kubeconfig,
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--http01-bind-address", "0",
-		"--max-concurrent-reconciles", strconv.Itoa(concurrency), "--zap-log-level", "error")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	return &controllerProcess{cmd: cmd}
-}
-
-func (p *controllerProcess) stop() {
-	_ = p.cmd.Process.Kill()
-	_ = p.cmd.Wait()
-}
-
-// cpuSeconds is the process's user + system time (clock ticks of 1/100 s).
-func (p *controllerProcess) cpuSeconds() float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	fields := strings.Fields(string(data)[strings.LastIndexByte(string(data), ')')+2:])
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return (utime + stime) / 100
-}
-
-// peakRSSMiB is the process's high-water resident set size.
-func (p *controllerProcess) peakRSSMiB() float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }
