@@ -42,15 +42,17 @@ func (e *Engine) Client(directoryURL string, caBundle []byte) (*Client, error) {
 	if c, ok := e.clients[id]; ok {
 		return c, nil
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	base := http.DefaultTransport.(*http.Transport).Clone()
 	if len(caBundle) > 0 {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(caBundle) {
 			return nil, errors.New("caBundle holds no PEM certificate")
 		}
-		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		base.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
+	transport := &rateLimitTransport{next: base}
 	c := &Client{
+		limits: transport,
 		acme: &acmez.Client{
 			Directory:  directoryURL,
 			HTTPClient: &http.Client{Transport: transport, Timeout: 30 * time.Second},
@@ -72,18 +74,24 @@ func (e *Engine) Client(directoryURL string, caBundle []byte) (*Client, error) {
 // Client talks to one ACME CA.
 type Client struct {
 	acme    *acmez.Client
+	limits  *rateLimitTransport
 	observe func(endpoint, outcome string)
 }
 
-func (c *Client) record(endpoint string, err error) {
+// record counts a request for metrics and turns a rate limit into a
+// RateLimitedError carrying the CA's Retry-After. Every method passes its
+// error through it.
+func (c *Client) record(endpoint string, err error) error {
+	err = c.limits.annotate(err)
 	if c.observe == nil {
-		return
+		return err
 	}
 	outcome := "ok"
 	if err != nil {
 		outcome = string(Classify(err).Class)
 	}
 	c.observe(endpoint, outcome)
+	return err
 }
 
 // Account is a registered account: its key and URL.
@@ -111,12 +119,12 @@ func (c *Client) Register(ctx context.Context, key crypto.Signer, email string, 
 	}
 	if eab != nil {
 		if err := acct.SetExternalAccountBinding(ctx, c.acme, acmez.EAB{KeyID: eab.KeyID, MACKey: eab.MACKey}); err != nil {
-			c.record("newAccount", err)
+			err = c.record("newAccount", err)
 			return "", fmt.Errorf("external account binding: %w", err)
 		}
 	}
 	got, err := c.acme.NewAccount(ctx, acct)
-	c.record("newAccount", err)
+	err = c.record("newAccount", err)
 	if err != nil {
 		return "", err
 	}
@@ -129,7 +137,7 @@ func (c *Client) Register(ctx context.Context, key crypto.Signer, email string, 
 // Profiles returns the certificate profiles the CA advertises.
 func (c *Client) Profiles(ctx context.Context) (map[string]string, error) {
 	dir, err := c.acme.GetDirectory(ctx)
-	c.record("directory", err)
+	err = c.record("directory", err)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +171,7 @@ func (c *Client) NewOrder(ctx context.Context, acct Account, dnsNames []string, 
 		o.Identifiers = append(o.Identifiers, acmez.Identifier{Type: "dns", Value: n})
 	}
 	got, err := c.acme.NewOrder(ctx, acct.acmez(), o)
-	c.record("newOrder", err)
+	err = c.record("newOrder", err)
 	if err != nil {
 		return Order{}, err
 	}
@@ -173,7 +181,7 @@ func (c *Client) NewOrder(ctx context.Context, acct Account, dnsNames []string, 
 // GetOrder reads an order's current state.
 func (c *Client) GetOrder(ctx context.Context, acct Account, url string) (Order, error) {
 	got, err := c.acme.GetOrder(ctx, acct.acmez(), acmez.Order{Location: url})
-	c.record("order", err)
+	err = c.record("order", err)
 	if err != nil {
 		return Order{}, err
 	}
@@ -204,7 +212,7 @@ type Challenge struct {
 // GetAuthorization reads an authorization and its challenges.
 func (c *Client) GetAuthorization(ctx context.Context, acct Account, url string) (Authorization, error) {
 	got, err := c.acme.GetAuthorization(ctx, acct.acmez(), url)
-	c.record("authz", err)
+	err = c.record("authz", err)
 	if err != nil {
 		return Authorization{}, err
 	}
@@ -225,7 +233,7 @@ func (c *Client) GetAuthorization(ctx context.Context, acct Account, url string)
 // Accept tells the CA to validate a challenge now.
 func (c *Client) Accept(ctx context.Context, acct Account, challengeURL string) error {
 	_, err := c.acme.InitiateChallenge(ctx, acct.acmez(), acmez.Challenge{URL: challengeURL})
-	c.record("challenge", err)
+	err = c.record("challenge", err)
 	return err
 }
 
@@ -237,7 +245,7 @@ func (c *Client) Finalize(ctx context.Context, acct Account, order Order, csr []
 		// PollTimeout is a nanosecond: "took too long" only means "not done yet".
 		err = nil
 	}
-	c.record("finalize", err)
+	err = c.record("finalize", err)
 	if err != nil {
 		return Order{}, err
 	}
@@ -251,7 +259,7 @@ func (c *Client) Finalize(ctx context.Context, acct Account, order Order, csr []
 // offers alternate chains, the default one is taken.
 func (c *Client) FetchChain(ctx context.Context, acct Account, certURL string) ([]byte, error) {
 	chains, err := c.acme.GetCertificateChain(ctx, acct.acmez(), certURL)
-	c.record("certificate", err)
+	err = c.record("certificate", err)
 	if err != nil {
 		return nil, err
 	}
@@ -275,14 +283,14 @@ var ErrNoRenewalInfo = errors.New("the CA does not offer ACME Renewal Informatio
 func (c *Client) RenewalInfo(ctx context.Context, leaf *x509.Certificate) (RenewalWindow, error) {
 	dir, err := c.acme.GetDirectory(ctx)
 	if err != nil {
-		c.record("directory", err)
+		err = c.record("directory", err)
 		return RenewalWindow{}, err
 	}
 	if dir.RenewalInfo == "" {
 		return RenewalWindow{}, ErrNoRenewalInfo
 	}
 	ri, err := c.acme.GetRenewalInfo(ctx, leaf)
-	c.record("renewalInfo", err)
+	err = c.record("renewalInfo", err)
 	if err != nil {
 		return RenewalWindow{}, err
 	}

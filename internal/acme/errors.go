@@ -44,6 +44,10 @@ func Classify(err error) Classified {
 	if err == nil {
 		return Classified{}
 	}
+	var rl *RateLimitedError
+	if errors.As(err, &rl) {
+		return Classified{Class: RateLimited, RetryAfter: rl.RetryAfter, Message: ErrorMessage(err)}
+	}
 	var p acmez.Problem
 	if errors.As(err, &p) {
 		msg := ProblemMessage(p)

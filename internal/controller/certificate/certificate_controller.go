@@ -76,6 +76,13 @@ type Reconciler struct {
 	solvers sync.Map
 }
 
+// errIssuerNotReady: the issuer exists and has no registered account yet.
+var errIssuerNotReady = errors.New("not Ready")
+
+// foreignSecretRecheck is how often a Certificate blocked by someone else's
+// Secret looks again: that Secret is not cached, so its deletion sends no event.
+const foreignSecretRecheck = time.Minute
+
 // issuerFacts is what a pass needs to know about the issuer.
 type issuerFacts struct {
 	obj       edgecertv1alpha1.GenericIssuer
@@ -132,8 +139,11 @@ func (r *Reconciler) reconcile(ctx context.Context, cert *edgecertv1alpha1.Certi
 	iss, err := r.issuer(ctx, cert)
 	if err != nil {
 		r.setReady(cert, metav1.ConditionFalse, edgecertv1alpha1.ReasonIssuerNotReady, controller.TerminalMessage(err))
-		// The issuer watch brings us back when it becomes Ready.
-		return ctrl.Result{}, nil
+		if errors.Is(err, errIssuerNotReady) || apierrors.IsNotFound(err) || errors.Is(err, reconcile.TerminalError(nil)) {
+			// The issuer watch brings us back when that changes.
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
 	}
 	for _, host := range cert.Spec.DNSNames {
 		if _, _, err := issuance.SelectSolver(iss.obj.GetSpec().ACME.Solvers, host, cert.Labels); err != nil {
@@ -149,7 +159,7 @@ func (r *Reconciler) reconcile(ctx context.Context, cert *edgecertv1alpha1.Certi
 		return ctrl.Result{}, err
 	}
 	if secret != nil && !ownedBy(secret, cert) {
-		return r.stall(cert, foreignSecretMessage(cert))
+		return r.stallOnForeignSecret(cert)
 	}
 	if meta.IsStatusConditionTrue(cert.Status.Conditions, edgecertv1alpha1.StalledCondition) {
 		meta.RemoveStatusCondition(&cert.Status.Conditions, edgecertv1alpha1.StalledCondition)
@@ -192,7 +202,7 @@ func (r *Reconciler) reconcile(ctx context.Context, cert *edgecertv1alpha1.Certi
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		return r.stall(cert, foreignSecretMessage(cert))
+		return r.stallOnForeignSecret(cert)
 	}
 	return r.startOrder(ctx, cert, iss, facts.KeyPair, decision)
 }
@@ -222,8 +232,11 @@ func (r *Reconciler) foreignSecret(ctx context.Context, cert *edgecertv1alpha1.C
 	return secret != nil && !ownedBy(secret, cert), nil
 }
 
-func foreignSecretMessage(cert *edgecertv1alpha1.Certificate) string {
-	return fmt.Sprintf("Secret %q exists and edgecert did not create it for this Certificate; delete it or choose another secretName", cert.Spec.SecretName)
+// stallOnForeignSecret reports someone else's Secret in the way, and looks
+// again later.
+func (r *Reconciler) stallOnForeignSecret(cert *edgecertv1alpha1.Certificate) (ctrl.Result, error) {
+	r.stallWithReason(cert, edgecertv1alpha1.ReasonSecretNotOwned, fmt.Sprintf("Secret %q exists and edgecert did not create it for this Certificate; delete it or choose another secretName", cert.Spec.SecretName))
+	return ctrl.Result{RequeueAfter: foreignSecretRecheck}, nil
 }
 
 // issuer finds the referenced issuer and its registered account.
@@ -244,7 +257,7 @@ func (r *Reconciler) issuer(ctx context.Context, cert *edgecertv1alpha1.Certific
 	}
 	st := obj.GetStatus()
 	if !meta.IsStatusConditionTrue(st.Conditions, edgecertv1alpha1.ReadyCondition) || st.AccountURI == "" {
-		return nil, fmt.Errorf("%s %q is not Ready", kind, ref.Name)
+		return nil, fmt.Errorf("%s %q: %w", kind, ref.Name, errIssuerNotReady)
 	}
 	ns := issuerctrl.SecretNamespace(obj, r.ClusterResourceNamespace)
 	keyPEM, err := r.Secrets.Value(ctx, ns, edgecertv1alpha1.SecretKeySelector{Name: obj.GetSpec().ACME.PrivateKeySecretRef.Name, Key: issuerctrl.AccountKeyDataKey})
@@ -489,7 +502,7 @@ func (r *Reconciler) store(ctx context.Context, cert *edgecertv1alpha1.Certifica
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		return r.stall(cert, foreignSecretMessage(cert))
+		return r.stallOnForeignSecret(cert)
 	}
 	if err := r.applySecret(ctx, cert, iss, chain, keyPEM); err != nil {
 		return ctrl.Result{}, err
@@ -674,9 +687,13 @@ func (r *Reconciler) orderFailed(ctx context.Context, cert *edgecertv1alpha1.Cer
 
 // stall records that a person must act.
 func (r *Reconciler) stall(cert *edgecertv1alpha1.Certificate, msg string) (ctrl.Result, error) {
-	meta.SetStatusCondition(&cert.Status.Conditions, metav1.Condition{Type: edgecertv1alpha1.StalledCondition, Status: metav1.ConditionTrue, Reason: edgecertv1alpha1.ReasonInvalidSpec, Message: msg, ObservedGeneration: cert.Generation})
-	r.setReady(cert, metav1.ConditionFalse, edgecertv1alpha1.ReasonInvalidSpec, msg)
+	r.stallWithReason(cert, edgecertv1alpha1.ReasonInvalidSpec, msg)
 	return ctrl.Result{}, nil
+}
+
+func (r *Reconciler) stallWithReason(cert *edgecertv1alpha1.Certificate, reason, msg string) {
+	meta.SetStatusCondition(&cert.Status.Conditions, metav1.Condition{Type: edgecertv1alpha1.StalledCondition, Status: metav1.ConditionTrue, Reason: reason, Message: msg, ObservedGeneration: cert.Generation})
+	r.setReady(cert, metav1.ConditionFalse, reason, msg)
 }
 
 func (r *Reconciler) setReady(cert *edgecertv1alpha1.Certificate, status metav1.ConditionStatus, reason, msg string) {

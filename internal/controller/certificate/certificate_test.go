@@ -241,7 +241,10 @@ func TestSecretNotCreatedByEdgecertIsNotOverwritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	cert := newCertificate(t, ns, "taken", "taken.example.test")
-	waitReady(t, cert, metav1.ConditionFalse, edgecertv1alpha1.ReasonInvalidSpec)
+	got := waitReady(t, cert, metav1.ConditionFalse, edgecertv1alpha1.ReasonSecretNotOwned)
+	if !meta.IsStatusConditionTrue(got.Status.Conditions, edgecertv1alpha1.StalledCondition) {
+		t.Error("Stalled is not True")
+	}
 	var after corev1.Secret
 	if err := bed.ControlPlane.Client.Get(context.Background(), client.ObjectKeyFromObject(mine), &after); err != nil {
 		t.Fatal(err)
