@@ -18,14 +18,17 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/acme"
 	"github.com/edgecert/edgecert/internal/controller"
 	"github.com/edgecert/edgecert/internal/controller/certificate"
 	certmergecontroller "github.com/edgecert/edgecert/internal/controller/certmerge"
 	"github.com/edgecert/edgecert/internal/controller/gatewayservice"
 	"github.com/edgecert/edgecert/internal/controller/issuer"
+	shimcontroller "github.com/edgecert/edgecert/internal/controller/shim"
 	"github.com/edgecert/edgecert/internal/metrics"
 	"github.com/edgecert/edgecert/internal/scheme"
+	"github.com/edgecert/edgecert/internal/shim"
 )
 
 // Options are the settings of the `edgecert controller` command.
@@ -52,6 +55,20 @@ type Options struct {
 	// (client-go's own default, 5 QPS, starves hundreds of orders).
 	KubeAPIQPS   float32
 	KubeAPIBurst int
+	// IngressShimCertManagerAnnotations makes the Ingress shim honour
+	// cert-manager's annotations (cert-manager.io/cluster-issuer, ...) as
+	// well as edgecert's, so Ingresses written for cert-manager work
+	// unchanged.
+	IngressShimCertManagerAnnotations bool
+	// DefaultIssuerName and DefaultIssuerKind name the issuer used for
+	// Ingresses annotated "kubernetes.io/tls-acme: true" (with the
+	// cert-manager compatibility on); empty name: none.
+	DefaultIssuerName string
+	DefaultIssuerKind string
+	// IstioGatewayWorkloadNamespace is where the Istio Gateway shim puts
+	// Certificates when no single ingress gateway Service selects a
+	// Gateway's pods; empty: the Gateway's namespace.
+	IstioGatewayWorkloadNamespace string
 }
 
 // DefaultOptions are the defaults a platform engineer expects: metrics on
@@ -68,6 +85,7 @@ func DefaultOptions() Options {
 		MaxConcurrentReconciles: 10,
 		KubeAPIQPS:              50,
 		KubeAPIBurst:            100,
+		DefaultIssuerKind:       edgecertv1alpha1.ClusterIssuerKind,
 	}
 }
 
@@ -82,6 +100,10 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", o.MaxConcurrentReconciles, "How many Certificates are reconciled in parallel.")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Requests per second to the Kubernetes API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of requests to the Kubernetes API server.")
+	fs.BoolVar(&o.IngressShimCertManagerAnnotations, "ingress-shim-cert-manager-annotations", o.IngressShimCertManagerAnnotations, "Honour cert-manager's annotations (cert-manager.io/cluster-issuer, cert-manager.io/issuer, key and renewal ones) on Ingresses, for migrating from cert-manager.")
+	fs.StringVar(&o.DefaultIssuerName, "default-issuer-name", o.DefaultIssuerName, `Issuer for Ingresses annotated "kubernetes.io/tls-acme: true" (with --ingress-shim-cert-manager-annotations).`)
+	fs.StringVar(&o.DefaultIssuerKind, "default-issuer-kind", o.DefaultIssuerKind, "Kind of --default-issuer-name: ClusterIssuer or Issuer.")
+	fs.StringVar(&o.IstioGatewayWorkloadNamespace, "istio-gateway-workload-namespace", o.IstioGatewayWorkloadNamespace, "Namespace of the ingress gateway pods, for Istio Gateways whose pods no single gateway Service selects; empty: the Gateway's namespace.")
 	fs.DurationVar(&o.GracefulShutdown, "graceful-shutdown-timeout", o.GracefulShutdown, "How long controllers get to stop after a termination signal.")
 }
 
@@ -146,6 +168,19 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	}
 	if err := gatewayservice.SetupWithManager(context.Background(), mgr, gatewayservice.Options{}); err != nil {
 		return fmt.Errorf("set up gatewayservice controller: %w", err)
+	}
+	shimOpts := shimcontroller.Options{
+		Annotations:            shim.Options{CertManagerAnnotations: o.IngressShimCertManagerAnnotations},
+		IstioWorkloadNamespace: o.IstioGatewayWorkloadNamespace,
+	}
+	if o.DefaultIssuerName != "" {
+		if o.DefaultIssuerKind != edgecertv1alpha1.IssuerKind && o.DefaultIssuerKind != edgecertv1alpha1.ClusterIssuerKind {
+			return fmt.Errorf("--default-issuer-kind %q: want Issuer or ClusterIssuer", o.DefaultIssuerKind)
+		}
+		shimOpts.Annotations.DefaultIssuer = &edgecertv1alpha1.IssuerReference{Name: o.DefaultIssuerName, Kind: o.DefaultIssuerKind}
+	}
+	if err := shimcontroller.SetupWithManager(mgr, shimOpts); err != nil {
+		return fmt.Errorf("set up shim controllers: %w", err)
 	}
 	if o.HTTP01Addr != "0" && o.HTTP01Addr != "" {
 		if err := mgr.Add(&certificate.HTTP01Solver{Addr: o.HTTP01Addr, Reader: mgr.GetClient()}); err != nil {

@@ -1,0 +1,200 @@
+// Package shim holds the thin reconcilers that turn annotated Istio
+// Gateways and Ingresses into Certificates. What a source wants is decided
+// in internal/shim; here it is read, applied, and cleaned up.
+package shim
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/shim"
+)
+
+// Event reasons on a source object.
+const (
+	// ReasonCertificateCreated: a Certificate was created for the source.
+	ReasonCertificateCreated = "CertificateCreated"
+	// ReasonCertificateUpdated: the source's hosts or options changed.
+	ReasonCertificateUpdated = "CertificateUpdated"
+	// ReasonCertificateDeleted: the source no longer asks for it.
+	ReasonCertificateDeleted = "CertificateDeleted"
+	// ReasonCertificateConflict: a Certificate of that name exists and
+	// belongs to something else; it is left alone.
+	ReasonCertificateConflict = "CertificateConflict"
+	// ReasonBadAnnotation: the source's annotations cannot be acted on;
+	// its Certificates are left as they are.
+	ReasonBadAnnotation = "BadAnnotation"
+	// ReasonCredentialNameSet: edgecert named the issued Secret in a
+	// server that had no credentialName.
+	ReasonCredentialNameSet = "CredentialNameSet"
+)
+
+// certSync creates, updates and deletes the Certificates generated for
+// sources.
+type certSync struct {
+	Client client.Client
+	Events events.EventRecorder
+}
+
+// sync makes the Certificates generated for src exactly desired. obj is
+// the source, for events and (when in the same namespace) the owner
+// reference; nil when it is gone. Certificates of desired names that
+// belong to something else are reported and left alone.
+func (s *certSync) sync(ctx context.Context, src shim.Source, obj client.Object, desired []shim.Certificate) error {
+	log := ctrl.LoggerFrom(ctx)
+	var existing edgecertv1alpha1.CertificateList
+	if err := s.Client.List(ctx, &existing, client.MatchingLabels(src.Labels())); err != nil {
+		return fmt.Errorf("list Certificates: %w", err)
+	}
+	want := map[types.NamespacedName]bool{}
+	for _, d := range desired {
+		key := types.NamespacedName{Namespace: d.Namespace, Name: d.Name}
+		want[key] = true
+		if err := s.apply(ctx, src, obj, d); err != nil {
+			return err
+		}
+	}
+	for i := range existing.Items {
+		cert := &existing.Items[i]
+		if want[client.ObjectKeyFromObject(cert)] || cert.Annotations[shim.SourceAnnotation] != src.String() {
+			continue
+		}
+		if err := s.Client.Delete(ctx, cert, client.Preconditions{UID: &cert.UID}); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete Certificate %s/%s: %w", cert.Namespace, cert.Name, err)
+		}
+		log.Info("Deleted generated Certificate", "certificate", client.ObjectKeyFromObject(cert), "source", src.String())
+		if obj != nil {
+			s.Events.Eventf(obj, cert, corev1.EventTypeNormal, ReasonCertificateDeleted, "Reconcile", "Deleted Certificate %s/%s; its Secret stays", cert.Namespace, cert.Name)
+		}
+	}
+	return nil
+}
+
+// apply creates or updates one generated Certificate.
+func (s *certSync) apply(ctx context.Context, src shim.Source, obj client.Object, d shim.Certificate) error {
+	spec := normalize(d.Spec)
+	var cert edgecertv1alpha1.Certificate
+	err := s.Client.Get(ctx, types.NamespacedName{Namespace: d.Namespace, Name: d.Name}, &cert)
+	if apierrors.IsNotFound(err) {
+		cert = edgecertv1alpha1.Certificate{
+			ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: d.Name, Labels: certLabels(src), Annotations: map[string]string{shim.SourceAnnotation: src.String()}},
+			Spec:       spec,
+		}
+		if obj.GetNamespace() == d.Namespace {
+			cert.OwnerReferences = []metav1.OwnerReference{ownerRef(obj)}
+		}
+		if err := s.Client.Create(ctx, &cert, client.FieldOwner(controller.FieldManager)); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				return errRetry
+			}
+			return fmt.Errorf("create Certificate %s/%s: %w", d.Namespace, d.Name, err)
+		}
+		s.Events.Eventf(obj, &cert, corev1.EventTypeNormal, ReasonCertificateCreated, "Reconcile", "Created Certificate %s/%s for %s", d.Namespace, d.Name, strings.Join(spec.DNSNames, ", "))
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get Certificate %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	if cert.Annotations[shim.SourceAnnotation] != src.String() {
+		owner := cert.Annotations[shim.SourceAnnotation]
+		if owner == "" {
+			owner = "someone else"
+		}
+		s.Events.Eventf(obj, &cert, corev1.EventTypeWarning, ReasonCertificateConflict, "Reconcile", "Certificate %s/%s for Secret %s belongs to %s; left alone", d.Namespace, d.Name, d.Spec.SecretName, owner)
+		return nil
+	}
+	if apiequality.Semantic.DeepEqual(normalize(cert.Spec), spec) {
+		return nil
+	}
+	base := cert.DeepCopy()
+	cert.Spec = spec
+	if err := s.Client.Patch(ctx, &cert, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(controller.FieldManager)); err != nil {
+		if apierrors.IsConflict(err) {
+			return errRetry
+		}
+		return fmt.Errorf("update Certificate %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	s.Events.Eventf(obj, &cert, corev1.EventTypeNormal, ReasonCertificateUpdated, "Reconcile", "Updated Certificate %s/%s for %s", d.Namespace, d.Name, strings.Join(spec.DNSNames, ", "))
+	return nil
+}
+
+// normalize applies the API server's defaults so that a desired spec
+// compares equal to the stored one. Fields a shim never sets (secret
+// template, owner reference of the Secret) are cleared: a person may not
+// set them on a generated Certificate either, the shim owns it.
+func normalize(spec edgecertv1alpha1.CertificateSpec) edgecertv1alpha1.CertificateSpec {
+	out := edgecertv1alpha1.CertificateSpec{DNSNames: spec.DNSNames, SecretName: spec.SecretName, IssuerRef: spec.IssuerRef, RenewBefore: spec.RenewBefore}
+	if out.IssuerRef.Kind == "" {
+		out.IssuerRef.Kind = edgecertv1alpha1.IssuerKind
+	}
+	if spec.PrivateKey != nil {
+		k := *spec.PrivateKey
+		if k.Algorithm == "" {
+			k.Algorithm = "ECDSA"
+		}
+		if k.RotationPolicy == "" {
+			k.RotationPolicy = "Always"
+		}
+		out.PrivateKey = &k
+	}
+	return out
+}
+
+// certLabels mark a Certificate as edgecert's, generated for src.
+func certLabels(src shim.Source) map[string]string {
+	l := src.Labels()
+	l[controller.ManagedByLabel] = controller.ManagedByValue
+	return l
+}
+
+// ownerRef makes the source the controller of a Certificate in its own
+// namespace, so the garbage collector deletes it with the source even when
+// edgecert is not running.
+func ownerRef(obj client.Object) metav1.OwnerReference {
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	t := true
+	return metav1.OwnerReference{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Name: obj.GetName(), UID: obj.GetUID(), Controller: &t, BlockOwnerDeletion: &t}
+}
+
+// errRetry asks for a quiet, early retry: someone else wrote first.
+var errRetry = fmt.Errorf("conflict: retry")
+
+// result turns errRetry into a quiet requeue.
+func result(err error) (reconcile.Result, error) {
+	if err == errRetry {
+		return reconcile.Result{RequeueAfter: time.Duration(50+rand.IntN(200)) * time.Millisecond}, nil
+	}
+	return reconcile.Result{}, err
+}
+
+// sourceOf maps a generated Certificate back to its source of kind, from
+// its annotation.
+func sourceOf(kind string) func(context.Context, client.Object) []reconcile.Request {
+	return func(_ context.Context, o client.Object) []reconcile.Request {
+		v := o.GetAnnotations()[shim.SourceAnnotation]
+		k, key, ok := strings.Cut(v, " ")
+		if !ok || k != kind || o.GetLabels()[shim.SourceKindLabel] != kind {
+			return nil
+		}
+		ns, name, ok := strings.Cut(key, "/")
+		if !ok {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
+	}
+}

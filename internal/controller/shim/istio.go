@@ -1,0 +1,169 @@
+package shim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/pki"
+	"github.com/edgecert/edgecert/internal/shim"
+)
+
+// istioGatewayGVK is the Istio Gateway version the shim reads and writes.
+var istioGatewayGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"}
+
+func newIstioGateway() *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(istioGatewayGVK)
+	return u
+}
+
+// IstioGatewayReconciler keeps the Certificates of an annotated Istio
+// Gateway, in the namespace of its gateway workload, and names the issued
+// Secret in servers that have no credentialName.
+type IstioGatewayReconciler struct {
+	certSync
+	// APIReader lists ingress gateway Services uncached (Services are
+	// not cached: most are not gateways).
+	APIReader client.Reader
+	// Secrets reads the issued Secrets.
+	Secrets controller.Secrets
+	// DefaultWorkloadNamespace is used when no single gateway Service
+	// selects the Gateway's pods.
+	DefaultWorkloadNamespace string
+}
+
+// +kubebuilder:rbac:groups=networking.istio.io,resources=gateways,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=services,verbs=list
+// +kubebuilder:rbac:groups=edgecert.dev,resources=certificates,verbs=get;list;watch;create;update;patch;delete
+
+// Reconcile makes the Gateway's generated Certificates match its servers
+// and annotations; a Gateway that is gone or has no issuer annotation has
+// none. Then, for servers without a credentialName, it names the issued
+// Secret once it exists and holds a valid key pair.
+func (r *IstioGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	src := shim.Source{Kind: shim.KindIstioGateway, Namespace: req.Namespace, Name: req.Name}
+	u := newIstioGateway()
+	if err := r.Client.Get(ctx, req.NamespacedName, u); err != nil {
+		if client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, err
+		}
+		return result(r.sync(ctx, src, nil, nil))
+	}
+	if !u.GetDeletionTimestamp().IsZero() {
+		return result(r.sync(ctx, src, u, nil))
+	}
+	issuer, ok, err := shim.IssuerFor(u.GetAnnotations(), shim.Options{})
+	if err != nil {
+		r.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
+		return ctrl.Result{}, nil
+	}
+	if !ok {
+		return result(r.sync(ctx, src, u, nil))
+	}
+	spec, _, _ := unstructured.NestedMap(u.Object, "spec")
+	gw, err := shim.ParseIstioGateway(u.GetNamespace(), u.GetName(), u.GetAnnotations(), spec)
+	if err != nil {
+		r.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
+		return ctrl.Result{}, nil
+	}
+	ws, err := r.workloadNamespace(ctx, gw)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	want, err := shim.IstioCertificates(gw, ws, issuer)
+	if err != nil {
+		r.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
+		return ctrl.Result{}, nil
+	}
+	if err := r.sync(ctx, src, u, want.Certificates); err != nil {
+		return result(err)
+	}
+	return result(r.fill(ctx, u, ws, want.Fills))
+}
+
+// workloadNamespace finds where the Gateway's pods run, from the Services
+// labelled with the Gateway's selector (as Istio's charts label the
+// ingress gateway Service) whose pod selector includes it.
+func (r *IstioGatewayReconciler) workloadNamespace(ctx context.Context, gw shim.IstioGateway) (string, error) {
+	var services []shim.ServiceSelector
+	if len(gw.Selector) > 0 {
+		var list corev1.ServiceList
+		if err := r.APIReader.List(ctx, &list, client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(gw.Selector)}); err != nil {
+			return "", fmt.Errorf("list gateway Services: %w", err)
+		}
+		for _, svc := range list.Items {
+			services = append(services, shim.ServiceSelector{Namespace: svc.Namespace, Selector: maps.Clone(svc.Spec.Selector)})
+		}
+	}
+	ns, why := shim.WorkloadNamespace(gw.Namespace, gw.Selector, services, r.DefaultWorkloadNamespace)
+	ctrl.LoggerFrom(ctx).V(1).Info("Gateway workload namespace", "namespace", ns, "why", why)
+	return ns, nil
+}
+
+// fill sets credentialName on each server of fills whose Secret exists in
+// the workload namespace and holds a valid key pair. The JSON patch tests
+// the resourceVersion and the server's port name first, so it changes
+// nothing if the Gateway changed since it was read (optimistic
+// concurrency), and touches only that one field. A server whose Secret is
+// not there yet is looked at again when its Certificate changes.
+func (r *IstioGatewayReconciler) fill(ctx context.Context, u *unstructured.Unstructured, ws string, fills []shim.Fill) error {
+	if len(fills) == 0 {
+		return nil
+	}
+	servers, _, _ := unstructured.NestedSlice(u.Object, "spec", "servers")
+	var ops []map[string]any
+	var named []string
+	for _, f := range fills {
+		secret, err := r.Secrets.Get(ctx, types.NamespacedName{Namespace: ws, Name: f.SecretName})
+		if err != nil {
+			return fmt.Errorf("get Secret %s/%s: %w", ws, f.SecretName, err)
+		}
+		if secret == nil {
+			continue
+		}
+		if _, err := pki.ParseKeyPair(secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey]); err != nil {
+			continue
+		}
+		for i, s := range servers {
+			m, _ := s.(map[string]any)
+			name, _, _ := unstructured.NestedString(m, "port", "name")
+			cred, _, _ := unstructured.NestedString(m, "tls", "credentialName")
+			if name != f.PortName || cred != "" {
+				continue
+			}
+			ops = append(ops,
+				map[string]any{"op": "test", "path": fmt.Sprintf("/spec/servers/%d/port/name", i), "value": f.PortName},
+				map[string]any{"op": "add", "path": fmt.Sprintf("/spec/servers/%d/tls/credentialName", i), "value": f.SecretName})
+			named = append(named, f.PortName+"="+f.SecretName)
+			break
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	ops = append([]map[string]any{{"op": "test", "path": "/metadata/resourceVersion", "value": u.GetResourceVersion()}}, ops...)
+	data, err := json.Marshal(ops)
+	if err != nil {
+		return err
+	}
+	if err := r.Client.Patch(ctx, u, client.RawPatch(types.JSONPatchType, data), client.FieldOwner(controller.FieldManager)); err != nil {
+		// A failed test means the Gateway changed: its update event
+		// brings another pass.
+		return fmt.Errorf("set credentialName on Gateway %s/%s: %w", u.GetNamespace(), u.GetName(), err)
+	}
+	for _, n := range named {
+		r.Events.Eventf(u, nil, corev1.EventTypeNormal, ReasonCredentialNameSet, "Reconcile", "Set credentialName of server %s (the Secret is issued in %s)", n, ws)
+	}
+	return nil
+}

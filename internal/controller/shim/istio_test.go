@@ -1,0 +1,150 @@
+package shim_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/shim"
+)
+
+func istioGateway(ns, name string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("networking.istio.io/v1")
+	u.SetKind("Gateway")
+	u.SetNamespace(ns)
+	u.SetName(name)
+	return u
+}
+
+// TestIstioGatewayTwoTLSServers: an annotated Istio Gateway in a tenant
+// namespace, whose selector picks gateway pods that a Service in another
+// namespace selects, gets one Certificate per TLS server, issued by Pebble
+// into that workload namespace; the server without a credentialName gets
+// the issued Secret's name; other servers are untouched; removing the
+// annotation deletes the Certificates and keeps the Secrets.
+func TestIstioGatewayTwoTLSServers(t *testing.T) {
+	ctx := context.Background()
+	newClusterIssuer(t, "pebble-http01")
+	apps, workload := newNamespace(t, "apps"), newNamespace(t, "istio-ingress")
+	selector := map[string]string{"istio": workload}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: workload, Name: "istio-ingressgateway", Labels: selector},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"istio": workload, "app": "istio-ingressgateway"},
+			Ports: []corev1.ServicePort{{Name: "https", Port: 443, TargetPort: intstr.FromInt32(8443)}}},
+	}
+	if err := c().Create(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	shopHost, apiHost := "shop."+apps+".example.test", "api."+apps+".example.test"
+	httpServer := map[string]any{"port": map[string]any{"number": int64(80), "protocol": "HTTP", "name": "http"},
+		"hosts": []any{"*/" + shopHost}, "tls": map[string]any{"httpsRedirect": true}}
+	shopServer := map[string]any{"port": map[string]any{"number": int64(443), "protocol": "HTTPS", "name": "https-shop"},
+		"hosts": []any{"*/" + shopHost, "./www." + shopHost}, "tls": map[string]any{"mode": "SIMPLE", "credentialName": "shop-tls"}}
+	apiServer := map[string]any{"port": map[string]any{"number": int64(443), "protocol": "HTTPS", "name": "https-api"},
+		"hosts": []any{apps + "/" + apiHost}, "tls": map[string]any{"mode": "SIMPLE"}}
+	gw := istioGateway(apps, "web")
+	gw.SetAnnotations(map[string]string{shim.ClusterIssuerAnnotation: "pebble-http01"})
+	gw.Object["spec"] = map[string]any{"selector": map[string]any{"istio": workload}, "servers": []any{httpServer, shopServer, apiServer}}
+	if err := c().Create(ctx, gw); err != nil {
+		t.Fatal(err)
+	}
+	apiSecret := shim.GeneratedCredentialName(apps, "web", shim.IstioPort{Name: "https-api"})
+
+	shop := waitIssued(t, workload, "shop-tls")
+	api := waitIssued(t, workload, apiSecret)
+	source := fmt.Sprintf("IstioGateway %s/web", apps)
+	for _, cert := range []*edgecertv1alpha1.Certificate{shop, api} {
+		wantLabels := map[string]string{shim.SourceKindLabel: shim.KindIstioGateway, shim.SourceNamespaceLabel: apps, shim.SourceNameLabel: "web"}
+		for k, v := range wantLabels {
+			if cert.Labels[k] != v {
+				t.Errorf("Certificate %s label %s = %q, want %q", cert.Name, k, cert.Labels[k], v)
+			}
+		}
+		if cert.Annotations[shim.SourceAnnotation] != source {
+			t.Errorf("Certificate %s annotation %s = %q, want %q", cert.Name, shim.SourceAnnotation, cert.Annotations[shim.SourceAnnotation], source)
+		}
+		if cert.Spec.IssuerRef != (edgecertv1alpha1.IssuerReference{Kind: "ClusterIssuer", Name: "pebble-http01"}) {
+			t.Errorf("Certificate %s issuerRef = %+v", cert.Name, cert.Spec.IssuerRef)
+		}
+	}
+	if diff := cmp.Diff([]string{shopHost, "www." + shopHost}, shop.Spec.DNSNames); diff != "" {
+		t.Errorf("shop-tls dnsNames (-want +got):\n%s", diff)
+	}
+	checkIssuedByPebble(t, workload, "shop-tls", shopHost, "www."+shopHost)
+	checkIssuedByPebble(t, workload, apiSecret, apiHost)
+	var inTenant edgecertv1alpha1.CertificateList
+	if err := c().List(ctx, &inTenant, client.InNamespace(apps)); err != nil {
+		t.Fatal(err)
+	}
+	if len(inTenant.Items) != 0 {
+		t.Errorf("%d Certificates in the Gateway's namespace, want none (Istio reads Secrets in the workload namespace)", len(inTenant.Items))
+	}
+
+	// The server without a credentialName names the issued Secret; the
+	// others are exactly as written.
+	wantAPI := map[string]any{"port": apiServer["port"], "hosts": apiServer["hosts"], "tls": map[string]any{"mode": "SIMPLE", "credentialName": apiSecret}}
+	eventually(t, "credentialName set on https-api", func() (bool, string) {
+		if err := c().Get(ctx, client.ObjectKeyFromObject(gw), gw); err != nil {
+			return false, err.Error()
+		}
+		servers, _, _ := unstructured.NestedSlice(gw.Object, "spec", "servers")
+		return len(servers) == 3 && cmp.Diff(wantAPI, servers[2]) == "", fmt.Sprint(servers)
+	})
+	servers, _, _ := unstructured.NestedSlice(gw.Object, "spec", "servers")
+	if diff := cmp.Diff([]any{httpServer, shopServer}, servers[:2]); diff != "" {
+		t.Errorf("other servers changed (-want +got):\n%s", diff)
+	}
+	var secret corev1.Secret
+	if err := c().Get(ctx, types.NamespacedName{Namespace: workload, Name: apiSecret}, &secret); err != nil {
+		t.Fatalf("credentialName %s names no Secret in the workload namespace: %v", apiSecret, err)
+	}
+
+	// Removing the annotation removes the Certificates; the Secrets stay.
+	gw.SetAnnotations(nil)
+	if err := c().Update(ctx, gw); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, shop)
+	waitGone(t, api)
+	for _, name := range []string{"shop-tls", apiSecret} {
+		if err := c().Get(ctx, types.NamespacedName{Namespace: workload, Name: name}, &secret); err != nil {
+			t.Errorf("Secret %s after the annotation was removed: %v, want it kept", name, err)
+		}
+	}
+}
+
+// TestIstioGatewayDeletedRemovesCertificates: deleting an annotated
+// Gateway deletes its Certificates, which live in another namespace (no
+// owner reference can do it). With no gateway Service, the Gateway's own
+// namespace is the workload namespace.
+func TestIstioGatewayDeletedRemovesCertificates(t *testing.T) {
+	ctx := context.Background()
+	newClusterIssuer(t, "pebble-http01-del")
+	apps := newNamespace(t, "apps")
+	host := "del." + apps + ".example.test"
+	gw := istioGateway(apps, "web")
+	gw.SetAnnotations(map[string]string{shim.ClusterIssuerAnnotation: "pebble-http01-del"})
+	gw.Object["spec"] = map[string]any{"selector": map[string]any{"istio": "no-such-" + apps}, "servers": []any{
+		map[string]any{"port": map[string]any{"number": int64(443), "protocol": "HTTPS", "name": "https"},
+			"hosts": []any{host}, "tls": map[string]any{"mode": "SIMPLE", "credentialName": "del-tls"}},
+	}}
+	if err := c().Create(ctx, gw); err != nil {
+		t.Fatal(err)
+	}
+	cert := waitIssued(t, apps, "del-tls")
+	checkIssuedByPebble(t, apps, "del-tls", host)
+	if err := c().Delete(ctx, gw); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, cert)
+}

@@ -1,0 +1,209 @@
+package shim_test
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/manager"
+	"github.com/edgecert/edgecert/internal/pki"
+	"github.com/edgecert/edgecert/internal/testenv"
+)
+
+var bed *testenv.Bed
+
+const controllerNamespace = "edgecert-system"
+
+func TestMain(m *testing.M) {
+	if os.Getenv("EDGECERT_TEST_LOG") != "" {
+		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
+	} else {
+		ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	}
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+// run starts the test bed, with BIND serving example.test (HTTP-01 names,
+// a wildcard to 127.0.0.1) and example.com (seed 003's DNS-01 zone), and
+// the whole manager with the cert-manager compatibility on.
+func run(m *testing.M) (int, error) {
+	httpPort, err := testenv.FreePort()
+	if err != nil {
+		return 0, err
+	}
+	bed, err = testenv.Start(testenv.Options{
+		BIND:   testenv.BINDOptions{Zones: []string{"example.test", "example.com"}},
+		Pebble: testenv.PebbleOptions{HTTPPort: httpPort},
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer bed.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := c().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllerNamespace}}); err != nil {
+		return 0, err
+	}
+	tsig := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tsig", Namespace: controllerNamespace}, Data: map[string][]byte{"secret": []byte(bed.BIND.Key.Secret)}}
+	if err := c().Create(ctx, tsig); err != nil {
+		return 0, err
+	}
+	opts := manager.DefaultOptions()
+	opts.MetricsAddr = "0"
+	opts.ProbeAddr = "0"
+	opts.HTTP01Addr = fmt.Sprintf("127.0.0.1:%d", httpPort)
+	opts.IngressShimCertManagerAnnotations = true
+	mgr, err := manager.New(bed.ControlPlane.Config, opts)
+	if err != nil {
+		return 0, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	code := m.Run()
+	cancel()
+	return code, <-done
+}
+
+func c() client.Client { return bed.ControlPlane.Client }
+
+func newNamespace(t *testing.T, prefix string) string {
+	t.Helper()
+	ns, err := bed.ControlPlane.CreateNamespace(context.Background(), prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// newClusterIssuer creates a ClusterIssuer for the test Pebble and waits
+// for it: HTTP-01 through edgecert's listener by default, DNS-01 through
+// the test BIND for dnsZones.
+func newClusterIssuer(t *testing.T, name string, dnsZones ...string) {
+	t.Helper()
+	ctx := context.Background()
+	solver := edgecertv1alpha1.ACMESolver{HTTP01: &edgecertv1alpha1.HTTP01Solver{}}
+	if len(dnsZones) > 0 {
+		solver = edgecertv1alpha1.ACMESolver{
+			Selector: &edgecertv1alpha1.SolverSelector{DNSZones: dnsZones},
+			DNS01: &edgecertv1alpha1.DNS01Solver{
+				Nameservers: []string{bed.BIND.Addr},
+				RFC2136: &edgecertv1alpha1.RFC2136Provider{
+					Nameserver: bed.BIND.Addr, TSIGKeyName: bed.BIND.Key.Name, TSIGAlgorithm: "HMACSHA256",
+					TSIGSecretRef: edgecertv1alpha1.SecretKeySelector{Name: "tsig", Key: "secret"},
+				},
+			},
+		}
+	}
+	iss := &edgecertv1alpha1.ClusterIssuer{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: edgecertv1alpha1.IssuerSpec{ACME: edgecertv1alpha1.ACMEIssuer{
+			Server:              bed.Pebble.DirectoryURL,
+			Email:               "ops@example.test",
+			CABundle:            bed.Pebble.ServerCAPEM,
+			PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: name + "-account"},
+			Solvers:             []edgecertv1alpha1.ACMESolver{solver},
+		}},
+	}
+	if err := c().Create(ctx, iss); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c().Delete(context.Background(), iss) })
+	eventually(t, "ClusterIssuer "+name+" Ready", func() (bool, string) {
+		if err := c().Get(ctx, client.ObjectKeyFromObject(iss), iss); err != nil {
+			return false, err.Error()
+		}
+		return meta.IsStatusConditionTrue(iss.Status.Conditions, edgecertv1alpha1.ReadyCondition), fmt.Sprint(iss.Status.Conditions)
+	})
+}
+
+// waitIssued waits for the Certificate to exist and be Ready (Issued) for
+// its current spec, and returns it.
+func waitIssued(t *testing.T, ns, name string) *edgecertv1alpha1.Certificate {
+	t.Helper()
+	cert := &edgecertv1alpha1.Certificate{}
+	eventually(t, fmt.Sprintf("Certificate %s/%s issued", ns, name), func() (bool, string) {
+		if err := c().Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, cert); err != nil {
+			return false, err.Error()
+		}
+		cond := meta.FindStatusCondition(cert.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+		return cond != nil && cond.Status == metav1.ConditionTrue && cond.Reason == edgecertv1alpha1.ReasonIssued && cond.ObservedGeneration == cert.Generation,
+			fmt.Sprint(cert.Status.Conditions)
+	})
+	return cert
+}
+
+// checkIssuedByPebble fails unless Secret ns/name holds a key pair whose
+// certificate covers hosts and chains to this Pebble's issuance root.
+func checkIssuedByPebble(t *testing.T, ns, name string, hosts ...string) {
+	t.Helper()
+	var secret corev1.Secret
+	if err := c().Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	kp, err := pki.ParseKeyPair(secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey])
+	if err != nil {
+		t.Fatalf("Secret %s/%s: %v", ns, name, err)
+	}
+	if missing := pki.Uncovered(kp.Leaf, hosts); len(missing) > 0 {
+		t.Errorf("Secret %s/%s: certificate does not cover %v (it has %v)", ns, name, missing, kp.Leaf.DNSNames)
+	}
+	rootPEM, err := bed.Pebble.IssuanceRootPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(rootPEM) {
+		t.Fatal("no Pebble root")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range kp.Intermediates {
+		inter.AddCert(c)
+	}
+	if _, err := kp.Leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: hosts[0]}); err != nil {
+		t.Errorf("Secret %s/%s: certificate does not chain to Pebble's root: %v", ns, name, err)
+	}
+}
+
+// waitGone waits until obj no longer exists.
+func waitGone(t *testing.T, obj client.Object) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%s/%s deleted", obj.GetNamespace(), obj.GetName()), func() (bool, string) {
+		err := c().Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
+}
+
+// eventually polls cond every 50 ms for up to two minutes: a bound for a
+// hung test, not a performance assertion.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	var last string
+	for time.Now().Before(deadline) {
+		var ok bool
+		if ok, last = cond(); ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: not reached; last seen: %s", what, last)
+}

@@ -1,0 +1,101 @@
+package shim
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/netip"
+	"slices"
+	"strings"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/gateway"
+)
+
+// Labels and annotation on every Certificate a shim generates. The labels
+// find a source's Certificates (to update or delete them); values longer
+// than a label allows are shortened with a hash (LabelValue), and the
+// annotation keeps the source's full name for people.
+const (
+	// SourceKindLabel is the source's kind: IstioGateway, Ingress.
+	SourceKindLabel = "edgecert.dev/source-kind"
+	// SourceNamespaceLabel is the source's namespace.
+	SourceNamespaceLabel = "edgecert.dev/source-namespace"
+	// SourceNameLabel is the source's name.
+	SourceNameLabel = "edgecert.dev/source-name"
+	// SourceAnnotation is "<kind> <namespace>/<name>" of the source.
+	SourceAnnotation = "edgecert.dev/source"
+)
+
+// Source kinds, as SourceKindLabel holds them.
+const (
+	// KindIstioGateway is a networking.istio.io Gateway.
+	KindIstioGateway = "IstioGateway"
+	// KindIngress is a networking.k8s.io Ingress.
+	KindIngress = "Ingress"
+)
+
+// Source identifies the object a Certificate is generated for.
+type Source struct {
+	Kind, Namespace, Name string
+}
+
+// Labels are the labels that mark a Certificate as generated for s.
+func (s Source) Labels() map[string]string {
+	return map[string]string{
+		SourceKindLabel:      s.Kind,
+		SourceNamespaceLabel: LabelValue(s.Namespace),
+		SourceNameLabel:      LabelValue(s.Name),
+	}
+}
+
+// String is "<kind> <namespace>/<name>".
+func (s Source) String() string { return s.Kind + " " + s.Namespace + "/" + s.Name }
+
+// LabelValue returns v when it fits in a label value (63 characters),
+// else a prefix and a hash of v, so that it still identifies v.
+func LabelValue(v string) string {
+	if len(v) <= 63 {
+		return v
+	}
+	sum := sha256.Sum256([]byte(v))
+	return strings.TrimRight(v[:46], "-.") + "-" + hex.EncodeToString(sum[:8])
+}
+
+// Certificate is one Certificate a source wants. Its name is the Secret's
+// name, as cert-manager's ingress-shim names them: two sources that ask
+// for one Secret ask for one Certificate, and the second is told of the
+// conflict instead of fighting over the Secret.
+type Certificate struct {
+	Namespace string
+	Name      string
+	Spec      edgecertv1alpha1.CertificateSpec
+}
+
+// certHost turns a host as a source writes it into one a certificate can
+// hold: the "namespace/" prefix and a trailing dot stripped, lower case.
+// ok is false for what no certificate can name: "*", IP addresses, and
+// names that are not valid DNS names.
+func certHost(host string) (string, bool) {
+	h := gateway.DNSName(host)
+	if h == "*" || h == "" {
+		return "", false
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return "", false
+	}
+	if gateway.ValidateHost(h) != nil {
+		return "", false
+	}
+	return h, true
+}
+
+// hostSet collects hosts in first-seen order without duplicates.
+type hostSet struct{ list []string }
+
+func (s *hostSet) add(hosts ...string) {
+	for _, h := range hosts {
+		if h, ok := certHost(h); ok && !slices.Contains(s.list, h) {
+			s.list = append(s.list, h)
+		}
+	}
+}

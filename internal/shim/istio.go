@@ -1,0 +1,208 @@
+package shim
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+)
+
+// IstioGateway is the part of a networking.istio.io Gateway the shim reads.
+type IstioGateway struct {
+	Namespace   string
+	Name        string
+	Annotations map[string]string
+	Selector    map[string]string `json:"selector"`
+	Servers     []IstioServer     `json:"servers"`
+}
+
+// IstioServer is one server of an Istio Gateway.
+type IstioServer struct {
+	Port  IstioPort `json:"port"`
+	Hosts []string  `json:"hosts"`
+	TLS   *IstioTLS `json:"tls,omitempty"`
+}
+
+// IstioPort is a server's port.
+type IstioPort struct {
+	Number   int64  `json:"number"`
+	Protocol string `json:"protocol"`
+	Name     string `json:"name"`
+}
+
+// IstioTLS is a server's TLS settings; only the fields that say where the
+// certificate comes from.
+type IstioTLS struct {
+	Mode              string   `json:"mode,omitempty"`
+	CredentialName    string   `json:"credentialName,omitempty"`
+	CredentialNames   []string `json:"credentialNames,omitempty"`
+	ServerCertificate string   `json:"serverCertificate,omitempty"`
+	PrivateKey        string   `json:"privateKey,omitempty"`
+}
+
+// ParseIstioGateway reads an Istio Gateway's spec from its unstructured
+// content.
+func ParseIstioGateway(namespace, name string, annotations map[string]string, spec map[string]any) (IstioGateway, error) {
+	gw := IstioGateway{}
+	if spec != nil {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, &gw); err != nil {
+			return gw, fmt.Errorf("read Gateway spec: %w", err)
+		}
+	}
+	gw.Namespace, gw.Name, gw.Annotations = namespace, name, annotations
+	return gw, nil
+}
+
+// Fill asks for an empty credentialName to be set on the server with
+// PortName, once SecretName exists and holds a valid key pair.
+type Fill struct {
+	PortName   string
+	SecretName string
+}
+
+// IstioResult is what an annotated Istio Gateway wants.
+type IstioResult struct {
+	// Certificates, one per credential, in the workload namespace.
+	Certificates []Certificate
+	// Fills are servers without a credentialName that edgecert names.
+	Fills []Fill
+}
+
+// IstioCertificates returns one Certificate per credential the Gateway's
+// TLS servers (SIMPLE, MUTUAL, OPTIONAL_MUTUAL) use, in workloadNamespace
+// (where Istio's SDS reads Secrets), covering the hosts of every server
+// that uses it. A SIMPLE server with no credential at all gets a generated
+// one (and a Fill). Servers that mount files, list several
+// credentialNames, or name a credential in another namespace
+// ("<ns>/<name>" is not a Kubernetes Secret name) are left alone, as are
+// hosts no certificate can name ("*", IP addresses). Only edgecert's own
+// annotations apply to Istio Gateways.
+func IstioCertificates(gw IstioGateway, workloadNamespace string, issuer edgecertv1alpha1.IssuerReference) (IstioResult, error) {
+	var res IstioResult
+	hosts := map[string]*hostSet{}
+	var order []string
+	for _, s := range gw.Servers {
+		t := s.TLS
+		if t == nil || !slices.Contains([]string{"SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL"}, t.Mode) {
+			continue
+		}
+		if t.ServerCertificate != "" || t.PrivateKey != "" || len(t.CredentialNames) > 0 {
+			continue
+		}
+		secret := t.CredentialName
+		if secret == "" {
+			if t.Mode != "SIMPLE" {
+				// A MUTUAL server also needs client CAs, which an ACME
+				// certificate does not give: a person names them.
+				continue
+			}
+			secret = GeneratedCredentialName(gw.Namespace, gw.Name, s.Port)
+			res.Fills = append(res.Fills, Fill{PortName: s.Port.Name, SecretName: secret})
+		}
+		if strings.Contains(secret, "/") {
+			continue
+		}
+		set, ok := hosts[secret]
+		if !ok {
+			set = &hostSet{}
+			hosts[secret] = set
+			order = append(order, secret)
+		}
+		set.add(s.Hosts...)
+	}
+	for _, secret := range order {
+		if len(hosts[secret].list) == 0 {
+			continue
+		}
+		spec := edgecertv1alpha1.CertificateSpec{DNSNames: hosts[secret].list, SecretName: secret, IssuerRef: issuer}
+		if err := specOptions(gw.Annotations, Options{}, &spec); err != nil {
+			return IstioResult{}, err
+		}
+		res.Certificates = append(res.Certificates, Certificate{Namespace: workloadNamespace, Name: secret, Spec: spec})
+	}
+	// A Fill for a server whose hosts gave no Certificate has nothing to
+	// wait for.
+	res.Fills = slices.DeleteFunc(res.Fills, func(f Fill) bool { return len(hosts[f.SecretName].list) == 0 })
+	if len(res.Fills) == 0 {
+		res.Fills = nil
+	}
+	return res, nil
+}
+
+// GeneratedCredentialName is the Secret edgecert names for a server that
+// has none: "<namespace>-<gateway>-<port name>-tls", made a valid Secret
+// name, and shortened with a hash past 253 characters.
+func GeneratedCredentialName(namespace, name string, port IstioPort) string {
+	p := port.Name
+	if p == "" {
+		p = strconv.FormatInt(port.Number, 10)
+	}
+	n := sanitize(namespace + "-" + name + "-" + p + "-tls")
+	if len(n) <= 253 {
+		return n
+	}
+	sum := sha256.Sum256([]byte(n))
+	return strings.TrimRight(n[:253-21], "-.") + "-" + hex.EncodeToString(sum[:8]) + "-tls"
+}
+
+// sanitize lowers s and turns what a Secret name cannot hold into "-".
+func sanitize(s string) string {
+	b := []byte(strings.ToLower(s))
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			b[i] = '-'
+		}
+	}
+	return strings.Trim(string(b), "-.")
+}
+
+// ServiceSelector is an ingress gateway Service: its namespace and the
+// pod labels it selects.
+type ServiceSelector struct {
+	Namespace string
+	Selector  map[string]string
+}
+
+// WorkloadNamespace finds where the gateway pods that a Gateway's selector
+// picks run: the namespaces of Services whose pod selector includes every
+// label of the Gateway's selector (their pods carry those labels). The
+// Gateway's own namespace wins when it is one of them; otherwise a single
+// namespace is the answer. With none, or several, fallback is used when
+// set, else the Gateway's namespace. The reason says how it was chosen,
+// for an event.
+func WorkloadNamespace(gwNamespace string, selector map[string]string, services []ServiceSelector, fallback string) (string, string) {
+	var found []string
+	if len(selector) > 0 {
+		for _, svc := range services {
+			if selects(svc.Selector, selector) && !slices.Contains(found, svc.Namespace) {
+				found = append(found, svc.Namespace)
+			}
+		}
+	}
+	slices.Sort(found)
+	switch {
+	case slices.Contains(found, gwNamespace):
+		return gwNamespace, "a gateway Service in the Gateway's namespace selects its pods"
+	case len(found) == 1:
+		return found[0], "the only gateway Service that selects its pods is there"
+	case fallback != "":
+		return fallback, fmt.Sprintf("%d gateway Services select its pods; using the configured default", len(found))
+	}
+	return gwNamespace, fmt.Sprintf("%d gateway Services select its pods and no default is configured; using the Gateway's namespace", len(found))
+}
+
+// selects reports whether every label of want is in podSelector.
+func selects(podSelector, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := podSelector[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}

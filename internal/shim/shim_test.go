@@ -1,0 +1,288 @@
+package shim
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+)
+
+var (
+	clusterLE = edgecertv1alpha1.IssuerReference{Kind: "ClusterIssuer", Name: "letsencrypt"}
+	issuerLE  = edgecertv1alpha1.IssuerReference{Kind: "Issuer", Name: "letsencrypt"}
+)
+
+func TestIssuerFor(t *testing.T) {
+	def := &edgecertv1alpha1.IssuerReference{Kind: "ClusterIssuer", Name: "default"}
+	tests := map[string]struct {
+		annotations map[string]string
+		opts        Options
+		want        edgecertv1alpha1.IssuerReference
+		wantOK      bool
+		wantErr     string
+	}{
+		"none":                          {annotations: map[string]string{"other": "x"}},
+		"edgecert cluster":              {annotations: map[string]string{ClusterIssuerAnnotation: "letsencrypt"}, want: clusterLE, wantOK: true},
+		"edgecert namespaced":           {annotations: map[string]string{IssuerAnnotation: "letsencrypt"}, want: issuerLE, wantOK: true},
+		"edgecert both":                 {annotations: map[string]string{IssuerAnnotation: "a", ClusterIssuerAnnotation: "b"}, wantErr: "both"},
+		"cert-manager without the flag": {annotations: map[string]string{CMClusterIssuerAnnotation: "letsencrypt"}},
+		"cert-manager cluster": {annotations: map[string]string{CMClusterIssuerAnnotation: "letsencrypt"}, opts: Options{CertManagerAnnotations: true},
+			want: clusterLE, wantOK: true},
+		"cert-manager issuer with kind": {annotations: map[string]string{CMIssuerAnnotation: "letsencrypt", CMIssuerKindAnnotation: "ClusterIssuer"},
+			opts: Options{CertManagerAnnotations: true}, want: clusterLE, wantOK: true},
+		"cert-manager issuer": {annotations: map[string]string{CMIssuerAnnotation: "letsencrypt"}, opts: Options{CertManagerAnnotations: true},
+			want: issuerLE, wantOK: true},
+		"cert-manager bad kind": {annotations: map[string]string{CMIssuerAnnotation: "x", CMIssuerKindAnnotation: "AWSPCAIssuer"},
+			opts: Options{CertManagerAnnotations: true}, wantErr: "want Issuer or ClusterIssuer"},
+		"cert-manager external group": {annotations: map[string]string{CMIssuerAnnotation: "x", CMIssuerGroupAnnotation: "awspca.cert-manager.io"},
+			opts: Options{CertManagerAnnotations: true}, wantErr: "external issuer"},
+		"edgecert wins over cert-manager": {annotations: map[string]string{ClusterIssuerAnnotation: "letsencrypt", CMIssuerAnnotation: "other"},
+			opts: Options{CertManagerAnnotations: true}, want: clusterLE, wantOK: true},
+		"tls-acme with default": {annotations: map[string]string{TLSACMEAnnotation: "true"}, opts: Options{CertManagerAnnotations: true, DefaultIssuer: def},
+			want: *def, wantOK: true},
+		"tls-acme without default":  {annotations: map[string]string{TLSACMEAnnotation: "true"}, opts: Options{CertManagerAnnotations: true}},
+		"tls-acme without the flag": {annotations: map[string]string{TLSACMEAnnotation: "true"}, opts: Options{DefaultIssuer: def}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, ok, err := IssuerFor(tc.annotations, tc.opts)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != tc.wantOK {
+				t.Errorf("ok = %v, want %v", ok, tc.wantOK)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("issuer (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func server(portName, mode, credential string, hosts ...string) IstioServer {
+	s := IstioServer{Port: IstioPort{Number: 443, Protocol: "HTTPS", Name: portName}, Hosts: hosts}
+	if mode != "" {
+		s.TLS = &IstioTLS{Mode: mode, CredentialName: credential}
+	}
+	return s
+}
+
+func TestIstioCertificates(t *testing.T) {
+	tests := map[string]struct {
+		gw      IstioGateway
+		want    IstioResult
+		wantErr string
+	}{
+		"two TLS servers, prefixes stripped": {
+			gw: IstioGateway{Namespace: "apps", Name: "web", Servers: []IstioServer{
+				server("https-shop", "SIMPLE", "shop-tls", "*/Shop.example.com", "./www.shop.example.com."),
+				server("https-api", "MUTUAL", "api-tls", "apps/api.example.com"),
+				{Port: IstioPort{Number: 80, Protocol: "HTTP", Name: "http"}, Hosts: []string{"*/shop.example.com"}},
+			}},
+			want: IstioResult{Certificates: []Certificate{
+				{Namespace: "istio-system", Name: "shop-tls", Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"shop.example.com", "www.shop.example.com"}, SecretName: "shop-tls", IssuerRef: clusterLE}},
+				{Namespace: "istio-system", Name: "api-tls", Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"api.example.com"}, SecretName: "api-tls", IssuerRef: clusterLE}},
+			}},
+		},
+		"shared credential merges hosts": {
+			gw: IstioGateway{Namespace: "apps", Name: "web", Servers: []IstioServer{
+				server("https-a", "SIMPLE", "shared", "a.example.com"),
+				server("https-b", "SIMPLE", "shared", "b.example.com", "a.example.com"),
+			}},
+			want: IstioResult{Certificates: []Certificate{
+				{Namespace: "istio-system", Name: "shared", Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"a.example.com", "b.example.com"}, SecretName: "shared", IssuerRef: clusterLE}},
+			}},
+		},
+		"empty credential gets a generated one and a fill": {
+			gw: IstioGateway{Namespace: "apps", Name: "web", Servers: []IstioServer{server("HTTPS_Shop", "SIMPLE", "", "shop.example.com")}},
+			want: IstioResult{
+				Certificates: []Certificate{{Namespace: "istio-system", Name: "apps-web-https-shop-tls", Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"shop.example.com"}, SecretName: "apps-web-https-shop-tls", IssuerRef: clusterLE}}},
+				Fills:        []Fill{{PortName: "HTTPS_Shop", SecretName: "apps-web-https-shop-tls"}},
+			},
+		},
+		"left alone: passthrough, ISTIO_MUTUAL, files, several credentials, other namespace, MUTUAL without credential, only * and IPs": {
+			gw: IstioGateway{Namespace: "apps", Name: "web", Servers: []IstioServer{
+				server("a", "PASSTHROUGH", "", "a.example.com"),
+				server("b", "ISTIO_MUTUAL", "", "b.example.com"),
+				{Port: IstioPort{Name: "c"}, Hosts: []string{"c.example.com"}, TLS: &IstioTLS{Mode: "SIMPLE", ServerCertificate: "/etc/c.crt", PrivateKey: "/etc/c.key"}},
+				{Port: IstioPort{Name: "d"}, Hosts: []string{"d.example.com"}, TLS: &IstioTLS{Mode: "SIMPLE", CredentialNames: []string{"d-rsa", "d-ec"}}},
+				server("e", "SIMPLE", "other/e-tls", "e.example.com"),
+				server("f", "MUTUAL", "", "f.example.com"),
+				server("g", "SIMPLE", "", "*", "10.0.0.1"),
+				server("h", "SIMPLE", "h-tls", "*/*"),
+			}},
+			want: IstioResult{},
+		},
+		"renew-before annotation": {
+			gw:   IstioGateway{Namespace: "apps", Name: "web", Annotations: map[string]string{RenewBeforeAnnotation: "720h"}, Servers: []IstioServer{server("https", "SIMPLE", "x", "x.example.com")}},
+			want: IstioResult{Certificates: []Certificate{{Namespace: "istio-system", Name: "x", Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"x.example.com"}, SecretName: "x", IssuerRef: clusterLE, RenewBefore: &metav1.Duration{Duration: 720 * time.Hour}}}}},
+		},
+		"bad annotation": {
+			gw:      IstioGateway{Namespace: "apps", Name: "web", Annotations: map[string]string{PrivateKeyAlgorithmAnnotation: "Ed25519"}, Servers: []IstioServer{server("https", "SIMPLE", "x", "x.example.com")}},
+			wantErr: "want RSA or ECDSA",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := IstioCertificates(tc.gw, "istio-system", clusterLE)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("result (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseIstioGateway(t *testing.T) {
+	spec := map[string]any{
+		"selector": map[string]any{"istio": "ingressgateway"},
+		"servers": []any{map[string]any{
+			"port":  map[string]any{"number": int64(443), "protocol": "HTTPS", "name": "https"},
+			"hosts": []any{"*/a.example.com"},
+			"tls":   map[string]any{"mode": "SIMPLE", "credentialName": "a-tls", "minProtocolVersion": "TLSV1_2"},
+		}},
+	}
+	got, err := ParseIstioGateway("ns", "gw", nil, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := IstioGateway{Namespace: "ns", Name: "gw", Selector: map[string]string{"istio": "ingressgateway"},
+		Servers: []IstioServer{server("https", "SIMPLE", "a-tls", "*/a.example.com")}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("gateway (-want +got):\n%s", diff)
+	}
+}
+
+func TestGeneratedCredentialName(t *testing.T) {
+	long := strings.Repeat("n", 200)
+	a := GeneratedCredentialName(long, long, IstioPort{Name: "https"})
+	b := GeneratedCredentialName(long, long, IstioPort{Name: "https2"})
+	if len(a) > 253 || a == b || !strings.HasSuffix(a, "-tls") {
+		t.Errorf("long names: %q (%d) and %q must differ, fit 253 and end in -tls", a, len(a), b)
+	}
+	if got := GeneratedCredentialName("ns", "gw", IstioPort{Number: 8443}); got != "ns-gw-8443-tls" {
+		t.Errorf("unnamed port: %q, want ns-gw-8443-tls", got)
+	}
+}
+
+func TestWorkloadNamespace(t *testing.T) {
+	sel := map[string]string{"istio": "ingressgateway"}
+	svc := func(ns string, s map[string]string) ServiceSelector {
+		return ServiceSelector{Namespace: ns, Selector: s}
+	}
+	tests := map[string]struct {
+		selector map[string]string
+		services []ServiceSelector
+		fallback string
+		want     string
+	}{
+		"one service elsewhere":        {selector: sel, services: []ServiceSelector{svc("istio-ingress", map[string]string{"istio": "ingressgateway", "app": "gw"}), svc("other", map[string]string{"app": "x"})}, want: "istio-ingress"},
+		"gateway's own namespace wins": {selector: sel, services: []ServiceSelector{svc("istio-ingress", sel), svc("apps", sel)}, want: "apps"},
+		"several, fallback":            {selector: sel, services: []ServiceSelector{svc("a", sel), svc("b", sel)}, fallback: "istio-system", want: "istio-system"},
+		"several, no fallback":         {selector: sel, services: []ServiceSelector{svc("a", sel), svc("b", sel)}, want: "apps"},
+		"none, fallback":               {selector: sel, services: []ServiceSelector{svc("a", map[string]string{"istio": "egressgateway"})}, fallback: "istio-system", want: "istio-system"},
+		"empty selector":               {services: []ServiceSelector{svc("a", sel)}, want: "apps"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got, why := WorkloadNamespace("apps", tc.selector, tc.services, tc.fallback); got != tc.want {
+				t.Errorf("got %q (%s), want %q", got, why, tc.want)
+			}
+		})
+	}
+}
+
+func TestIngressCertificates(t *testing.T) {
+	ing := func(ann map[string]string, tls ...networkingv1.IngressTLS) *networkingv1.Ingress {
+		return &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "demo", Annotations: ann}, Spec: networkingv1.IngressSpec{TLS: tls}}
+	}
+	cm := Options{CertManagerAnnotations: true}
+	tests := map[string]struct {
+		ing     *networkingv1.Ingress
+		opts    Options
+		want    []Certificate
+		wantErr string
+	}{
+		"seed 003": {
+			ing:  ing(nil, networkingv1.IngressTLS{Hosts: []string{"demo.example.com"}, SecretName: "demo-example-tls"}),
+			want: []Certificate{{Namespace: "apps", Name: "demo-example-tls", Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"demo.example.com"}, SecretName: "demo-example-tls", IssuerRef: clusterLE}}},
+		},
+		"entries sharing a Secret merge; no secretName or no host skipped": {
+			ing: ing(nil,
+				networkingv1.IngressTLS{Hosts: []string{"a.example.com"}, SecretName: "s"},
+				networkingv1.IngressTLS{Hosts: []string{"B.example.com"}, SecretName: "s"},
+				networkingv1.IngressTLS{Hosts: []string{"c.example.com"}},
+				networkingv1.IngressTLS{SecretName: "empty"}),
+			want: []Certificate{{Namespace: "apps", Name: "s", Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"a.example.com", "b.example.com"}, SecretName: "s", IssuerRef: clusterLE}}},
+		},
+		"cert-manager key annotations with the flag": {
+			ing:  ing(map[string]string{CMPrivateKeyAlgorithmAnnotation: "RSA", CMPrivateKeySizeAnnotation: "3072", CMRenewBeforeAnnotation: "360h"}, networkingv1.IngressTLS{Hosts: []string{"a.example.com"}, SecretName: "s"}),
+			opts: cm,
+			want: []Certificate{{Namespace: "apps", Name: "s", Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"a.example.com"}, SecretName: "s", IssuerRef: clusterLE,
+				RenewBefore: &metav1.Duration{Duration: 360 * time.Hour}, PrivateKey: &edgecertv1alpha1.PrivateKeySpec{Algorithm: "RSA", Size: 3072}}}},
+		},
+		"cert-manager key annotations without the flag are ignored": {
+			ing:  ing(map[string]string{CMPrivateKeyAlgorithmAnnotation: "RSA"}, networkingv1.IngressTLS{Hosts: []string{"a.example.com"}, SecretName: "s"}),
+			want: []Certificate{{Namespace: "apps", Name: "s", Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"a.example.com"}, SecretName: "s", IssuerRef: clusterLE}}},
+		},
+		"edgecert rotation policy": {
+			ing:  ing(map[string]string{PrivateKeyRotationPolicyAnnotation: "Never"}, networkingv1.IngressTLS{Hosts: []string{"a.example.com"}, SecretName: "s"}),
+			want: []Certificate{{Namespace: "apps", Name: "s", Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"a.example.com"}, SecretName: "s", IssuerRef: clusterLE, PrivateKey: &edgecertv1alpha1.PrivateKeySpec{RotationPolicy: "Never"}}}},
+		},
+		"bad size": {
+			ing:     ing(map[string]string{PrivateKeySizeAnnotation: "1024"}, networkingv1.IngressTLS{Hosts: []string{"a.example.com"}, SecretName: "s"}),
+			wantErr: "want one of [256 384] for ECDSA",
+		},
+		"bad duration": {
+			ing:     ing(map[string]string{RenewBeforeAnnotation: "-1h"}, networkingv1.IngressTLS{Hosts: []string{"a.example.com"}, SecretName: "s"}),
+			wantErr: "positive duration",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := IngressCertificates(tc.ing, clusterLE, tc.opts)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("certificates (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLabelValue(t *testing.T) {
+	if got := LabelValue("short"); got != "short" {
+		t.Errorf("LabelValue(short) = %q", got)
+	}
+	long := strings.Repeat("a", 100)
+	got := LabelValue(long)
+	if len(got) > 63 || got == LabelValue(long+"b") {
+		t.Errorf("LabelValue(long) = %q: want at most 63 characters, distinct per input", got)
+	}
+}
