@@ -70,4 +70,3 @@ func parseRetryAfter(v string, now time.Time) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
-
