@@ -3,7 +3,6 @@ package certificate_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,59 +12,19 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/dns/route53/route53test"
-	"github.com/edgecert/edgecert/internal/manager"
 	"github.com/edgecert/edgecert/internal/pki"
-	"github.com/edgecert/edgecert/internal/testenv"
+	"github.com/edgecert/edgecert/internal/testenv/managertest"
 )
 
-var bed *testenv.Bed
-
-const controllerNamespace = "edgecert-system"
+// bed is the test bed with edgecert's manager running against it.
+var bed *managertest.Env
 
 func TestMain(m *testing.M) {
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
-	code, err := run(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(code)
-}
-
-func run(m *testing.M) (int, error) {
-	httpPort, err := testenv.FreePort()
-	if err != nil {
-		return 0, err
-	}
-	bed, err = testenv.Start(testenv.Options{Pebble: testenv.PebbleOptions{HTTPPort: httpPort}})
-	if err != nil {
-		return 0, err
-	}
-	defer bed.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := bed.ControlPlane.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllerNamespace}}); err != nil {
-		return 0, err
-	}
-	opts := manager.DefaultOptions()
-	opts.MetricsAddr = "0"
-	opts.ProbeAddr = "0"
-	opts.HTTP01Addr = fmt.Sprintf("127.0.0.1:%d", httpPort)
-	mgr, err := manager.New(bed.ControlPlane.Config, opts)
-	if err != nil {
-		return 0, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	code := m.Run()
-	cancel()
-	return code, <-done
+	managertest.Main(m, managertest.Options{}, &bed)
 }
 
 // newIssuer creates, in a fresh namespace, an Issuer for the test Pebble

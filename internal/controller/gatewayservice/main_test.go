@@ -9,7 +9,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"math/big"
 	"os"
 	"strings"
@@ -22,71 +21,49 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/controller/gatewayservice"
 	"github.com/edgecert/edgecert/internal/gateway"
-	"github.com/edgecert/edgecert/internal/manager"
 	"github.com/edgecert/edgecert/internal/pki"
 	"github.com/edgecert/edgecert/internal/testenv"
+	"github.com/edgecert/edgecert/internal/testenv/managertest"
 )
 
 var bed *testenv.Bed
 
-const controllerNamespace = "edgecert-system"
+const controllerNamespace = managertest.ControllerNamespace
 
 func TestMain(m *testing.M) {
-	if os.Getenv("EDGECERT_TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
-	} else {
-		ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
-	}
-	code, err := run(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(code)
-}
-
-func run(m *testing.M) (int, error) {
-	httpPort, err := testenv.FreePort()
-	if err != nil {
-		return 0, err
-	}
-	bed, err = testenv.Start(testenv.Options{Pebble: testenv.PebbleOptions{HTTPPort: httpPort}})
-	if err != nil {
-		return 0, err
-	}
-	defer bed.Stop()
-	// Benchmarks run the controller as a process of its own.
+	// Benchmarks run the controller as a process of its own: no manager here.
 	if isBenchmarkOnly() {
-		return m.Run(), nil
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := bed.ControlPlane.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllerNamespace}}); err != nil {
-		return 0, err
+		managertest.SetLogger()
+		var err error
+		if bed, err = testenv.Start(testenv.Options{}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		code := m.Run()
+		bed.Stop()
+		os.Exit(code)
 	}
 	// Tenant Secrets are not watched; a short period keeps the tests that
 	// create or fix one quick.
 	gatewayservice.SecretResyncPeriod = time.Second
-	opts := manager.DefaultOptions()
-	opts.MetricsAddr = "0"
-	opts.ProbeAddr = "0"
-	opts.HTTP01Addr = fmt.Sprintf("127.0.0.1:%d", httpPort)
-	mgr, err := manager.New(bed.ControlPlane.Config, opts)
-	if err != nil {
-		return 0, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	code := m.Run()
-	cancel()
-	return code, <-done
+	var env *managertest.Env
+	managertest.Main(setBed{m, &env}, managertest.Options{}, &env)
+}
+
+// setBed makes the started bed the package's before the tests run.
+type setBed struct {
+	m   *testing.M
+	env **managertest.Env
+}
+
+func (s setBed) Run() int {
+	bed = (*s.env).Bed
+	return s.m.Run()
 }
 
 // isBenchmarkOnly reports whether -run matches no test (make bench passes

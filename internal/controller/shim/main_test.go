@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"io"
 	"os"
 	"testing"
 	"time"
@@ -14,73 +13,41 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/manager"
 	"github.com/edgecert/edgecert/internal/pki"
 	"github.com/edgecert/edgecert/internal/testenv"
+	"github.com/edgecert/edgecert/internal/testenv/managertest"
 )
 
-var bed *testenv.Bed
+// bed is the test bed with edgecert's manager running against it.
+var bed *managertest.Env
 
-const controllerNamespace = "edgecert-system"
+const controllerNamespace = managertest.ControllerNamespace
 
+// TestMain starts the test bed, with BIND serving example.test (HTTP-01
+// names, a wildcard to 127.0.0.1) and example.com (seed 003's DNS-01
+// zone), and the whole manager with the cert-manager compatibility on.
 func TestMain(m *testing.M) {
-	if os.Getenv("EDGECERT_TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
-	} else {
-		ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
-	}
-	code, err := run(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(code)
+	managertest.Main(tsigFirst{m}, managertest.Options{
+		Bed:       testenv.Options{BIND: testenv.BINDOptions{Zones: []string{"example.test", "example.com"}}},
+		Configure: func(o *manager.Options) { o.IngressShimCertManagerAnnotations = true },
+	}, &bed)
 }
 
-// run starts the test bed, with BIND serving example.test (HTTP-01 names,
-// a wildcard to 127.0.0.1) and example.com (seed 003's DNS-01 zone), and
-// the whole manager with the cert-manager compatibility on.
-func run(m *testing.M) (int, error) {
-	httpPort, err := testenv.FreePort()
-	if err != nil {
-		return 0, err
-	}
-	bed, err = testenv.Start(testenv.Options{
-		BIND:   testenv.BINDOptions{Zones: []string{"example.test", "example.com"}},
-		Pebble: testenv.PebbleOptions{HTTPPort: httpPort},
-	})
-	if err != nil {
-		return 0, err
-	}
-	defer bed.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := c().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllerNamespace}}); err != nil {
-		return 0, err
-	}
+// tsigFirst stores the test BIND's TSIG secret where ClusterIssuers read
+// Secrets, then runs the tests.
+type tsigFirst struct{ m *testing.M }
+
+func (t tsigFirst) Run() int {
 	tsig := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tsig", Namespace: controllerNamespace}, Data: map[string][]byte{"secret": []byte(bed.BIND.Key.Secret)}}
-	if err := c().Create(ctx, tsig); err != nil {
-		return 0, err
+	if err := c().Create(context.Background(), tsig); err != nil {
+		fmt.Fprintln(os.Stderr, "create TSIG Secret:", err)
+		return 1
 	}
-	opts := manager.DefaultOptions()
-	opts.MetricsAddr = "0"
-	opts.ProbeAddr = "0"
-	opts.HTTP01Addr = fmt.Sprintf("127.0.0.1:%d", httpPort)
-	opts.IngressShimCertManagerAnnotations = true
-	mgr, err := manager.New(bed.ControlPlane.Config, opts)
-	if err != nil {
-		return 0, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	code := m.Run()
-	cancel()
-	return code, <-done
+	return t.m.Run()
 }
 
 func c() client.Client { return bed.ControlPlane.Client }
