@@ -419,8 +419,13 @@ func (r *Reconciler) advance(ctx context.Context, cert *edgecertv1alpha1.Certifi
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		if _, err := iss.client.Finalize(ctx, iss.account, order, csr); err != nil {
+		finalized, err := iss.client.Finalize(ctx, iss.account, order, csr)
+		if err != nil {
 			return r.orderFailed(ctx, cert, iss, err)
+		}
+		if finalized.Status == "valid" {
+			// Some CAs issue while answering the finalize request.
+			return r.store(ctx, cert, iss, secret, finalized)
 		}
 	case "valid":
 		return r.store(ctx, cert, iss, secret, order)
