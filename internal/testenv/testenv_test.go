@@ -1,12 +1,17 @@
 package testenv_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +22,12 @@ import (
 	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/edgecert/edgecert/internal/testenv"
 )
@@ -248,4 +256,63 @@ func queryTXT(t *testing.T, name string) []string {
 		}
 	}
 	return out
+}
+
+// Every sample under config/samples is accepted by the real API server with
+// edgecert's, Istio's and Gateway API's schemas (server-side dry run), so
+// what the docs tell users to apply stays valid as the API changes.
+func TestSamplesPassTheAPIServer(t *testing.T) {
+	ctx := context.Background()
+	c := bed.ControlPlane.Client
+	ns, err := bed.ControlPlane.CreateNamespace(ctx, "samples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "config", "samples", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no samples found under config/samples")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+			docs := 0
+			for {
+				doc, err := reader.Read()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				u := &unstructured.Unstructured{}
+				if err := yaml.Unmarshal(doc, &u.Object); err != nil {
+					t.Fatal(err)
+				}
+				if len(u.Object) == 0 {
+					continue
+				}
+				docs++
+				namespaced, err := c.IsObjectNamespaced(u)
+				if err != nil {
+					t.Fatalf("%s %s: %v", u.GetKind(), u.GetName(), err)
+				}
+				if namespaced {
+					u.SetNamespace(ns)
+				}
+				if err := c.Create(ctx, u, client.DryRunAll); err != nil {
+					t.Errorf("%s %s rejected: %v", u.GetKind(), u.GetName(), err)
+				}
+			}
+			if docs == 0 {
+				t.Error("sample holds no object")
+			}
+		})
+	}
 }
