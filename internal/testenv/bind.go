@@ -169,3 +169,21 @@ func (b *BIND) Stop() {
 	}
 	os.RemoveAll(b.dir)
 }
+
+// TXT returns the TXT values at name as the test BIND serves them now, for
+// tests that check what was published or cleaned up.
+func (b *BIND) TXT(name string) ([]string, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), dns.TypeTXT)
+	r, err := dns.Exchange(m, b.Addr)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, rr := range r.Answer {
+		if txt, ok := rr.(*dns.TXT); ok {
+			out = append(out, strings.Join(txt.Txt, ""))
+		}
+	}
+	return out, nil
+}

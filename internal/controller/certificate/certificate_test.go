@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -271,19 +270,11 @@ func waitReadyMessage(t *testing.T, cert *edgecertv1alpha1.Certificate, reason, 
 
 func queryTXT(t *testing.T, name string) []string {
 	t.Helper()
-	m := new(dns.Msg)
-	m.SetQuestion(name, dns.TypeTXT)
-	r, err := dns.Exchange(m, bed.BIND.Addr)
+	txt, err := bed.BIND.TXT(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, rr := range r.Answer {
-		if txt, ok := rr.(*dns.TXT); ok {
-			out = append(out, strings.Join(txt.Txt, ""))
-		}
-	}
-	return out
+	return txt
 }
 
 // eventually polls cond every 50 ms for up to a minute: a bound for a hung
