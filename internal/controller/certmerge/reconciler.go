@@ -82,11 +82,7 @@ var (
 			if err := c.List(ctx, &l); err != nil {
 				return nil, err
 			}
-			out := make([]mergeObject, len(l.Items))
-			for i := range l.Items {
-				out[i] = &l.Items[i]
-			}
-			return out, nil
+			return asMergeObjects(l.Items), nil
 		},
 	}
 	clusterCertMergeKind = kind{
@@ -97,14 +93,22 @@ var (
 			if err := c.List(ctx, &l); err != nil {
 				return nil, err
 			}
-			out := make([]mergeObject, len(l.Items))
-			for i := range l.Items {
-				out[i] = &l.Items[i]
-			}
-			return out, nil
+			return asMergeObjects(l.Items), nil
 		},
 	}
 )
+
+// asMergeObjects turns a list's items into the kind-independent view.
+func asMergeObjects[T any, P interface {
+	*T
+	mergeObject
+}](items []T) []mergeObject {
+	out := make([]mergeObject, len(items))
+	for i := range items {
+		out[i] = P(&items[i])
+	}
+	return out
+}
 
 // Reconciler reconciles one merge kind.
 type Reconciler struct {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -231,25 +232,8 @@ func accountHash(spec *edgecertv1alpha1.IssuerSpec, key crypto.Signer) (string, 
 }
 
 func (r *Reconciler) patchStatus(ctx context.Context, before, after edgecertv1alpha1.GenericIssuer) error {
-	if equalStatus(before.GetStatus(), after.GetStatus()) {
+	if apiequality.Semantic.DeepEqual(before.GetStatus(), after.GetStatus()) {
 		return nil
 	}
 	return r.Client.Status().Patch(ctx, after, client.MergeFrom(before))
-}
-
-func equalStatus(a, b *edgecertv1alpha1.IssuerStatus) bool {
-	return a.ObservedGeneration == b.ObservedGeneration && a.AccountURI == b.AccountURI && a.AccountHash == b.AccountHash &&
-		conditionsEqual(a.Conditions, b.Conditions)
-}
-
-func conditionsEqual(a, b []metav1.Condition) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Type != b[i].Type || a[i].Status != b[i].Status || a[i].Reason != b[i].Reason || a[i].Message != b[i].Message || a[i].ObservedGeneration != b[i].ObservedGeneration {
-			return false
-		}
-	}
-	return true
 }
