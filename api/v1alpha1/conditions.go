@@ -65,6 +65,11 @@ const (
 	// ReasonSecretNotOwned: a Secret of that name exists and edgecert did not
 	// create it; edgecert does not overwrite it.
 	ReasonSecretNotOwned = "SecretNotOwned"
+	// ReasonChallengeRouteFailed: the HTTP-01 route through Istio cannot
+	// be made (its Gateway is missing, an object of its name is not
+	// edgecert's, or it would not pass istiod's validation); the message
+	// says which. Looked at again every minute.
+	ReasonChallengeRouteFailed = "ChallengeRouteFailed"
 )
 
 // CertMerge and ClusterCertMerge conditions. Both are True in steady state;

@@ -119,7 +119,60 @@ type SolverSelector struct {
 // http://<host>/.well-known/acme-challenge/<token> from edgecert's HTTP
 // listener. Every replica can answer: the answers come from Certificate
 // status, not from one process's memory.
-type HTTP01Solver struct{}
+type HTTP01Solver struct {
+	// Istio routes the CA's requests through an Istio ingress gateway to
+	// edgecert's listener: for each order, edgecert creates a port-80
+	// Gateway server for the hosts (unless gatewayName names an existing
+	// Gateway) and a VirtualService sending /.well-known/acme-challenge/
+	// to solverService, next to the Certificate, and deletes both when
+	// the order ends. Unset: the CA's requests must reach edgecert's
+	// listener some other way.
+	// +optional
+	Istio *HTTP01IstioRoute `json:"istio,omitempty"`
+}
+
+// HTTP01IstioRoute says which ingress gateway receives the CA's HTTP-01
+// requests and where edgecert's listener is.
+// +kubebuilder:validation:XValidation:rule="!(has(self.gatewayName) && has(self.gatewaySelector))",message="set gatewayName or gatewaySelector, not both"
+type HTTP01IstioRoute struct {
+	// GatewaySelector picks the ingress gateway pods (as an Istio
+	// Gateway's selector does) that the hosts' DNS records point at.
+	// edgecert creates a Gateway with this selector and one HTTP server on
+	// port 80 for the hosts being validated. Default: istio=ingressgateway.
+	// +optional
+	GatewaySelector map[string]string `json:"gatewaySelector,omitempty"`
+	// GatewayName, "<namespace>/<name>", is an existing Gateway with a
+	// port-80 HTTP server for the hosts; the VirtualService binds to it
+	// and no Gateway is created.
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +optional
+	GatewayName string `json:"gatewayName,omitempty"`
+	// SolverService is the Service in front of edgecert's HTTP-01 listener
+	// (--http01-bind-address).
+	// +required
+	SolverService ServiceReference `json:"solverService"`
+	// PropagationDelay is how long the new route is given to reach the
+	// gateway pods before the CA is told to validate. Default: 2s.
+	// +optional
+	PropagationDelay *metav1.Duration `json:"propagationDelay,omitempty"`
+}
+
+// ServiceReference names a Service port.
+type ServiceReference struct {
+	// Name of the Service.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	Name string `json:"name"`
+	// Namespace of the Service.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	Namespace string `json:"namespace"`
+	// Port of the Service.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +required
+	Port int32 `json:"port"`
+}
 
 // DNS01Solver publishes _acme-challenge TXT records with one provider.
 // +kubebuilder:validation:XValidation:rule="has(self.rfc2136) != has(self.route53)",message="exactly one DNS provider (rfc2136, route53) must be set"

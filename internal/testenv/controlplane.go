@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -106,6 +108,41 @@ func (cp *ControlPlane) CreateNamespace(ctx context.Context, prefix string) (str
 		return "", fmt.Errorf("create namespace: %w", err)
 	}
 	return ns.Name, nil
+}
+
+// EventNotes returns the notes of the events of reason about obj (their
+// regarding object), oldest first.
+func (cp *ControlPlane) EventNotes(ctx context.Context, obj client.Object, reason string) ([]string, error) {
+	var list eventsv1.EventList
+	if err := cp.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	slices.SortFunc(list.Items, func(a, b eventsv1.Event) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
+	var notes []string
+	for _, e := range list.Items {
+		if e.Regarding.UID == obj.GetUID() && e.Reason == reason {
+			notes = append(notes, e.Note)
+		}
+	}
+	return notes, nil
+}
+
+// WaitForEvent polls, until ctx ends, for an event of reason about obj
+// whose note contains substr. The error lists the notes of that reason
+// seen last.
+func (cp *ControlPlane) WaitForEvent(ctx context.Context, obj client.Object, reason, substr string) error {
+	var notes []string
+	for {
+		var err error
+		if notes, err = cp.EventNotes(ctx, obj, reason); err == nil && slices.ContainsFunc(notes, func(n string) bool { return strings.Contains(n, substr) }) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no %s event about %s/%s containing %q; seen: %q", reason, obj.GetNamespace(), obj.GetName(), substr, notes)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // Stop ends the API server and etcd and removes their data.

@@ -376,6 +376,7 @@ func (r *Reconciler) advance(ctx context.Context, cert *edgecertv1alpha1.Certifi
 	}
 	switch order.Status {
 	case "pending":
+		var wait time.Duration
 		for _, ch := range st.Challenges {
 			authz, err := iss.client.GetAuthorization(ctx, iss.account, ch.AuthorizationURL)
 			if err != nil {
@@ -393,9 +394,16 @@ func (r *Reconciler) advance(ctx context.Context, cert *edgecertv1alpha1.Certifi
 			if current.Status != "pending" {
 				continue
 			}
-			ready, err := r.present(ctx, iss, ch)
+			ready, after, err := r.present(ctx, cert, iss, ch)
 			if err != nil {
+				if errors.Is(err, reconcile.TerminalError(nil)) {
+					r.stallWithReason(cert, edgecertv1alpha1.ReasonChallengeRouteFailed, controller.TerminalMessage(err))
+					return ctrl.Result{RequeueAfter: foreignSecretRecheck}, nil
+				}
 				return ctrl.Result{}, err
+			}
+			if after > 0 && (wait == 0 || after < wait) {
+				wait = after
 			}
 			if !ready {
 				continue
@@ -403,6 +411,10 @@ func (r *Reconciler) advance(ctx context.Context, cert *edgecertv1alpha1.Certifi
 			if err := iss.client.Accept(ctx, iss.account, ch.URL); err != nil {
 				return r.orderFailed(ctx, cert, iss, err)
 			}
+		}
+		if wait > 0 {
+			// Nothing to ask the CA before the route has reached the gateway.
+			return ctrl.Result{RequeueAfter: wait}, nil
 		}
 	case "ready":
 		key, err := r.orderKey(ctx, cert, secret)
@@ -436,37 +448,46 @@ func (r *Reconciler) advance(ctx context.Context, cert *edgecertv1alpha1.Certifi
 }
 
 // present makes a challenge answerable and reports whether the CA can be
-// told to validate it. HTTP-01 answers come from status, so they are ready
-// as soon as the order is recorded; a DNS-01 record must be visible at the
-// zone's authoritative servers first.
-func (r *Reconciler) present(ctx context.Context, iss *issuerFacts, ch edgecertv1alpha1.ChallengeStatus) (bool, error) {
+// told to validate it, or else, when known, how long to wait. HTTP-01
+// answers come from status, so they are ready as soon as the order is
+// recorded, unless they are routed through Istio: then the route must be
+// made and given time to reach the gateway. A DNS-01 record must be
+// visible at the zone's authoritative servers first.
+func (r *Reconciler) present(ctx context.Context, cert *edgecertv1alpha1.Certificate, iss *issuerFacts, ch edgecertv1alpha1.ChallengeStatus) (bool, time.Duration, error) {
 	if ch.Type == issuance.HTTP01 {
-		return true, nil
+		spec := istioRoute(iss, ch)
+		if spec == nil {
+			return true, 0, nil
+		}
+		wait, err := r.presentIstioRoute(ctx, cert, iss, ch.Solver, spec)
+		return err == nil && wait == 0, wait, err
 	}
 	solver, err := r.dnsSolver(ctx, iss, ch.Solver)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	if _, done := r.presented.Load(ch.URL); !done {
 		if err := solver.provider.Present(ctx, ch.Zone, ch.RecordName, ch.DNS01Value); err != nil {
-			return false, fmt.Errorf("present TXT %s: %w", ch.RecordName, err)
+			return false, 0, fmt.Errorf("present TXT %s: %w", ch.RecordName, err)
 		}
 		r.presented.Store(ch.URL, struct{}{})
 	}
 	visible, err := solver.resolver.CheckPropagation(ctx, ch.RecordName, ch.DNS01Value)
 	if err != nil {
-		return false, fmt.Errorf("check TXT %s: %w", ch.RecordName, err)
+		return false, 0, fmt.Errorf("check TXT %s: %w", ch.RecordName, err)
 	}
-	return visible, nil
+	return visible, 0, nil
 }
 
-// cleanUp removes every TXT record of the order in flight. Failures are
-// logged, not returned: a stray TXT record is harmless and the order's
+// cleanUp removes every TXT record and Istio route of the order in
+// flight. Failures are logged, not returned: a stray TXT record is
+// harmless, a stray route goes with its Certificate, and the order's
 // outcome must still be recorded.
 func (r *Reconciler) cleanUp(ctx context.Context, cert *edgecertv1alpha1.Certificate, iss *issuerFacts) {
 	if cert.Status.Order == nil {
 		return
 	}
+	r.removeIstioRoutes(ctx, cert, iss)
 	for _, ch := range cert.Status.Order.Challenges {
 		r.presented.Delete(ch.URL)
 		if ch.Type != issuance.DNS01 {

@@ -31,6 +31,12 @@ func TestMain(m *testing.M) {
 // solver for everything else; and waits for it to be Ready.
 func newIssuer(t *testing.T) (string, *edgecertv1alpha1.Issuer) {
 	t.Helper()
+	return newIssuerWithHTTP01(t, &edgecertv1alpha1.HTTP01Solver{})
+}
+
+// newIssuerWithHTTP01 is newIssuer with the given HTTP-01 solver.
+func newIssuerWithHTTP01(t *testing.T, http01 *edgecertv1alpha1.HTTP01Solver) (string, *edgecertv1alpha1.Issuer) {
+	t.Helper()
 	ctx := context.Background()
 	c := bed.ControlPlane.Client
 	ns, err := bed.ControlPlane.CreateNamespace(ctx, "cert")
@@ -49,7 +55,7 @@ func newIssuer(t *testing.T) (string, *edgecertv1alpha1.Issuer) {
 			CABundle:            bed.Pebble.ServerCAPEM,
 			PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: "pebble-account"},
 			Solvers: []edgecertv1alpha1.ACMESolver{
-				{HTTP01: &edgecertv1alpha1.HTTP01Solver{}},
+				{HTTP01: http01},
 				{
 					Selector: &edgecertv1alpha1.SolverSelector{DNSZones: []string{"dns.example.test"}},
 					DNS01: &edgecertv1alpha1.DNS01Solver{

@@ -1,0 +1,233 @@
+package certificate
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/gateway"
+	"github.com/edgecert/edgecert/internal/issuance"
+)
+
+// Istio kinds the HTTP-01 route is made of. They are handled as
+// unstructured, as the shims and the GatewayService controller handle
+// Gateways, so one informer serves them all.
+var (
+	istioGatewayGVK        = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"}
+	istioVirtualServiceGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
+)
+
+// Event reasons about HTTP-01 routes through Istio, on the Certificate.
+const (
+	// ReasonChallengeRouted: the Gateway and VirtualService that route the
+	// challenges were created.
+	ReasonChallengeRouted = "ChallengeRouted"
+	// ReasonChallengeRedirected: a Gateway redirects a host to HTTPS before
+	// any route; the CA follows the redirect to port 443.
+	ReasonChallengeRedirected = "ChallengeRedirected"
+)
+
+// defaultRoutePropagation is how long a new route is given to reach the
+// gateway pods before the CA is told to validate: istiod debounces pushes
+// for 100 ms and a push usually lands well within a second.
+const defaultRoutePropagation = 2 * time.Second
+
+// +kubebuilder:rbac:groups=networking.istio.io,resources=gateways;virtualservices,verbs=get;list;watch;create;patch;delete
+
+// istioRoute returns the Istio route spec of the solver that answers ch,
+// nil when the challenge is not HTTP-01 through Istio.
+func istioRoute(iss *issuerFacts, ch edgecertv1alpha1.ChallengeStatus) *edgecertv1alpha1.HTTP01IstioRoute {
+	solvers := iss.obj.GetSpec().ACME.Solvers
+	if ch.Type != issuance.HTTP01 || ch.Solver < 0 || ch.Solver >= len(solvers) || solvers[ch.Solver].HTTP01 == nil {
+		return nil
+	}
+	return solvers[ch.Solver].HTTP01.Istio
+}
+
+// presentIstioRoute makes the order's HTTP-01 challenges of one solver
+// reachable through the ingress gateway and returns how long to wait
+// before the CA may be told to validate (0: now). The objects are applied
+// once per order and process; their creation time, kept by the API
+// server, tells a restarted controller how long they have existed.
+func (r *Reconciler) presentIstioRoute(ctx context.Context, cert *edgecertv1alpha1.Certificate, iss *issuerFacts, solver int, spec *edgecertv1alpha1.HTTP01IstioRoute) (time.Duration, error) {
+	delay := defaultRoutePropagation
+	if spec.PropagationDelay != nil {
+		delay = spec.PropagationDelay.Duration
+	}
+	key := "istio-route " + cert.Status.Order.URL + " " + strconv.Itoa(solver)
+	if created, ok := r.presented.Load(key); ok {
+		return max(0, created.(time.Time).Add(delay).Sub(r.Now())), nil
+	}
+	var hosts []string
+	for _, ch := range cert.Status.Order.Challenges {
+		if ch.Type == issuance.HTTP01 && ch.Solver == solver {
+			hosts = append(hosts, ch.DNSName)
+		}
+	}
+	route := gateway.NewChallengeRoute(cert.Namespace, gateway.ChallengeRouteName(cert.Name, solver), hosts, spec)
+	if err := r.followRedirects(ctx, cert, &route); err != nil {
+		return 0, err
+	}
+	if err := route.Validate(); err != nil {
+		return 0, reconcile.TerminalError(fmt.Errorf("HTTP-01 route through Istio: %w", err))
+	}
+	if route.ExistingGateway == "" {
+		if _, err := r.applyRouteObject(ctx, cert, istioGatewayGVK, route.Name, route.GatewaySpec()); err != nil {
+			return 0, err
+		}
+	}
+	created, err := r.applyRouteObject(ctx, cert, istioVirtualServiceGVK, route.Name, route.VirtualServiceSpec())
+	if err != nil {
+		return 0, err
+	}
+	r.presented.Store(key, created)
+	r.Events.Eventf(cert, nil, corev1.EventTypeNormal, ReasonChallengeRouted, "Present",
+		"Routing %s%s for %s through Gateway %s to Service %s/%s", gateway.ChallengePathPrefix, "<token>", strings.Join(route.Hosts, ", "),
+		strings.Join(route.Gateways(), ", "), spec.SolverService.Namespace, spec.SolverService.Name)
+	return max(0, created.Add(delay).Sub(r.Now())), nil
+}
+
+// followRedirects binds the route also to the Gateways serving the hosts
+// on port 443 when a Gateway of the same pods redirects them to HTTPS
+// (see gateway.HTTPSRedirects), and says so in an event.
+func (r *Reconciler) followRedirects(ctx context.Context, cert *edgecertv1alpha1.Certificate, route *gateway.ChallengeRoute) error {
+	var list unstructured.UnstructuredList
+	list.SetGroupVersionKind(istioGatewayGVK.GroupVersion().WithKind("GatewayList"))
+	if err := r.Client.List(ctx, &list); err != nil {
+		return fmt.Errorf("list Istio Gateways: %w", err)
+	}
+	views := make([]gateway.GatewayView, 0, len(list.Items))
+	selector := route.Selector
+	for _, u := range list.Items {
+		v := gateway.GatewayView{Namespace: u.GetNamespace(), Name: u.GetName()}
+		spec, _, _ := unstructured.NestedMap(u.Object, "spec")
+		var parsed struct {
+			Selector map[string]string `json:"selector"`
+			Servers  []gateway.Server  `json:"servers"`
+		}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, &parsed); err != nil {
+			continue
+		}
+		v.Selector, v.Servers = parsed.Selector, parsed.Servers
+		if v.Namespace+"/"+v.Name == route.ExistingGateway {
+			selector = v.Selector
+		}
+		views = append(views, v)
+	}
+	if route.ExistingGateway != "" && selector == nil {
+		return reconcile.TerminalError(fmt.Errorf("HTTP-01 route through Istio: Gateway %s not found", route.ExistingGateway))
+	}
+	var redirecting []string
+	for _, h := range route.Hosts {
+		red, https := gateway.HTTPSRedirects(views, selector, cert.Namespace, h)
+		for _, g := range red {
+			if !slices.Contains(redirecting, g) {
+				redirecting = append(redirecting, g)
+			}
+		}
+		for _, g := range https {
+			if len(red) > 0 && !slices.Contains(route.RedirectGateways, g) {
+				route.RedirectGateways = append(route.RedirectGateways, g)
+			}
+		}
+	}
+	if len(redirecting) > 0 {
+		r.Events.Eventf(cert, nil, corev1.EventTypeWarning, ReasonChallengeRedirected, "Present",
+			"Gateway %s redirects the hosts to HTTPS (tls.httpsRedirect) before any route; the CA follows the redirect to port 443, where the challenge is routed on Gateways %v: this needs a certificate already served there. Redirect with a VirtualService route instead, or use DNS-01",
+			strings.Join(redirecting, ", "), route.RedirectGateways)
+	}
+	return nil
+}
+
+// applyRouteObject creates or updates one Gateway or VirtualService of a
+// challenge route, owned by the Certificate (so it goes with it), and
+// returns the latest time it can have been created. An object of that
+// name that edgecert did not create for this Certificate is never touched.
+func (r *Reconciler) applyRouteObject(ctx context.Context, cert *edgecertv1alpha1.Certificate, gvk schema.GroupVersionKind, name string, spec map[string]any) (time.Time, error) {
+	existing := &unstructured.Unstructured{}
+	existing.SetGroupVersionKind(gvk)
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: cert.Namespace, Name: name}, existing)
+	switch {
+	case err == nil && !ownsRouteObject(existing, cert):
+		return time.Time{}, reconcile.TerminalError(fmt.Errorf("HTTP-01 route through Istio: %s %s/%s exists and edgecert did not create it for this Certificate; delete or rename it", gvk.Kind, cert.Namespace, name))
+	case err != nil && !apierrors.IsNotFound(err):
+		return time.Time{}, fmt.Errorf("get %s %s/%s: %w", gvk.Kind, cert.Namespace, name, err)
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	u.SetGroupVersionKind(gvk)
+	u.SetNamespace(cert.Namespace)
+	u.SetName(name)
+	u.SetLabels(map[string]string{controller.ManagedByLabel: controller.ManagedByValue, CertificateNameLabel: cert.Name})
+	u.SetOwnerReferences([]metav1.OwnerReference{ownerRef(cert)})
+	//nolint:staticcheck // server-side apply of a whole unstructured object.
+	if err := r.Client.Patch(ctx, u, client.Apply, client.FieldOwner(controller.FieldManager), client.ForceOwnership); err != nil {
+		return time.Time{}, fmt.Errorf("apply %s %s/%s: %w", gvk.Kind, cert.Namespace, name, err)
+	}
+	// The API server keeps creation times in whole seconds: the object may
+	// be up to a second younger than its timestamp says.
+	return u.GetCreationTimestamp().Add(time.Second), nil
+}
+
+// ownsRouteObject reports whether edgecert created obj for cert.
+func ownsRouteObject(obj client.Object, cert *edgecertv1alpha1.Certificate) bool {
+	if !controller.IsManaged(obj) || obj.GetLabels()[CertificateNameLabel] != cert.Name {
+		return false
+	}
+	for _, o := range obj.GetOwnerReferences() {
+		if o.UID == cert.UID {
+			return true
+		}
+	}
+	return false
+}
+
+// removeIstioRoutes deletes the challenge routes of the order in flight.
+// Failures are logged: the objects are owned by the Certificate, so they
+// go with it at the latest, and the order's outcome must be recorded.
+func (r *Reconciler) removeIstioRoutes(ctx context.Context, cert *edgecertv1alpha1.Certificate, iss *issuerFacts) {
+	done := map[int]bool{}
+	for _, ch := range cert.Status.Order.Challenges {
+		spec := istioRoute(iss, ch)
+		if spec == nil || done[ch.Solver] {
+			continue
+		}
+		done[ch.Solver] = true
+		r.presented.Delete("istio-route " + cert.Status.Order.URL + " " + strconv.Itoa(ch.Solver))
+		name := gateway.ChallengeRouteName(cert.Name, ch.Solver)
+		for _, gvk := range []schema.GroupVersionKind{istioVirtualServiceGVK, istioGatewayGVK} {
+			if err := r.deleteRouteObject(ctx, cert, gvk, name); err != nil {
+				ctrl.LoggerFrom(ctx).Error(err, "Remove HTTP-01 route", "kind", gvk.Kind, "name", name)
+			}
+		}
+	}
+}
+
+// deleteRouteObject deletes one route object if edgecert made it for cert.
+func (r *Reconciler) deleteRouteObject(ctx context.Context, cert *edgecertv1alpha1.Certificate, gvk schema.GroupVersionKind, name string) error {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: cert.Namespace, Name: name}, u); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !ownsRouteObject(u, cert) {
+		return nil
+	}
+	uid := u.GetUID()
+	return client.IgnoreNotFound(r.Client.Delete(ctx, u, client.Preconditions{UID: &uid}))
+}
