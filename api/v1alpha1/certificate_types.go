@@ -188,6 +188,7 @@ type ChallengeStatus struct {
 // +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.spec.secretName`
 // +kubebuilder:printcolumn:name="Expires",type=date,JSONPath=`.status.notAfter`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.metadata.annotations.edgecert\.dev/source`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Certificate struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -16,7 +16,8 @@ import (
 // than a label allows are shortened with a hash (LabelValue), and the
 // annotation keeps the source's full name for people.
 const (
-	// SourceKindLabel is the source's kind: IstioGateway, Ingress.
+	// SourceKindLabel is the source's kind: IstioGateway,
+	// GatewayAPIGateway, Ingress.
 	SourceKindLabel = "edgecert.dev/source-kind"
 	// SourceNamespaceLabel is the source's namespace.
 	SourceNamespaceLabel = "edgecert.dev/source-namespace"
@@ -30,6 +31,10 @@ const (
 const (
 	// KindIstioGateway is a networking.istio.io Gateway.
 	KindIstioGateway = "IstioGateway"
+	// KindGatewayAPIGateway is a gateway.networking.k8s.io Gateway. Not
+	// "Gateway": Istio's Gateway has that kind too, and the label and
+	// the source annotation must tell them apart.
+	KindGatewayAPIGateway = "GatewayAPIGateway"
 	// KindIngress is a networking.k8s.io Ingress.
 	KindIngress = "Ingress"
 )

@@ -1,6 +1,7 @@
 // Package shim holds the thin reconcilers that turn annotated Istio
-// Gateways and Ingresses into Certificates. What a source wants is decided
-// in internal/shim; here it is read, applied, and cleaned up.
+// Gateways, Gateway API Gateways and Ingresses into Certificates. What a
+// source wants is decided in internal/shim; here it is read, applied, and
+// cleaned up.
 package shim
 
 import (
@@ -8,11 +9,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -42,13 +45,27 @@ const (
 	// ReasonCredentialNameSet: edgecert named the issued Secret in a
 	// server that had no credentialName.
 	ReasonCredentialNameSet = "CredentialNameSet"
+	// ReasonCertificateIssued: a generated Certificate became Ready; its
+	// Secret holds a certificate for its current hosts.
+	ReasonCertificateIssued = "CertificateIssued"
+	// ReasonCertificateNotReady: a generated Certificate cannot be issued
+	// for now; the note carries its Ready reason and message.
+	ReasonCertificateNotReady = "CertificateNotReady"
+	// ReasonReferenceNotPermitted: a Gateway API listener names a Secret
+	// in another namespace and no ReferenceGrant there permits it; no
+	// Certificate is made for that Secret.
+	ReasonReferenceNotPermitted = "ReferenceNotPermitted"
 )
 
 // certSync creates, updates and deletes the Certificates generated for
-// sources.
+// sources, and tells the source how they fare.
 type certSync struct {
 	Client client.Client
 	Events events.EventRecorder
+	// reported remembers, per generated Certificate, the Ready state last
+	// told to its source, so each change makes one event. Losing it on
+	// restart repeats the last event once.
+	reported *sync.Map
 }
 
 // sync makes the Certificates generated for src exactly desired. obj is
@@ -119,6 +136,7 @@ func (s *certSync) apply(ctx context.Context, src shim.Source, obj client.Object
 		return nil
 	}
 	if apiequality.Semantic.DeepEqual(normalize(cert.Spec), spec) {
+		s.report(obj, &cert)
 		return nil
 	}
 	base := cert.DeepCopy()
@@ -131,6 +149,36 @@ func (s *certSync) apply(ctx context.Context, src shim.Source, obj client.Object
 	}
 	s.Events.Eventf(obj, &cert, corev1.EventTypeNormal, ReasonCertificateUpdated, "Reconcile", "Updated Certificate %s/%s for %s", d.Namespace, d.Name, strings.Join(spec.DNSNames, ", "))
 	return nil
+}
+
+// report tells the source, with one event per change, when its generated
+// Certificate becomes Ready or stops being Ready for its current spec, so
+// "kubectl events" on the source shows how issuance went.
+func (s *certSync) report(obj client.Object, cert *edgecertv1alpha1.Certificate) {
+	cond := meta.FindStatusCondition(cert.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+	if cond == nil || cond.ObservedGeneration != cert.Generation {
+		return
+	}
+	if cond.Status == metav1.ConditionFalse && cond.Reason == edgecertv1alpha1.ReasonDoesNotExist {
+		// Being issued for the first time: nothing to say yet.
+		return
+	}
+	state := string(cert.UID) + " " + string(cond.Status) + " " + cond.Reason + " " + cond.Message
+	key := client.ObjectKeyFromObject(cert).String()
+	if last, ok := s.reported.Load(key); ok && last == state {
+		return
+	}
+	s.reported.Store(key, state)
+	if cond.Status == metav1.ConditionTrue {
+		expires := ""
+		if cert.Status.NotAfter != nil {
+			expires = ", valid until " + cert.Status.NotAfter.UTC().Format(time.RFC3339)
+		}
+		s.Events.Eventf(obj, cert, corev1.EventTypeNormal, ReasonCertificateIssued, "Reconcile", "Certificate %s/%s is Ready: Secret %s holds a certificate for %s%s",
+			cert.Namespace, cert.Name, cert.Spec.SecretName, strings.Join(cert.Spec.DNSNames, ", "), expires)
+		return
+	}
+	s.Events.Eventf(obj, cert, corev1.EventTypeWarning, ReasonCertificateNotReady, "Reconcile", "Certificate %s/%s is not Ready (%s): %s", cert.Namespace, cert.Name, cond.Reason, cond.Message)
 }
 
 // normalize applies the API server's defaults so that a desired spec

@@ -49,6 +49,10 @@ func TestSeed003IngressWithCertManagerAnnotation(t *testing.T) {
 		t.Errorf("Certificate labels = %v", cert.Labels)
 	}
 	checkIssuedByPebble(t, ns, "demo-example-tls", "demo.example.com")
+	if got, want := printedColumn(t, ns, "demo-example-tls", "Source"), "Ingress "+ns+"/demo-app-ingress"; got != want {
+		t.Errorf("kubectl get certificate -o wide shows Source %q, want %q", got, want)
+	}
+	checkEvent(t, &ing, "CertificateIssued", "Certificate "+ns+"/demo-example-tls is Ready: Secret demo-example-tls holds a certificate for demo.example.com, valid until")
 
 	delete(ing.Annotations, "cert-manager.io/cluster-issuer")
 	if err := c().Update(ctx, &ing); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -147,4 +148,82 @@ func TestIstioGatewayDeletedRemovesCertificates(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGone(t, cert)
+}
+
+// TestIstioGatewayWithHTTP01ThroughIstio is the whole flow of seed 001
+// without its hand-written Certificate, Service and VirtualService: an
+// annotated Gateway, a ClusterIssuer whose HTTP-01 goes through the same
+// ingress gateway pods. The challenge route is made next to the
+// Certificate, in the workload namespace, and removed after; the Gateway
+// is told when its certificate is issued.
+func TestIstioGatewayWithHTTP01ThroughIstio(t *testing.T) {
+	ctx := context.Background()
+	apps, workload := newNamespace(t, "apps"), newNamespace(t, "istio-ingress")
+	selector := map[string]string{"istio": workload}
+	newClusterIssuerWith(t, "pebble-istio-"+apps, edgecertv1alpha1.ACMESolver{HTTP01: &edgecertv1alpha1.HTTP01Solver{Istio: &edgecertv1alpha1.HTTP01IstioRoute{
+		GatewaySelector:  selector,
+		SolverService:    edgecertv1alpha1.ServiceReference{Name: "edgecert-http01", Namespace: controllerNamespace, Port: 8089},
+		PropagationDelay: &metav1.Duration{Duration: time.Second},
+	}}})
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: workload, Name: "istio-ingressgateway", Labels: selector},
+		Spec:       corev1.ServiceSpec{Selector: selector, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+	}
+	if err := c().Create(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	host := "app." + apps + ".example.test"
+	gw := istioGateway(apps, "app")
+	gw.SetAnnotations(map[string]string{shim.ClusterIssuerAnnotation: "pebble-istio-" + apps})
+	gw.Object["spec"] = map[string]any{"selector": toAny(selector), "servers": []any{
+		map[string]any{"port": map[string]any{"number": int64(443), "protocol": "HTTPS", "name": "https"},
+			"hosts": []any{"*/" + host}, "tls": map[string]any{"mode": "SIMPLE", "credentialName": "app-tls"}},
+	}}
+	if err := c().Create(ctx, gw); err != nil {
+		t.Fatal(err)
+	}
+	vs := &unstructured.Unstructured{}
+	vs.SetAPIVersion("networking.istio.io/v1")
+	vs.SetKind("VirtualService")
+	key := types.NamespacedName{Namespace: workload, Name: "app-tls-http01-0"}
+	eventually(t, "challenge VirtualService "+key.String(), func() (bool, string) {
+		err := c().Get(ctx, key, vs)
+		return err == nil, fmt.Sprint(err)
+	})
+	gateways, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "gateways")
+	hosts, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "hosts")
+	if len(gateways) != 1 || gateways[0] != workload+"/app-tls-http01-0" || len(hosts) != 1 || hosts[0] != host {
+		t.Errorf("VirtualService gateways %v hosts %v, want the challenge Gateway and %s", gateways, hosts, host)
+	}
+	waitIssued(t, workload, "app-tls")
+	checkIssuedByPebble(t, workload, "app-tls", host)
+	waitGone(t, vs)
+	checkEvent(t, gw, "CertificateIssued", "Certificate "+workload+"/app-tls is Ready")
+}
+
+// TestIstioGatewayCertificateProblemsReachTheGateway: a generated
+// Certificate that cannot be issued (a wildcard host, and only HTTP-01)
+// is reported on the Gateway with its reason.
+func TestIstioGatewayCertificateProblemsReachTheGateway(t *testing.T) {
+	ctx := context.Background()
+	newClusterIssuer(t, "pebble-http01-wild")
+	apps := newNamespace(t, "apps")
+	gw := istioGateway(apps, "wild")
+	gw.SetAnnotations(map[string]string{shim.ClusterIssuerAnnotation: "pebble-http01-wild"})
+	gw.Object["spec"] = map[string]any{"selector": map[string]any{"istio": "no-such-" + apps}, "servers": []any{
+		map[string]any{"port": map[string]any{"number": int64(443), "protocol": "HTTPS", "name": "https"},
+			"hosts": []any{"*.wild." + apps + ".example.test"}, "tls": map[string]any{"mode": "SIMPLE", "credentialName": "wild-tls"}},
+	}}
+	if err := c().Create(ctx, gw); err != nil {
+		t.Fatal(err)
+	}
+	checkEvent(t, gw, "CertificateNotReady", "Certificate "+apps+"/wild-tls is not Ready (InvalidSpec)")
+}
+
+func toAny(m map[string]string) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

@@ -3,8 +3,12 @@ package shim_test
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
@@ -66,7 +71,6 @@ func newNamespace(t *testing.T, prefix string) string {
 // the test BIND for dnsZones.
 func newClusterIssuer(t *testing.T, name string, dnsZones ...string) {
 	t.Helper()
-	ctx := context.Background()
 	solver := edgecertv1alpha1.ACMESolver{HTTP01: &edgecertv1alpha1.HTTP01Solver{}}
 	if len(dnsZones) > 0 {
 		solver = edgecertv1alpha1.ACMESolver{
@@ -80,6 +84,14 @@ func newClusterIssuer(t *testing.T, name string, dnsZones ...string) {
 			},
 		}
 	}
+	newClusterIssuerWith(t, name, solver)
+}
+
+// newClusterIssuerWith creates a ClusterIssuer for the test Pebble with
+// one solver and waits for it.
+func newClusterIssuerWith(t *testing.T, name string, solver edgecertv1alpha1.ACMESolver) {
+	t.Helper()
+	ctx := context.Background()
 	iss := &edgecertv1alpha1.ClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: edgecertv1alpha1.IssuerSpec{ACME: edgecertv1alpha1.ACMEIssuer{
@@ -173,4 +185,49 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s: not reached; last seen: %s", what, last)
+}
+
+// checkEvent waits for an event of reason about obj whose note holds substr.
+func checkEvent(t *testing.T, obj client.Object, reason, substr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := bed.ControlPlane.WaitForEvent(ctx, obj, reason, substr); err != nil {
+		t.Error(err)
+	}
+}
+
+// printedColumn is what "kubectl get certificate -o wide" prints in
+// column for Certificate ns/name: the API server's table view.
+func printedColumn(t *testing.T, ns, name, column string) string {
+	t.Helper()
+	hc, err := rest.HTTPClientFor(bed.ControlPlane.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(bed.ControlPlane.Config.Host, "/")+"/apis/edgecert.dev/v1alpha1/namespaces/"+ns+"/certificates/"+name+"?includeObject=None", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table metav1.Table
+	if err := json.Unmarshal(body, &table); err != nil {
+		t.Fatalf("%s %s: %v: %s", req.URL, resp.Status, err, body)
+	}
+	for i, c := range table.ColumnDefinitions {
+		if c.Name == column && len(table.Rows) == 1 {
+			return fmt.Sprint(table.Rows[0].Cells[i])
+		}
+	}
+	t.Fatalf("no column %q in %+v", column, table.ColumnDefinitions)
+	return ""
 }

@@ -1,12 +1,19 @@
 package shim
 
 import (
+	"fmt"
+	"sync"
+
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/controller"
@@ -27,30 +34,78 @@ type Options struct {
 // its spec, its annotations, its deletion starting.
 var sourceChanged = predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{})
 
-// SetupWithManager registers the Istio Gateway and Ingress shims. A pass
-// runs when a source's spec or annotations change, and when one of its
-// Certificates changes (its Secret was issued, someone edited or deleted
-// it). At start, every generated Certificate wakes its source, so one
+// SetupWithManager registers the Istio Gateway, Gateway API Gateway and
+// Ingress shims. A pass runs when a source's spec or annotations change,
+// and when one of its Certificates changes (its Secret was issued, someone
+// edited or deleted it); for a Gateway API Gateway, also when a
+// ReferenceGrant that may let it use a Secret of another namespace
+// changes. At start, every generated Certificate wakes its source, so one
 // deleted while edgecert was down is cleaned up.
 func SetupWithManager(mgr ctrl.Manager, o Options) error {
-	sync := certSync{Client: mgr.GetClient(), Events: mgr.GetEventRecorder("edgecert-shim")}
+	certs := certSync{Client: mgr.GetClient(), Events: mgr.GetEventRecorder("edgecert-shim"), reported: &sync.Map{}}
+	log := mgr.GetLogger().WithName("shim")
+	served := func(gvk schema.GroupVersionKind) (bool, error) {
+		ok, err := Served(mgr.GetRESTMapper(), gvk)
+		if err == nil && !ok {
+			log.Info("Kind not served by the API server (its CRDs are not installed); its shim is off until edgecert restarts", "kind", gvk.String())
+		}
+		return ok, err
+	}
 	istio := &IstioGatewayReconciler{
-		certSync:                 sync,
+		certSync:                 certs,
 		APIReader:                mgr.GetAPIReader(),
 		Secrets:                  controller.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
 		DefaultWorkloadNamespace: o.IstioWorkloadNamespace,
 	}
-	if err := ctrl.NewControllerManagedBy(mgr).
-		Named("istiogateway-shim").
-		For(newIstioGateway(), builder.WithPredicates(sourceChanged)).
-		Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(shim.KindIstioGateway))).
-		Complete(istio); err != nil {
+	if ok, err := served(istioGatewayGVK); err != nil {
+		return err
+	} else if ok {
+		if err := ctrl.NewControllerManagedBy(mgr).
+			Named("istiogateway-shim").
+			For(newIstioGateway(), builder.WithPredicates(sourceChanged)).
+			Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(shim.KindIstioGateway))).
+			Complete(istio); err != nil {
+			return err
+		}
+	}
+	gatewayAPI := &GatewayAPIGatewayReconciler{certSync: certs}
+	gatewayOK, err := served(gatewayv1.SchemeGroupVersion.WithKind("Gateway"))
+	if err != nil {
 		return err
 	}
-	ingress := &IngressReconciler{certSync: sync, Options: o.Annotations}
+	grantOK, err := served(gatewayv1beta1.SchemeGroupVersion.WithKind("ReferenceGrant"))
+	if err != nil {
+		return err
+	}
+	if gatewayOK && grantOK {
+		if err := ctrl.NewControllerManagedBy(mgr).
+			Named("gatewayapi-shim").
+			For(&gatewayv1.Gateway{}, builder.WithPredicates(sourceChanged)).
+			Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(shim.KindGatewayAPIGateway))).
+			Watches(&gatewayv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(gatewayAPI.gatewaysForGrant),
+				builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			Complete(gatewayAPI); err != nil {
+			return err
+		}
+	}
+	ingress := &IngressReconciler{certSync: certs, Options: o.Annotations}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("ingress-shim").
 		For(&networkingv1.Ingress{}, builder.WithPredicates(sourceChanged)).
 		Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(shim.KindIngress))).
 		Complete(ingress)
+}
+
+// Served reports whether the API server serves gvk. A kind whose CRDs are
+// not installed (no Istio, no Gateway API) is not an error: its shim is
+// simply not started, so edgecert runs on clusters without them.
+func Served(mapper meta.RESTMapper, gvk schema.GroupVersionKind) (bool, error) {
+	_, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	switch {
+	case err == nil:
+		return true, nil
+	case meta.IsNoMatchError(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("look up %s: %w", gvk, err)
 }
