@@ -69,6 +69,10 @@ type Options struct {
 	// Certificates when no single ingress gateway Service selects a
 	// Gateway's pods; empty: the Gateway's namespace.
 	IstioGatewayWorkloadNamespace string
+	// ShimSecretOwnerReference makes the Secrets of shim-generated
+	// Certificates owned by them, so removing the annotation or the source
+	// deletes the Secret too (by default it stays).
+	ShimSecretOwnerReference bool
 }
 
 // DefaultOptions are the defaults a platform engineer expects: metrics on
@@ -101,6 +105,7 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Requests per second to the Kubernetes API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of requests to the Kubernetes API server.")
 	fs.BoolVar(&o.IngressShimCertManagerAnnotations, "ingress-shim-cert-manager-annotations", o.IngressShimCertManagerAnnotations, "Honour cert-manager's annotations (cert-manager.io/cluster-issuer, cert-manager.io/issuer, key and renewal ones) on Ingresses, for migrating from cert-manager.")
+	fs.BoolVar(&o.ShimSecretOwnerReference, "shim-secret-owner-reference", o.ShimSecretOwnerReference, "Delete the Secret of a shim-generated Certificate with it (when the annotation or the source is removed); by default the Secret stays.")
 	fs.StringVar(&o.DefaultIssuerName, "default-issuer-name", o.DefaultIssuerName, `Issuer for Ingresses annotated "kubernetes.io/tls-acme: true" (with --ingress-shim-cert-manager-annotations).`)
 	fs.StringVar(&o.DefaultIssuerKind, "default-issuer-kind", o.DefaultIssuerKind, "Kind of --default-issuer-name: ClusterIssuer or Issuer.")
 	fs.StringVar(&o.IstioGatewayWorkloadNamespace, "istio-gateway-workload-namespace", o.IstioGatewayWorkloadNamespace, "Namespace of the ingress gateway pods, for Istio Gateways whose pods no single gateway Service selects; empty: the Gateway's namespace.")
@@ -172,6 +177,7 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	shimOpts := shimcontroller.Options{
 		Annotations:            shim.Options{CertManagerAnnotations: o.IngressShimCertManagerAnnotations},
 		IstioWorkloadNamespace: o.IstioGatewayWorkloadNamespace,
+		SecretOwnerReference:   o.ShimSecretOwnerReference,
 	}
 	if o.DefaultIssuerName != "" {
 		if o.DefaultIssuerKind != edgecertv1alpha1.IssuerKind && o.DefaultIssuerKind != edgecertv1alpha1.ClusterIssuerKind {

@@ -94,13 +94,53 @@ func certHost(host string) (string, bool) {
 	return h, true
 }
 
-// hostSet collects hosts in first-seen order without duplicates.
-type hostSet struct{ list []string }
+// secretKey is a Secret's namespace and name.
+type secretKey struct{ namespace, name string }
 
-func (s *hostSet) add(hosts ...string) {
+// secretHosts collects, per Secret a source names, the hosts its
+// Certificate must cover: Secrets and hosts in first-seen order, hosts
+// made certificate-ready (certHost) and without duplicates.
+type secretHosts struct {
+	hosts map[secretKey][]string
+	order []secretKey
+}
+
+// add records that the Secret is wanted for hosts (maybe none that a
+// certificate can name).
+func (s *secretHosts) add(key secretKey, hosts ...string) {
+	if s.hosts == nil {
+		s.hosts = map[secretKey][]string{}
+	}
+	list, seen := s.hosts[key]
+	if !seen {
+		s.order = append(s.order, key)
+	}
 	for _, h := range hosts {
-		if h, ok := certHost(h); ok && !slices.Contains(s.list, h) {
-			s.list = append(s.list, h)
+		if h, ok := certHost(h); ok && !slices.Contains(list, h) {
+			list = append(list, h)
 		}
 	}
+	s.hosts[key] = list
+}
+
+// of returns the hosts recorded for the Secret.
+func (s *secretHosts) of(key secretKey) []string { return s.hosts[key] }
+
+// certificates returns one Certificate per Secret with at least one host,
+// named after it, from issuer, with the optional fields the annotations
+// set.
+func (s *secretHosts) certificates(issuer edgecertv1alpha1.IssuerReference, annotations map[string]string, o Options) ([]Certificate, error) {
+	var out []Certificate
+	for _, key := range s.order {
+		hosts := s.hosts[key]
+		if len(hosts) == 0 {
+			continue
+		}
+		spec := edgecertv1alpha1.CertificateSpec{DNSNames: hosts, SecretName: key.name, IssuerRef: issuer}
+		if err := specOptions(annotations, o, &spec); err != nil {
+			return nil, err
+		}
+		out = append(out, Certificate{Namespace: key.namespace, Name: key.name, Spec: spec})
+	}
+	return out, nil
 }

@@ -56,8 +56,7 @@ type GatewayAPIResult struct {
 // edgecert's own annotations apply to Gateways.
 func GatewayAPICertificates(gw *gatewayv1.Gateway, issuer edgecertv1alpha1.IssuerReference, grants []gatewayv1beta1.ReferenceGrant) (GatewayAPIResult, error) {
 	var res GatewayAPIResult
-	hosts := map[secretKey]*hostSet{}
-	var order []secretKey
+	var secrets secretHosts
 	refused := map[secretKey]int{}
 	for _, s := range listenerSecrets(gw) {
 		if s.key.namespace != gw.Namespace && !secretGranted(grants, gw.Namespace, s.key) {
@@ -72,24 +71,13 @@ func GatewayAPICertificates(gw *gatewayv1.Gateway, issuer edgecertv1alpha1.Issue
 			}
 			continue
 		}
-		set, ok := hosts[s.key]
-		if !ok {
-			set = &hostSet{}
-			hosts[s.key] = set
-			order = append(order, s.key)
-		}
-		set.add(s.hostname)
+		secrets.add(s.key, s.hostname)
 	}
-	for _, key := range order {
-		if len(hosts[key].list) == 0 {
-			continue
-		}
-		spec := edgecertv1alpha1.CertificateSpec{DNSNames: hosts[key].list, SecretName: key.name, IssuerRef: issuer}
-		if err := specOptions(gw.Annotations, Options{}, &spec); err != nil {
-			return GatewayAPIResult{}, err
-		}
-		res.Certificates = append(res.Certificates, Certificate{Namespace: key.namespace, Name: key.name, Spec: spec})
+	certs, err := secrets.certificates(issuer, gw.Annotations, Options{})
+	if err != nil {
+		return GatewayAPIResult{}, err
 	}
+	res.Certificates = certs
 	return res, nil
 }
 
@@ -105,9 +93,6 @@ func GatewayAPIRefNamespaces(gw *gatewayv1.Gateway) []string {
 	}
 	return out
 }
-
-// secretKey is a Secret's namespace and name.
-type secretKey struct{ namespace, name string }
 
 // listenerSecret is one certificateRef of a listener that wants a
 // certificate.

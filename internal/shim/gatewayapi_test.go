@@ -1,7 +1,6 @@
 package shim
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -226,18 +225,7 @@ func TestGatewayAPICertificates(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			got, err := GatewayAPICertificates(tc.gw, clusterLE, tc.grants)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("result (-want +got):\n%s", diff)
-			}
+			checkResult(t, got, err, tc.want, tc.wantErr)
 		})
 	}
 }

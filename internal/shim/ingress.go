@@ -11,30 +11,11 @@ import (
 // that Secret (as cert-manager's ingress-shim does). Entries without a
 // secretName or without a host a certificate can name are skipped.
 func IngressCertificates(ing *networkingv1.Ingress, issuer edgecertv1alpha1.IssuerReference, o Options) ([]Certificate, error) {
-	hosts := map[string]*hostSet{}
-	var order []string
+	var secrets secretHosts
 	for _, t := range ing.Spec.TLS {
-		if t.SecretName == "" {
-			continue
+		if t.SecretName != "" {
+			secrets.add(secretKey{ing.Namespace, t.SecretName}, t.Hosts...)
 		}
-		set, ok := hosts[t.SecretName]
-		if !ok {
-			set = &hostSet{}
-			hosts[t.SecretName] = set
-			order = append(order, t.SecretName)
-		}
-		set.add(t.Hosts...)
 	}
-	var out []Certificate
-	for _, secret := range order {
-		if len(hosts[secret].list) == 0 {
-			continue
-		}
-		spec := edgecertv1alpha1.CertificateSpec{DNSNames: hosts[secret].list, SecretName: secret, IssuerRef: issuer}
-		if err := specOptions(ing.Annotations, o, &spec); err != nil {
-			return nil, err
-		}
-		out = append(out, Certificate{Namespace: ing.Namespace, Name: secret, Spec: spec})
-	}
-	return out, nil
+	return secrets.certificates(issuer, ing.Annotations, o)
 }

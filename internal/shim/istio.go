@@ -85,8 +85,7 @@ type IstioResult struct {
 // annotations apply to Istio Gateways.
 func IstioCertificates(gw IstioGateway, workloadNamespace string, issuer edgecertv1alpha1.IssuerReference) (IstioResult, error) {
 	var res IstioResult
-	hosts := map[string]*hostSet{}
-	var order []string
+	var secrets secretHosts
 	for _, s := range gw.Servers {
 		t := s.TLS
 		if t == nil || !slices.Contains([]string{"SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL"}, t.Mode) {
@@ -108,27 +107,16 @@ func IstioCertificates(gw IstioGateway, workloadNamespace string, issuer edgecer
 		if strings.Contains(secret, "/") {
 			continue
 		}
-		set, ok := hosts[secret]
-		if !ok {
-			set = &hostSet{}
-			hosts[secret] = set
-			order = append(order, secret)
-		}
-		set.add(s.Hosts...)
+		secrets.add(secretKey{workloadNamespace, secret}, s.Hosts...)
 	}
-	for _, secret := range order {
-		if len(hosts[secret].list) == 0 {
-			continue
-		}
-		spec := edgecertv1alpha1.CertificateSpec{DNSNames: hosts[secret].list, SecretName: secret, IssuerRef: issuer}
-		if err := specOptions(gw.Annotations, Options{}, &spec); err != nil {
-			return IstioResult{}, err
-		}
-		res.Certificates = append(res.Certificates, Certificate{Namespace: workloadNamespace, Name: secret, Spec: spec})
+	certs, err := secrets.certificates(issuer, gw.Annotations, Options{})
+	if err != nil {
+		return IstioResult{}, err
 	}
+	res.Certificates = certs
 	// A Fill for a server whose hosts gave no Certificate has nothing to
 	// wait for.
-	res.Fills = slices.DeleteFunc(res.Fills, func(f Fill) bool { return len(hosts[f.SecretName].list) == 0 })
+	res.Fills = slices.DeleteFunc(res.Fills, func(f Fill) bool { return len(secrets.of(secretKey{workloadNamespace, f.SecretName})) == 0 })
 	if len(res.Fills) == 0 {
 		res.Fills = nil
 	}

@@ -136,18 +136,7 @@ func TestIstioCertificates(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			got, err := IstioCertificates(tc.gw, "istio-system", clusterLE)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("result (-want +got):\n%s", diff)
-			}
+			checkResult(t, got, err, tc.want, tc.wantErr)
 		})
 	}
 }
@@ -260,18 +249,7 @@ func TestIngressCertificates(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			got, err := IngressCertificates(tc.ing, clusterLE, tc.opts)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("certificates (-want +got):\n%s", diff)
-			}
+			checkResult(t, got, err, tc.want, tc.wantErr)
 		})
 	}
 }
@@ -284,5 +262,23 @@ func TestLabelValue(t *testing.T) {
 	got := LabelValue(long)
 	if len(got) > 63 || got == LabelValue(long+"b") {
 		t.Errorf("LabelValue(long) = %q: want at most 63 characters, distinct per input", got)
+	}
+}
+
+// checkResult fails unless err holds wantErr (a substring; "" for none)
+// and, when no error is wanted, got equals want.
+func checkResult[T any](t *testing.T, got T, err error, want T, wantErr string) {
+	t.Helper()
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("err = %v, want one containing %q", err, wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("result (-want +got):\n%s", diff)
 	}
 }

@@ -62,6 +62,9 @@ const (
 type certSync struct {
 	Client client.Client
 	Events events.EventRecorder
+	// SecretOwnerReference sets spec.secretOwnerReference on every
+	// generated Certificate.
+	SecretOwnerReference bool
 	// reported remembers, per generated Certificate, the Ready state last
 	// told to its source, so each change makes one event. Losing it on
 	// restart repeats the last event once.
@@ -104,6 +107,7 @@ func (s *certSync) sync(ctx context.Context, src shim.Source, obj client.Object,
 
 // apply creates or updates one generated Certificate.
 func (s *certSync) apply(ctx context.Context, src shim.Source, obj client.Object, d shim.Certificate) error {
+	d.Spec.SecretOwnerReference = s.SecretOwnerReference
 	spec := normalize(d.Spec)
 	var cert edgecertv1alpha1.Certificate
 	err := s.Client.Get(ctx, types.NamespacedName{Namespace: d.Namespace, Name: d.Name}, &cert)
@@ -183,10 +187,10 @@ func (s *certSync) report(obj client.Object, cert *edgecertv1alpha1.Certificate)
 
 // normalize applies the API server's defaults so that a desired spec
 // compares equal to the stored one. Fields a shim never sets (secret
-// template, owner reference of the Secret) are cleared: a person may not
-// set them on a generated Certificate either, the shim owns it.
+// template) are cleared: a person may not set them on a generated
+// Certificate either, the shim owns it.
 func normalize(spec edgecertv1alpha1.CertificateSpec) edgecertv1alpha1.CertificateSpec {
-	out := edgecertv1alpha1.CertificateSpec{DNSNames: spec.DNSNames, SecretName: spec.SecretName, IssuerRef: spec.IssuerRef, RenewBefore: spec.RenewBefore}
+	out := edgecertv1alpha1.CertificateSpec{DNSNames: spec.DNSNames, SecretName: spec.SecretName, IssuerRef: spec.IssuerRef, RenewBefore: spec.RenewBefore, SecretOwnerReference: spec.SecretOwnerReference}
 	if out.IssuerRef.Kind == "" {
 		out.IssuerRef.Kind = edgecertv1alpha1.IssuerKind
 	}

@@ -28,6 +28,9 @@ type Options struct {
 	// IstioWorkloadNamespace is where an Istio Gateway's Certificates go
 	// when no single gateway Service selects its pods.
 	IstioWorkloadNamespace string
+	// SecretOwnerReference sets spec.secretOwnerReference on generated
+	// Certificates: their Secrets go when they go.
+	SecretOwnerReference bool
 }
 
 // sourceChanged passes what can change the Certificates a source wants:
@@ -42,7 +45,7 @@ var sourceChanged = predicate.Or[client.Object](predicate.GenerationChangedPredi
 // changes. At start, every generated Certificate wakes its source, so one
 // deleted while edgecert was down is cleaned up.
 func SetupWithManager(mgr ctrl.Manager, o Options) error {
-	certs := certSync{Client: mgr.GetClient(), Events: mgr.GetEventRecorder("edgecert-shim"), reported: &sync.Map{}}
+	certs := certSync{Client: mgr.GetClient(), Events: mgr.GetEventRecorder("edgecert-shim"), SecretOwnerReference: o.SecretOwnerReference, reported: &sync.Map{}}
 	log := mgr.GetLogger().WithName("shim")
 	served := func(gvk schema.GroupVersionKind) (bool, error) {
 		ok, err := Served(mgr.GetRESTMapper(), gvk)
