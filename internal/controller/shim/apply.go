@@ -97,6 +97,7 @@ func (s *certSync) sync(ctx context.Context, src shim.Source, obj client.Object,
 		if err := s.Client.Delete(ctx, cert, client.Preconditions{UID: &cert.UID}); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("delete Certificate %s/%s: %w", cert.Namespace, cert.Name, err)
 		}
+		s.reported.Delete(client.ObjectKeyFromObject(cert).String())
 		log.Info("Deleted generated Certificate", "certificate", client.ObjectKeyFromObject(cert), "source", src.String())
 		if obj != nil {
 			s.Events.Eventf(obj, cert, corev1.EventTypeNormal, ReasonCertificateDeleted, "Reconcile", "Deleted Certificate %s/%s; its Secret stays", cert.Namespace, cert.Name)
