@@ -127,24 +127,6 @@ func (cp *ControlPlane) EventNotes(ctx context.Context, obj client.Object, reaso
 	return notes, nil
 }
 
-// WaitForEvent polls, until ctx ends, for an event of reason about obj
-// whose note contains substr. The error lists the notes of that reason
-// seen last.
-func (cp *ControlPlane) WaitForEvent(ctx context.Context, obj client.Object, reason, substr string) error {
-	var notes []string
-	for {
-		var err error
-		if notes, err = cp.EventNotes(ctx, obj, reason); err == nil && slices.ContainsFunc(notes, func(n string) bool { return strings.Contains(n, substr) }) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("no %s event about %s/%s containing %q; seen: %q", reason, obj.GetNamespace(), obj.GetName(), substr, notes)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
 // Stop ends the API server and etcd and removes their data.
 func (cp *ControlPlane) Stop() {
 	if cp.env != nil {

@@ -16,6 +16,7 @@ import (
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/dns/route53/route53test"
 	"github.com/edgecert/edgecert/internal/pki"
+	"github.com/edgecert/edgecert/internal/testenv"
 	"github.com/edgecert/edgecert/internal/testenv/managertest"
 )
 
@@ -283,20 +284,10 @@ func queryTXT(t *testing.T, name string) []string {
 	return txt
 }
 
-// eventually polls cond every 50 ms for up to a minute: a bound for a hung
-// test, not a performance assertion.
+// eventually waits up to a minute for cond (testenv.Eventually).
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	var last string
-	for time.Now().Before(deadline) {
-		var ok bool
-		if ok, last = cond(); ok {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: not reached; last seen: %s", what, last)
+	testenv.Eventually(t, time.Minute, what, cond)
 }
 
 // The Route53 provider is wired into issuers: the TXT record of a pending

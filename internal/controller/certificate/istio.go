@@ -25,14 +25,6 @@ import (
 	"github.com/edgecert/edgecert/internal/issuance"
 )
 
-// Istio kinds the HTTP-01 route is made of. They are handled as
-// unstructured, as the shims and the GatewayService controller handle
-// Gateways, so one informer serves them all.
-var (
-	istioGatewayGVK        = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"}
-	istioVirtualServiceGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"}
-)
-
 // Event reasons about HTTP-01 routes through Istio, on the Certificate.
 const (
 	// ReasonChallengeRouted: the Gateway and VirtualService that route the
@@ -88,11 +80,11 @@ func (r *Reconciler) presentIstioRoute(ctx context.Context, cert *edgecertv1alph
 		return 0, reconcile.TerminalError(fmt.Errorf("HTTP-01 route through Istio: %w", err))
 	}
 	if route.ExistingGateway == "" {
-		if _, err := r.applyRouteObject(ctx, cert, istioGatewayGVK, route.Name, route.GatewaySpec()); err != nil {
+		if _, err := r.applyRouteObject(ctx, cert, controller.IstioGatewayGVK, route.Name, route.GatewaySpec()); err != nil {
 			return 0, err
 		}
 	}
-	created, err := r.applyRouteObject(ctx, cert, istioVirtualServiceGVK, route.Name, route.VirtualServiceSpec())
+	created, err := r.applyRouteObject(ctx, cert, controller.IstioVirtualServiceGVK, route.Name, route.VirtualServiceSpec())
 	if err != nil {
 		return 0, err
 	}
@@ -108,7 +100,7 @@ func (r *Reconciler) presentIstioRoute(ctx context.Context, cert *edgecertv1alph
 // (see gateway.HTTPSRedirects), and says so in an event.
 func (r *Reconciler) followRedirects(ctx context.Context, cert *edgecertv1alpha1.Certificate, route *gateway.ChallengeRoute) error {
 	var list unstructured.UnstructuredList
-	list.SetGroupVersionKind(istioGatewayGVK.GroupVersion().WithKind("GatewayList"))
+	list.SetGroupVersionKind(controller.IstioGatewayGVK.GroupVersion().WithKind("GatewayList"))
 	if err := r.Client.List(ctx, &list); err != nil {
 		return fmt.Errorf("list Istio Gateways: %w", err)
 	}
@@ -160,8 +152,7 @@ func (r *Reconciler) followRedirects(ctx context.Context, cert *edgecertv1alpha1
 // returns the latest time it can have been created. An object of that
 // name that edgecert did not create for this Certificate is never touched.
 func (r *Reconciler) applyRouteObject(ctx context.Context, cert *edgecertv1alpha1.Certificate, gvk schema.GroupVersionKind, name string, spec map[string]any) (time.Time, error) {
-	existing := &unstructured.Unstructured{}
-	existing.SetGroupVersionKind(gvk)
+	existing := controller.NewUnstructured(gvk, "", "")
 	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: cert.Namespace, Name: name}, existing)
 	switch {
 	case err == nil && !ownsRouteObject(existing, cert):
@@ -169,10 +160,8 @@ func (r *Reconciler) applyRouteObject(ctx context.Context, cert *edgecertv1alpha
 	case err != nil && !apierrors.IsNotFound(err):
 		return time.Time{}, fmt.Errorf("get %s %s/%s: %w", gvk.Kind, cert.Namespace, name, err)
 	}
-	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
-	u.SetGroupVersionKind(gvk)
-	u.SetNamespace(cert.Namespace)
-	u.SetName(name)
+	u := controller.NewUnstructured(gvk, cert.Namespace, name)
+	u.Object["spec"] = spec
 	u.SetLabels(map[string]string{controller.ManagedByLabel: controller.ManagedByValue, CertificateNameLabel: cert.Name})
 	u.SetOwnerReferences([]metav1.OwnerReference{ownerRef(cert)})
 	//nolint:staticcheck // server-side apply of a whole unstructured object.
@@ -210,7 +199,7 @@ func (r *Reconciler) removeIstioRoutes(ctx context.Context, cert *edgecertv1alph
 		done[ch.Solver] = true
 		r.presented.Delete("istio-route " + cert.Status.Order.URL + " " + strconv.Itoa(ch.Solver))
 		name := gateway.ChallengeRouteName(cert.Name, ch.Solver)
-		for _, gvk := range []schema.GroupVersionKind{istioVirtualServiceGVK, istioGatewayGVK} {
+		for _, gvk := range []schema.GroupVersionKind{controller.IstioVirtualServiceGVK, controller.IstioGatewayGVK} {
 			if err := r.deleteRouteObject(ctx, cert, gvk, name); err != nil {
 				ctrl.LoggerFrom(ctx).Error(err, "Remove HTTP-01 route", "kind", gvk.Kind, "name", name)
 			}
@@ -220,8 +209,7 @@ func (r *Reconciler) removeIstioRoutes(ctx context.Context, cert *edgecertv1alph
 
 // deleteRouteObject deletes one route object if edgecert made it for cert.
 func (r *Reconciler) deleteRouteObject(ctx context.Context, cert *edgecertv1alpha1.Certificate, gvk schema.GroupVersionKind, name string) error {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(gvk)
+	u := controller.NewUnstructured(gvk, "", "")
 	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: cert.Namespace, Name: name}, u); err != nil {
 		return client.IgnoreNotFound(err)
 	}

@@ -261,9 +261,5 @@ func TestCRDRefusesBothGatewayNameAndSelector(t *testing.T) {
 // checkEvent waits for an event of reason about obj whose note holds substr.
 func checkEvent(t *testing.T, obj client.Object, reason, substr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := bed.ControlPlane.WaitForEvent(ctx, obj, reason, substr); err != nil {
-		t.Error(err)
-	}
+	bed.ControlPlane.ExpectEvent(t, time.Minute, obj, reason, substr)
 }

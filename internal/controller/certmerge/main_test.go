@@ -76,26 +76,17 @@ func isBenchOnly() bool {
 	return false
 }
 
-const (
-	pollTimeout  = 30 * time.Second
-	pollInterval = 50 * time.Millisecond
-)
+// pollTimeout bounds eventually.
+const pollTimeout = 30 * time.Second
 
 // eventually polls check until it returns nil; on timeout the test fails
 // with check's last error, which says what differed.
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(pollTimeout)
-	for {
+	testenv.Eventually(t, pollTimeout, what, func() (bool, string) {
 		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached after %s: %v", what, pollTimeout, err)
-		}
-		time.Sleep(pollInterval)
-	}
+		return err == nil, fmt.Sprint(err)
+	})
 }
 
 func namespace(t *testing.T, prefix string) string {

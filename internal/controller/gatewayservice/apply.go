@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -20,18 +19,11 @@ import (
 	"github.com/edgecert/edgecert/internal/gateway"
 )
 
-var (
-	// gatewayGVK is Istio's Gateway. edgecert handles it as unstructured
-	// data so that every field of every server it does not own goes back
-	// exactly as it came, whatever Istio version wrote it.
-	gatewayGVK   = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"}
-	namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
-)
+var namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
 
+// newGateway is an empty Istio Gateway (see controller.IstioGatewayGVK).
 func newGateway() *unstructured.Unstructured {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(gatewayGVK)
-	return u
+	return controller.NewUnstructured(controller.IstioGatewayGVK, "", "")
 }
 
 func splitKey(key string) types.NamespacedName {

@@ -94,7 +94,7 @@ func BenchmarkGatewayService500(b *testing.B) {
 		var ready int
 		// The bound is generous: the controller command runs with client-go's
 		// default client-side rate limit (5 requests/s).
-		eventuallyWithin(b, 6*time.Minute, "500 GatewayServices Ready", func() (bool, string) {
+		testenv.Eventually(b, 6*time.Minute, "500 GatewayServices Ready", func() (bool, string) {
 			var list edgecertv1alpha1.GatewayServiceList
 			if err := c().List(ctx, &list); err != nil {
 				return false, err.Error()

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/controller"
 	"github.com/edgecert/edgecert/internal/controller/gatewayservice"
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/pki"
@@ -136,12 +137,7 @@ func newCluster(t testing.TB, withoutGateway bool, selector map[string]string, t
 }
 
 func newGatewayObject(ns, name string) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{}
-	u.SetAPIVersion("networking.istio.io/v1")
-	u.SetKind("Gateway")
-	u.SetNamespace(ns)
-	u.SetName(name)
-	return u
+	return controller.NewUnstructured(controller.IstioGatewayGVK, ns, name)
 }
 
 func (cl *cluster) gateway(t testing.TB) *unstructured.Unstructured {
@@ -276,24 +272,8 @@ func selfSigned(t testing.TB, hosts ...string) ([]byte, []byte) {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), keyPEM
 }
 
-// eventually polls cond every 50 ms for up to two minutes: a bound for a
-// hung test, not a performance assertion.
+// eventually waits up to two minutes for cond (testenv.Eventually).
 func eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
-	eventuallyWithin(t, 2*time.Minute, what, cond)
-}
-
-// eventuallyWithin is eventually with another bound.
-func eventuallyWithin(t testing.TB, bound time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(bound)
-	var last string
-	for time.Now().Before(deadline) {
-		var ok bool
-		if ok, last = cond(); ok {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: not reached; last seen: %s", what, last)
+	testenv.Eventually(t, 2*time.Minute, what, cond)
 }

@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,13 +18,8 @@ import (
 	"github.com/edgecert/edgecert/internal/shim"
 )
 
-// istioGatewayGVK is the Istio Gateway version the shim reads and writes.
-var istioGatewayGVK = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"}
-
 func newIstioGateway() *unstructured.Unstructured {
-	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(istioGatewayGVK)
-	return u
+	return controller.NewUnstructured(controller.IstioGatewayGVK, "", "")
 }
 
 // IstioGatewayReconciler keeps the Certificates of an annotated Istio

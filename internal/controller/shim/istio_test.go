@@ -15,16 +15,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/controller"
 	"github.com/edgecert/edgecert/internal/shim"
 )
 
 func istioGateway(ns, name string) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{}
-	u.SetAPIVersion("networking.istio.io/v1")
-	u.SetKind("Gateway")
-	u.SetNamespace(ns)
-	u.SetName(name)
-	return u
+	return controller.NewUnstructured(controller.IstioGatewayGVK, ns, name)
 }
 
 // TestIstioGatewayTwoTLSServers: an annotated Istio Gateway in a tenant

@@ -171,30 +171,16 @@ func waitGone(t *testing.T, obj client.Object) {
 	})
 }
 
-// eventually polls cond every 50 ms for up to two minutes: a bound for a
-// hung test, not a performance assertion.
+// eventually waits up to two minutes for cond (testenv.Eventually).
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	var last string
-	for time.Now().Before(deadline) {
-		var ok bool
-		if ok, last = cond(); ok {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: not reached; last seen: %s", what, last)
+	testenv.Eventually(t, 2*time.Minute, what, cond)
 }
 
 // checkEvent waits for an event of reason about obj whose note holds substr.
 func checkEvent(t *testing.T, obj client.Object, reason, substr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := bed.ControlPlane.WaitForEvent(ctx, obj, reason, substr); err != nil {
-		t.Error(err)
-	}
+	bed.ControlPlane.ExpectEvent(t, 2*time.Minute, obj, reason, substr)
 }
 
 // printedColumn is what "kubectl get certificate -o wide" prints in

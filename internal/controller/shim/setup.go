@@ -60,7 +60,7 @@ func SetupWithManager(mgr ctrl.Manager, o Options) error {
 		Secrets:                  controller.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
 		DefaultWorkloadNamespace: o.IstioWorkloadNamespace,
 	}
-	if ok, err := served(istioGatewayGVK); err != nil {
+	if ok, err := served(controller.IstioGatewayGVK); err != nil {
 		return err
 	} else if ok {
 		if err := ctrl.NewControllerManagedBy(mgr).
