@@ -18,7 +18,9 @@ type CertificateSpec struct {
 	DNSNames []string `json:"dnsNames"`
 
 	// SecretName is the kubernetes.io/tls Secret, in the Certificate's
-	// namespace, that receives tls.crt, tls.key and ca.crt.
+	// namespace, that receives tls.crt (the leaf, then the chain the CA
+	// sent) and tls.key. ACME CAs do not send their root, so no ca.crt is
+	// written.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +required
@@ -119,6 +121,17 @@ type CertificateStatus struct {
 	// LastFailureTime is when the last attempt failed.
 	// +optional
 	LastFailureTime *metav1.Time `json:"lastFailureTime,omitempty"`
+	// LastFailureReason is the reason of the last failed attempt
+	// (OrderFailed, OrderAbandoned, ReplacesRejected, ...); the Issuing or
+	// Ready condition carries its message.
+	// +optional
+	LastFailureReason string `json:"lastFailureReason,omitempty"`
+	// RenewalInfo is the renewal window the CA last suggested for the
+	// current certificate (ACME Renewal Information, RFC 9773). edgecert
+	// asks again as often as the CA says and moves renewalTime when the
+	// window moves.
+	// +optional
+	RenewalInfo *RenewalInfoStatus `json:"renewalInfo,omitempty"`
 	// Order is the ACME order in flight. Kept here so that a restarted or
 	// newly elected controller resumes it instead of creating another.
 	// +optional
@@ -132,10 +145,17 @@ type OrderStatus struct {
 	// DNSNames the order is for; a spec change abandons the order.
 	// +listType=atomic
 	DNSNames []string `json:"dnsNames"`
-	// KeyHash identifies the private key (in the key Secret) the order's
-	// CSR is made with.
+	// KeyHash identifies the private key the order's CSR is made with.
 	// +optional
 	KeyHash string `json:"keyHash,omitempty"`
+	// EncryptedKey is the order's new private key (PKCS#8), sealed with
+	// AES-256-GCM under a key derived from the issuer's ACME account key
+	// and bound to this Certificate and order, so that a restarted
+	// controller finalizes with the key it made, and nobody without the
+	// account key can read it. Empty when the order reuses the key in the
+	// Secret (rotationPolicy Never). Removed with the order.
+	// +optional
+	EncryptedKey string `json:"encryptedKey,omitempty"`
 	// Replaces is the ARI identifier of the certificate being renewed.
 	// +optional
 	Replaces string `json:"replaces,omitempty"`
@@ -145,6 +165,17 @@ type OrderStatus struct {
 	// +optional
 	// +listType=atomic
 	Challenges []ChallengeStatus `json:"challenges,omitempty"`
+}
+
+// RenewalInfoStatus is a renewal window suggested by the CA.
+type RenewalInfoStatus struct {
+	// SuggestedWindowStart and SuggestedWindowEnd bound the window.
+	SuggestedWindowStart metav1.Time `json:"suggestedWindowStart"`
+	SuggestedWindowEnd   metav1.Time `json:"suggestedWindowEnd"`
+	// ExplanationURL is where the CA explains an unusual window (a mass
+	// revocation, for instance).
+	// +optional
+	ExplanationURL string `json:"explanationURL,omitempty"`
 }
 
 // ChallengeStatus is one challenge of an order.
@@ -186,7 +217,8 @@ type ChallengeStatus struct {
 // +kubebuilder:resource:categories=edgecert,shortName=ecert
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.spec.secretName`
-// +kubebuilder:printcolumn:name="Expires",type=date,JSONPath=`.status.notAfter`
+// +kubebuilder:printcolumn:name="Expires",type=string,JSONPath=`.status.notAfter`
+// +kubebuilder:printcolumn:name="Renewal",type=string,JSONPath=`.status.renewalTime`,priority=1
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.metadata.annotations.edgecert\.dev/source`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

@@ -65,11 +65,46 @@ const (
 	// ReasonSecretNotOwned: a Secret of that name exists and edgecert did not
 	// create it; edgecert does not overwrite it.
 	ReasonSecretNotOwned = "SecretNotOwned"
+	// ReasonDNSNotAuthorized: the DNS provider refused to publish a
+	// challenge record (a wrong TSIG key, missing IAM permissions); the
+	// message holds the provider's words. Stalled until the credentials
+	// are fixed; the order is kept and edgecert looks again every few
+	// minutes.
+	ReasonDNSNotAuthorized = "DNSNotAuthorized"
+	// ReasonWaitingForDNSPropagation: a challenge record is published and
+	// not yet served by every authoritative server; the message names it.
+	// Bounded: an order whose records stay invisible is abandoned.
+	ReasonWaitingForDNSPropagation = "WaitingForDNSPropagation"
+	// ReasonTransientError: the last pass failed for a reason that should
+	// pass by itself (network, CA or API server errors); the message says
+	// which, and edgecert retries with backoff.
+	ReasonTransientError = "TransientError"
+	// ReasonOrderAbandoned: an order in flight was given up without the CA
+	// failing it (too old, expired at the CA, its records never became
+	// visible); its records were removed and a new attempt follows after
+	// the backoff.
+	ReasonOrderAbandoned = "OrderAbandoned"
+	// ReasonReplacesRejected: the CA refused a renewal order naming the
+	// certificate it replaces (RFC 9773); the next attempt, after the
+	// backoff, orders without naming it.
+	ReasonReplacesRejected = "ReplacesRejected"
 	// ReasonChallengeRouteFailed: the HTTP-01 route through Istio cannot
 	// be made (its Gateway is missing, an object of its name is not
 	// edgecert's, or it would not pass istiod's validation); the message
 	// says which. Looked at again every minute.
 	ReasonChallengeRouteFailed = "ChallengeRouteFailed"
+)
+
+// Certificate event reasons (besides Issued, OrderFailed and
+// OrderAbandoned, which are also condition reasons).
+const (
+	// EventReasonRenewalWindowMoved: the CA moved the certificate's renewal
+	// window (ACME Renewal Information) and edgecert moved renewalTime.
+	EventReasonRenewalWindowMoved = "RenewalWindowMoved"
+	// EventReasonCleanUpFailed: a Certificate was deleted mid-order and
+	// edgecert could not remove every challenge record or route before
+	// giving up; the message names what is left.
+	EventReasonCleanUpFailed = "CleanUpFailed"
 )
 
 // CertMerge and ClusterCertMerge conditions. Both are True in steady state;

@@ -30,3 +30,12 @@ const (
 	IssuerKind        = "Issuer"
 	ClusterIssuerKind = "ClusterIssuer"
 )
+
+// KindOrDefault is the reference's kind, Issuer when it is empty (the API
+// server defaults it; objects built in code may not).
+func (r IssuerReference) KindOrDefault() string {
+	if r.Kind == "" {
+		return IssuerKind
+	}
+	return r.Kind
+}

@@ -27,6 +27,10 @@ type Engine struct {
 	// Observe, when set, is called after every ACME request with its
 	// endpoint kind and outcome, for metrics.
 	Observe func(endpoint, outcome string)
+	// RequestTimeout bounds each call to the CA, retries inside the ACME
+	// library included, so that a slow or silent CA cannot hold a worker.
+	// Default DefaultRequestTimeout.
+	RequestTimeout time.Duration
 
 	mu      sync.Mutex
 	clients map[string]*Client
@@ -51,11 +55,18 @@ func (e *Engine) Client(directoryURL string, caBundle []byte) (*Client, error) {
 		base.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	transport := &rateLimitTransport{next: base}
+	timeout := e.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	httpClient := &http.Client{Transport: transport, Timeout: timeout}
 	c := &Client{
-		limits: transport,
+		limits:  transport,
+		http:    httpClient,
+		timeout: timeout,
 		acme: &acmez.Client{
 			Directory:  directoryURL,
-			HTTPClient: &http.Client{Transport: transport, Timeout: 30 * time.Second},
+			HTTPClient: httpClient,
 			UserAgent:  "edgecert",
 			// Finalize must not wait: a pass posts the CSR and returns; the
 			// next pass looks at the order again. acmez polls for
@@ -71,11 +82,23 @@ func (e *Engine) Client(directoryURL string, caBundle []byte) (*Client, error) {
 	return c, nil
 }
 
+// DefaultRequestTimeout bounds one call to the CA when the Engine does not
+// say otherwise. Let's Encrypt answers in well under a second; finalizing
+// a large order can take a few.
+const DefaultRequestTimeout = 30 * time.Second
+
 // Client talks to one ACME CA.
 type Client struct {
 	acme    *acmez.Client
+	http    *http.Client
 	limits  *rateLimitTransport
+	timeout time.Duration
 	observe func(endpoint, outcome string)
+}
+
+// call bounds one call to the CA by the client's timeout.
+func (c *Client) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, c.timeout)
 }
 
 // record counts a request for metrics and turns a rate limit into a
@@ -113,6 +136,8 @@ type EAB struct {
 // Register creates the account for key, or finds the one that exists for it
 // (ACME returns the existing account for a known key), and returns its URL.
 func (c *Client) Register(ctx context.Context, key crypto.Signer, email string, eab *EAB) (string, error) {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
 	acct := acmez.Account{PrivateKey: key, TermsOfServiceAgreed: true}
 	if email != "" {
 		acct.Contact = []string{"mailto:" + email}
@@ -136,6 +161,8 @@ func (c *Client) Register(ctx context.Context, key crypto.Signer, email string, 
 
 // Profiles returns the certificate profiles the CA advertises.
 func (c *Client) Profiles(ctx context.Context) (map[string]string, error) {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
 	dir, err := c.acme.GetDirectory(ctx)
 	err = c.record("directory", err)
 	if err != nil {
@@ -146,8 +173,11 @@ func (c *Client) Profiles(ctx context.Context) (map[string]string, error) {
 
 // Order is the part of an ACME order edgecert acts on.
 type Order struct {
-	URL            string
-	Status         string
+	URL    string
+	Status string
+	// Identifiers are the names the order is for, as the CA lists them
+	// ("*.example.com" for a wildcard).
+	Identifiers    []string
 	Authorizations []string
 	Finalize       string
 	Certificate    string
@@ -156,6 +186,9 @@ type Order struct {
 
 func fromAcmez(o acmez.Order) Order {
 	out := Order{URL: o.Location, Status: o.Status, Authorizations: o.Authorizations, Finalize: o.Finalize, Certificate: o.Certificate}
+	for _, id := range o.Identifiers {
+		out.Identifiers = append(out.Identifiers, id.Value)
+	}
 	if o.Error != nil {
 		out.Error = *o.Error
 	}
@@ -166,6 +199,8 @@ func fromAcmez(o acmez.Order) Order {
 // advertises (optional) and, when renewing, the ARI identifier of the
 // certificate it replaces.
 func (c *Client) NewOrder(ctx context.Context, acct Account, dnsNames []string, profile, replaces string) (Order, error) {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
 	o := acmez.Order{Profile: profile, Replaces: replaces}
 	for _, n := range dnsNames {
 		o.Identifiers = append(o.Identifiers, acmez.Identifier{Type: "dns", Value: n})
@@ -180,6 +215,8 @@ func (c *Client) NewOrder(ctx context.Context, acct Account, dnsNames []string, 
 
 // GetOrder reads an order's current state.
 func (c *Client) GetOrder(ctx context.Context, acct Account, url string) (Order, error) {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
 	got, err := c.acme.GetOrder(ctx, acct.acmez(), acmez.Order{Location: url})
 	err = c.record("order", err)
 	if err != nil {
@@ -211,6 +248,8 @@ type Challenge struct {
 
 // GetAuthorization reads an authorization and its challenges.
 func (c *Client) GetAuthorization(ctx context.Context, acct Account, url string) (Authorization, error) {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
 	got, err := c.acme.GetAuthorization(ctx, acct.acmez(), url)
 	err = c.record("authz", err)
 	if err != nil {
@@ -232,6 +271,8 @@ func (c *Client) GetAuthorization(ctx context.Context, acct Account, url string)
 
 // Accept tells the CA to validate a challenge now.
 func (c *Client) Accept(ctx context.Context, acct Account, challengeURL string) error {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
 	_, err := c.acme.InitiateChallenge(ctx, acct.acmez(), acmez.Challenge{URL: challengeURL})
 	err = c.record("challenge", err)
 	return err
@@ -240,6 +281,8 @@ func (c *Client) Accept(ctx context.Context, acct Account, challengeURL string) 
 // Finalize sends the CSR (DER) for a ready order and returns the order as
 // the CA answered, without waiting for it to become valid.
 func (c *Client) Finalize(ctx context.Context, acct Account, order Order, csr []byte) (Order, error) {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
 	got, err := c.acme.FinalizeOrder(ctx, acct.acmez(), acmez.Order{Location: order.URL, Finalize: order.Finalize, Status: order.Status}, csr)
 	if err != nil && got.Status == acmez.StatusProcessing {
 		// PollTimeout is a nanosecond: "took too long" only means "not done yet".
@@ -258,6 +301,8 @@ func (c *Client) Finalize(ctx context.Context, acct Account, order Order, csr []
 // FetchChain downloads the issued chain as PEM, leaf first. When the CA
 // offers alternate chains, the default one is taken.
 func (c *Client) FetchChain(ctx context.Context, acct Account, certURL string) ([]byte, error) {
+	ctx, cancel := c.call(ctx)
+	defer cancel()
 	chains, err := c.acme.GetCertificateChain(ctx, acct.acmez(), certURL)
 	err = c.record("certificate", err)
 	if err != nil {
@@ -267,41 +312,4 @@ func (c *Client) FetchChain(ctx context.Context, acct Account, certURL string) (
 		return nil, errors.New("the CA returned no certificate chain")
 	}
 	return chains[0].ChainPEM, nil
-}
-
-// RenewalWindow is the CA's suggestion of when to renew (RFC 9773).
-type RenewalWindow struct {
-	Start, End time.Time
-	// RetryAfter is when to ask again; zero when the CA did not say.
-	RetryAfter time.Time
-}
-
-// ErrNoRenewalInfo means the CA does not offer ACME Renewal Information.
-var ErrNoRenewalInfo = errors.New("the CA does not offer ACME Renewal Information")
-
-// RenewalInfo asks the CA when to renew leaf.
-func (c *Client) RenewalInfo(ctx context.Context, leaf *x509.Certificate) (RenewalWindow, error) {
-	dir, err := c.acme.GetDirectory(ctx)
-	if err != nil {
-		err = c.record("directory", err)
-		return RenewalWindow{}, err
-	}
-	if dir.RenewalInfo == "" {
-		return RenewalWindow{}, ErrNoRenewalInfo
-	}
-	ri, err := c.acme.GetRenewalInfo(ctx, leaf)
-	err = c.record("renewalInfo", err)
-	if err != nil {
-		return RenewalWindow{}, err
-	}
-	w := RenewalWindow{Start: ri.SuggestedWindow.Start, End: ri.SuggestedWindow.End}
-	if ri.RetryAfter != nil {
-		w.RetryAfter = *ri.RetryAfter
-	}
-	return w, nil
-}
-
-// ARIIdentifier is the "replaces" value naming leaf in a renewal order.
-func ARIIdentifier(leaf *x509.Certificate) (string, error) {
-	return acmez.ARIUniqueIdentifier(leaf)
 }

@@ -5,8 +5,6 @@
 package issuance
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,6 +22,9 @@ type Facts struct {
 	KeyPair *pki.KeyPair
 	// SecretProblem says why KeyPair is nil (missing, unparsable).
 	SecretProblem string
+	// IssuedBy is the issuer the Secret says issued its certificate (its
+	// edgecert.dev/issuer-name and -kind annotations); empty when unknown.
+	IssuedBy edgecertv1alpha1.IssuerReference
 	// RenewalTime is when the current certificate is due (from ARI or the
 	// lifetime rule); zero when unknown.
 	RenewalTime time.Time
@@ -52,6 +53,9 @@ func Decide(f Facts) Decision {
 	if spec := KeySpec(f.Spec.PrivateKey); !pki.KeyMatchesSpec(f.KeyPair.Key, spec) {
 		norm, _ := spec.Normalize()
 		return Decision{true, edgecertv1alpha1.ReasonSpecChanged, fmt.Sprintf("private key is not %s %d", norm.Algorithm, norm.Size)}
+	}
+	if by, want := f.IssuedBy, f.Spec.IssuerRef; by.Name != "" && (by.Name != want.Name || by.Kind != want.KindOrDefault()) {
+		return Decision{true, edgecertv1alpha1.ReasonSpecChanged, fmt.Sprintf("certificate was issued by %s %q, spec asks for %s %q", by.Kind, by.Name, want.KindOrDefault(), want.Name)}
 	}
 	// Not yet valid is no reason to re-issue: a CA's clock a little ahead of
 	// ours would otherwise make every fresh certificate look bad.
@@ -86,12 +90,6 @@ func KeySpec(p *edgecertv1alpha1.PrivateKeySpec) pki.KeySpec {
 // RotateKey reports whether a new issuance needs a new private key.
 func RotateKey(p *edgecertv1alpha1.PrivateKeySpec) bool {
 	return p == nil || p.RotationPolicy != "Never"
-}
-
-// KeyHash identifies a private key by its public half, for status.
-func KeyHash(der []byte) string {
-	sum := sha256.Sum256(der)
-	return hex.EncodeToString(sum[:8])
 }
 
 // Backoff is the wait after the n-th consecutive failed attempt (n >= 1):

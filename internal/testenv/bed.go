@@ -13,6 +13,8 @@ type Options struct {
 	BIND BINDOptions
 	// Pebble configures the ACME CA; DNSServer defaults to the test BIND.
 	Pebble PebbleOptions
+	// ControlPlane configures the API server.
+	ControlPlane ControlPlaneOptions
 	// WithoutControlPlane skips kube-apiserver and etcd, for packages that
 	// only need DNS and ACME.
 	WithoutControlPlane bool
@@ -41,7 +43,7 @@ func Start(opts Options) (*Bed, error) {
 		return nil, err
 	}
 	if !opts.WithoutControlPlane {
-		if b.ControlPlane, err = StartControlPlane(); err != nil {
+		if b.ControlPlane, err = StartControlPlaneWith(opts.ControlPlane); err != nil {
 			b.Stop()
 			return nil, err
 		}

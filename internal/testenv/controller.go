@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -126,6 +127,40 @@ func (c *Controller) CPUSeconds() (float64, error) {
 	// Linux reports clock ticks of 1/100 s (USER_HZ) on every platform Go supports here.
 	return (utime + stime) / 100, nil
 }
+
+// Kill ends the controller with SIGKILL and waits for it to exit: no
+// graceful shutdown, no lease released, requests in flight cut off, as when
+// a node dies or the OOM killer strikes. Stop may still be called after it.
+func (c *Controller) Kill() {
+	_ = c.cmd.Process.Kill()
+	<-c.done
+	c.log.Close()
+}
+
+// Exited reports whether the controller process has ended, e.g. because it
+// lost its leader lease and exited as controller-runtime does.
+func (c *Controller) Exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// LogContains reports whether the controller's output so far contains
+// substr, e.g. LeaseAcquired to tell which replica leads.
+func (c *Controller) LogContains(substr string) (bool, error) {
+	data, err := os.ReadFile(c.LogPath)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Contains(data, []byte(substr)), nil
+}
+
+// LeaseAcquired is what a controller logs when it becomes the leader
+// (client-go's leader election, v0.37: capital S).
+const LeaseAcquired = "Successfully acquired lease"
 
 // Stop ends the controller (SIGTERM, then SIGKILL after 10 s).
 func (c *Controller) Stop() {

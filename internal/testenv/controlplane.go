@@ -29,8 +29,9 @@ type ControlPlane struct {
 	// Kubeconfig is the path of a kubeconfig file for the same admin user.
 	Kubeconfig string
 
-	env *envtest.Environment
-	dir string
+	env      *envtest.Environment
+	dir      string
+	auditLog string // empty unless ControlPlaneOptions.Audit
 }
 
 // CRDPaths lists every CRD source the test bed installs: config/crd (ours),
@@ -52,9 +53,23 @@ func CRDPaths() ([]string, error) {
 	}, nil
 }
 
+// ControlPlaneOptions choose how the API server runs.
+type ControlPlaneOptions struct {
+	// Audit makes the API server log every write (create, update, patch,
+	// delete, deletecollection) at Metadata level, and nothing else, so that
+	// a test can count the writes a controller makes (AuditWrites). Off by
+	// default: an audited API server writes a line per request.
+	Audit bool
+}
+
 // StartControlPlane starts kube-apiserver and etcd on free loopback ports and
-// installs the CRDs. Stop it with Stop.
+// installs the CRDs, without audit. Stop it with Stop.
 func StartControlPlane() (*ControlPlane, error) {
+	return StartControlPlaneWith(ControlPlaneOptions{})
+}
+
+// StartControlPlaneWith is StartControlPlane with options.
+func StartControlPlaneWith(opts ControlPlaneOptions) (*ControlPlane, error) {
 	apiserver, err := toolPath("kube-apiserver", "KUBERNETES_VERSION")
 	if err != nil {
 		return nil, err
@@ -64,6 +79,10 @@ func StartControlPlane() (*ControlPlane, error) {
 		return nil, err
 	}
 	crds, err := CRDPaths()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "edgecert-kube-")
 	if err != nil {
 		return nil, err
 	}
@@ -78,17 +97,21 @@ func StartControlPlane() (*ControlPlane, error) {
 	env.ControlPlane.Etcd = &envtest.Etcd{Path: etcd}
 	// An idle envtest etcd on two cores: no need to fsync every write.
 	env.ControlPlane.Etcd.Configure().Append("unsafe-no-fsync", "true")
+	cp := &ControlPlane{env: env, dir: dir}
+	if opts.Audit {
+		if err := cp.configureAudit(); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
 
 	cfg, err := env.Start()
 	if err != nil {
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start control plane: %w", err)
 	}
-	cp := &ControlPlane{Config: cfg, env: env}
+	cp.Config = cfg
 	if cp.Client, err = client.New(cfg, client.Options{Scheme: env.Scheme}); err != nil {
-		cp.Stop()
-		return nil, err
-	}
-	if cp.dir, err = os.MkdirTemp("", "edgecert-kube-"); err != nil {
 		cp.Stop()
 		return nil, err
 	}

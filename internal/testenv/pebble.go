@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -39,7 +40,8 @@ type PebbleOptions struct {
 type Pebble struct {
 	// DirectoryURL is the ACME directory, e.g. https://127.0.0.1:N/dir.
 	DirectoryURL string
-	// ManagementURL serves Pebble's roots and intermediates.
+	// ManagementURL serves Pebble's roots and intermediates, and takes
+	// test-only changes such as SetRenewalInfo.
 	ManagementURL string
 	// ServerCAPEM is the CA that signed Pebble's HTTPS listener: what an ACME
 	// client must trust to talk to Pebble (Pebble's "test root CA").
@@ -161,6 +163,40 @@ func (p *Pebble) get(url string) ([]byte, error) {
 		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return body, nil
+}
+
+// OrdersCreated counts the ACME orders Pebble has created since it started,
+// from its own log ("Added order ... to the db", written before the order is
+// returned to the client), so that a test can check that a controller made
+// exactly as many orders as it should, e.g. none when it resumes one.
+func (p *Pebble) OrdersCreated() (int, error) {
+	data, err := os.ReadFile(p.proc.log)
+	if err != nil {
+		return 0, err
+	}
+	return bytes.Count(data, []byte(`Added order "`)), nil
+}
+
+// SetRenewalInfo makes Pebble answer ariJSON (an ACME renewalInfo object,
+// e.g. {"suggestedWindow":{"start":"...","end":"..."}}, or anything else to
+// test a client against malformed data) for the certificate in certPEM (its
+// leaf first, as a chain is), through Pebble's management interface, so a
+// test can move a certificate's renewal window.
+func (p *Pebble) SetRenewalInfo(certPEM []byte, ariJSON string) error {
+	body, err := json.Marshal(map[string]string{"Certificate": string(certPEM), "ARIResponse": ariJSON})
+	if err != nil {
+		return err
+	}
+	resp, err := p.HTTPClient().Post(p.ManagementURL+"/set-renewal-info/", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("set renewal info: %s: %s", resp.Status, msg)
+	}
+	return nil
 }
 
 // Pid is the process id of Pebble.

@@ -36,7 +36,8 @@ var bed *testenv.Bed
 
 func TestMain(m *testing.M) {
 	var err error
-	bed, err = testenv.Start(testenv.Options{})
+	// Audit on, so TestAuditLogsWritesAndNoReads checks it end to end.
+	bed, err = testenv.Start(testenv.Options{ControlPlane: testenv.ControlPlaneOptions{Audit: true}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start test bed:", err)
 		os.Exit(1)

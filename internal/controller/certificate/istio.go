@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -57,7 +56,8 @@ func istioRoute(iss *issuerFacts, ch edgecertv1alpha1.ChallengeStatus) *edgecert
 // before the CA may be told to validate (0: now). The objects are applied
 // once per order and process; their creation time, kept by the API
 // server, tells a restarted controller how long they have existed.
-func (r *Reconciler) presentIstioRoute(ctx context.Context, cert *edgecertv1alpha1.Certificate, iss *issuerFacts, solver int, spec *edgecertv1alpha1.HTTP01IstioRoute) (time.Duration, error) {
+func (r *Reconciler) presentIstioRoute(ctx context.Context, s *scope, solver int, spec *edgecertv1alpha1.HTTP01IstioRoute) (time.Duration, error) {
+	cert := s.cert
 	delay := defaultRoutePropagation
 	if spec.PropagationDelay != nil {
 		delay = spec.PropagationDelay.Duration
@@ -73,7 +73,7 @@ func (r *Reconciler) presentIstioRoute(ctx context.Context, cert *edgecertv1alph
 		}
 	}
 	route := gateway.NewChallengeRoute(cert.Namespace, gateway.ChallengeRouteName(cert.Name, solver), hosts, spec)
-	if err := r.followRedirects(ctx, cert, &route); err != nil {
+	if err := r.followRedirects(ctx, s, &route); err != nil {
 		return 0, err
 	}
 	if err := route.Validate(); err != nil {
@@ -89,16 +89,17 @@ func (r *Reconciler) presentIstioRoute(ctx context.Context, cert *edgecertv1alph
 		return 0, err
 	}
 	r.presented.Store(key, created)
-	r.Events.Eventf(cert, nil, corev1.EventTypeNormal, ReasonChallengeRouted, "Present",
-		"Routing %s%s for %s through Gateway %s to Service %s/%s", gateway.ChallengePathPrefix, "<token>", strings.Join(route.Hosts, ", "),
-		strings.Join(route.Gateways(), ", "), spec.SolverService.Namespace, spec.SolverService.Name)
+	s.event(corev1.EventTypeNormal, ReasonChallengeRouted, "Present",
+		fmt.Sprintf("Routing %s<token> for %s through Gateway %s to Service %s/%s", gateway.ChallengePathPrefix, strings.Join(route.Hosts, ", "),
+			strings.Join(route.Gateways(), ", "), spec.SolverService.Namespace, spec.SolverService.Name))
 	return max(0, created.Add(delay).Sub(r.Now())), nil
 }
 
 // followRedirects binds the route also to the Gateways serving the hosts
 // on port 443 when a Gateway of the same pods redirects them to HTTPS
 // (see gateway.HTTPSRedirects), and says so in an event.
-func (r *Reconciler) followRedirects(ctx context.Context, cert *edgecertv1alpha1.Certificate, route *gateway.ChallengeRoute) error {
+func (r *Reconciler) followRedirects(ctx context.Context, s *scope, route *gateway.ChallengeRoute) error {
+	cert := s.cert
 	var list unstructured.UnstructuredList
 	list.SetGroupVersionKind(controller.IstioGatewayGVK.GroupVersion().WithKind("GatewayList"))
 	if err := r.Client.List(ctx, &list); err != nil {
@@ -140,9 +141,9 @@ func (r *Reconciler) followRedirects(ctx context.Context, cert *edgecertv1alpha1
 		}
 	}
 	if len(redirecting) > 0 {
-		r.Events.Eventf(cert, nil, corev1.EventTypeWarning, ReasonChallengeRedirected, "Present",
-			"Gateway %s redirects the hosts to HTTPS (tls.httpsRedirect) before any route; the CA follows the redirect to port 443, where the challenge is routed on Gateways %v: this needs a certificate already served there. Redirect with a VirtualService route instead, or use DNS-01",
-			strings.Join(redirecting, ", "), route.RedirectGateways)
+		s.event(corev1.EventTypeWarning, ReasonChallengeRedirected, "Present",
+			fmt.Sprintf("Gateway %s redirects the hosts to HTTPS (tls.httpsRedirect) before any route; the CA follows the redirect to port 443, where the challenge is routed on Gateways %v: this needs a certificate already served there. Redirect with a VirtualService route instead, or use DNS-01",
+				strings.Join(redirecting, ", "), route.RedirectGateways))
 	}
 	return nil
 }
@@ -186,13 +187,15 @@ func ownsRouteObject(obj client.Object, cert *edgecertv1alpha1.Certificate) bool
 	return false
 }
 
-// removeIstioRoutes deletes the challenge routes of the order in flight.
-// Failures are logged: the objects are owned by the Certificate, so they
-// go with it at the latest, and the order's outcome must be recorded.
-func (r *Reconciler) removeIstioRoutes(ctx context.Context, cert *edgecertv1alpha1.Certificate, iss *issuerFacts) {
+// removeIstioRoutes deletes the challenge routes of the order in flight and
+// returns what failed (the objects are owned by the Certificate, so the
+// garbage collector removes them with it at the latest).
+func (r *Reconciler) removeIstioRoutes(ctx context.Context, s *scope) []error {
+	cert := s.cert
 	done := map[int]bool{}
+	var errs []error
 	for _, ch := range cert.Status.Order.Challenges {
-		spec := istioRoute(iss, ch)
+		spec := istioRoute(s.iss, ch)
 		if spec == nil || done[ch.Solver] {
 			continue
 		}
@@ -201,10 +204,11 @@ func (r *Reconciler) removeIstioRoutes(ctx context.Context, cert *edgecertv1alph
 		name := gateway.ChallengeRouteName(cert.Name, ch.Solver)
 		for _, gvk := range []schema.GroupVersionKind{controller.IstioVirtualServiceGVK, controller.IstioGatewayGVK} {
 			if err := r.deleteRouteObject(ctx, cert, gvk, name); err != nil {
-				ctrl.LoggerFrom(ctx).Error(err, "Remove HTTP-01 route", "kind", gvk.Kind, "name", name)
+				errs = append(errs, fmt.Errorf("remove HTTP-01 route %s %s/%s: %w", gvk.Kind, cert.Namespace, name, err))
 			}
 		}
 	}
+	return errs
 }
 
 // deleteRouteObject deletes one route object if edgecert made it for cert.

@@ -2,6 +2,7 @@ package certificate
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,6 +32,15 @@ type Options struct {
 	ClusterResourceNamespace string
 	// MaxConcurrentReconciles bounds parallel passes (each is short).
 	MaxConcurrentReconciles int
+	// MaxConcurrentPerIssuer bounds the passes talking to one issuer at
+	// once; 0 means half of MaxConcurrentReconciles, rounded up.
+	MaxConcurrentPerIssuer int
+	// MaxOrderAge, ReconcileTimeout, DNSTimeout and CleanUpTimeout: see
+	// Reconciler (0: the defaults).
+	MaxOrderAge      time.Duration
+	ReconcileTimeout time.Duration
+	DNSTimeout       time.Duration
+	CleanUpTimeout   time.Duration
 }
 
 // SetupWithManager registers the Certificate controller, its watches on
@@ -63,6 +73,22 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 	}); err != nil {
 		return err
 	}
+	if err := idx.IndexField(ctx, &edgecertv1alpha1.Certificate{}, orderURLIndex, func(o client.Object) []string {
+		if order := o.(*edgecertv1alpha1.Certificate).Status.Order; order != nil {
+			return []string{order.URL}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	concurrency := opts.MaxConcurrentReconciles
+	if concurrency == 0 {
+		concurrency = 10
+	}
+	perIssuer := opts.MaxConcurrentPerIssuer
+	if perIssuer == 0 {
+		perIssuer = (concurrency + 1) / 2
+	}
 	r := &Reconciler{
 		Client:                   mgr.GetClient(),
 		APIReader:                mgr.GetAPIReader(),
@@ -71,6 +97,12 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 		Events:                   mgr.GetEventRecorder("edgecert-certificate"),
 		ClusterResourceNamespace: opts.ClusterResourceNamespace,
 		Now:                      time.Now,
+		Rand:                     rand.Float64,
+		MaxOrderAge:              opts.MaxOrderAge,
+		ReconcileTimeout:         opts.ReconcileTimeout,
+		DNSTimeout:               opts.DNSTimeout,
+		CleanUpTimeout:           opts.CleanUpTimeout,
+		MaxConcurrentPerIssuer:   perIssuer,
 	}
 	byIssuer := func(kind string) handler.EventHandler {
 		return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
@@ -96,10 +128,6 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 		}
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
 	})
-	concurrency := opts.MaxConcurrentReconciles
-	if concurrency == 0 {
-		concurrency = 10
-	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("certificate").
 		For(&edgecertv1alpha1.Certificate{}).

@@ -2,6 +2,7 @@ package certificate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/controller"
 	edgedns "github.com/edgecert/edgecert/internal/dns"
 	"github.com/edgecert/edgecert/internal/dns/rfc2136"
 	"github.com/edgecert/edgecert/internal/dns/route53"
@@ -31,19 +33,33 @@ type cachedSolver struct {
 	expires time.Time
 }
 
+// solverFor is dnsSolver for a pass: a solver that cannot be built for a
+// reason a person must fix (a missing Secret, a bad setting) stalls the
+// pass with InvalidSpec; other errors are returned.
+func (r *Reconciler) solverFor(ctx context.Context, s *scope, idx int) (*dnsSolver, error) {
+	solver, err := r.dnsSolver(ctx, s.iss, idx)
+	if errors.Is(err, reconcile.TerminalError(nil)) {
+		s.facts.block(edgecertv1alpha1.ReasonInvalidSpec, controller.TerminalMessage(err), true)
+		s.stop()
+		return nil, nil
+	}
+	return solver, err
+}
+
 // dnsSolver returns the issuer's solver idx, ready to use. It is built once
 // per issuer generation and minute: passes of orders in flight poll every
 // few milliseconds and must not re-read Secrets each time.
 func (r *Reconciler) dnsSolver(ctx context.Context, iss *issuerFacts, idx int) (*dnsSolver, error) {
 	key := fmt.Sprintf("%s/%d/%d", iss.obj.GetUID(), iss.obj.GetGeneration(), idx)
-	now := time.Now()
+	now := r.Now()
 	if c, ok := r.solvers.Load(key); ok && now.Before(c.(cachedSolver).expires) {
 		return c.(cachedSolver).solver, nil
 	}
-	spec := iss.obj.GetSpec().ACME.Solvers[idx].DNS01
-	if spec == nil {
+	solvers := iss.obj.GetSpec().ACME.Solvers
+	if idx < 0 || idx >= len(solvers) || solvers[idx].DNS01 == nil {
 		return nil, reconcile.TerminalError(fmt.Errorf("solver %d is not a dns01 solver", idx))
 	}
+	spec := solvers[idx].DNS01
 	s, err := r.buildDNSSolver(ctx, spec, iss.secretsNS)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -43,13 +44,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// newOrders counts newOrder requests across every engine of the test.
-var newOrders atomic.Int64
+// newOrders and renewalInfos count newOrder and renewalInfo requests
+// across every engine of the test.
+var newOrders, renewalInfos atomic.Int64
 
 func newEngine() *acme.Engine {
 	return &acme.Engine{Observe: func(endpoint, outcome string) {
-		if endpoint == "newOrder" && outcome == "ok" {
+		switch {
+		case endpoint == "newOrder" && outcome == "ok":
 			newOrders.Add(1)
+		case endpoint == "renewalInfo":
+			renewalInfos.Add(1)
 		}
 	}}
 }
@@ -62,6 +67,7 @@ func newCertificateReconciler(c client.Client, now func() time.Time) *certificat
 		ACME:      newEngine(),
 		Events:    events.NewFakeRecorder(100),
 		Now:       now,
+		Rand:      func() float64 { return 0.5 },
 	}
 }
 
@@ -197,6 +203,10 @@ func (c *clock) Set(t time.Time) {
 	c.offset = time.Until(t)
 }
 
+// pebbleARIRetry is the Retry-After Pebble puts on every renewalInfo
+// answer: the interval edgecert asks again at.
+const pebbleARIRetry = 6 * time.Hour
+
 func TestRenewalFollowsARIAndNamesTheReplacedCertificate(t *testing.T) {
 	ctx := context.Background()
 	c := bed.ControlPlane.Client
@@ -206,19 +216,29 @@ func TestRenewalFollowsARIAndNamesTheReplacedCertificate(t *testing.T) {
 	untilReady(t, r, cert, 1)
 	old := secretLeaf(t, cert)
 
-	// Pebble offers ACME Renewal Information: the renewal time lies in its
-	// suggested window, before expiry.
-	rt := cert.Status.RenewalTime.Time
-	if !rt.After(old.NotBefore) || !rt.Before(old.NotAfter) {
-		t.Fatalf("renewalTime %s is not within the certificate's validity %s..%s", rt, old.NotBefore, old.NotAfter)
+	// Pebble offers ACME Renewal Information: its window is two days
+	// around two thirds of the lifetime, and edgecert renews at the middle
+	// of it (Rand is 0.5).
+	if cert.Status.RenewalInfo == nil {
+		t.Fatal("status.renewalInfo is empty: the CA's window was not recorded")
 	}
-	// Before the renewal time a pass changes nothing and asks to come back then.
+	lifetime := old.NotAfter.Add(time.Second).Sub(old.NotBefore)
+	ideal := old.NotAfter.Add(-lifetime / 3)
+	if got, want := cert.Status.RenewalInfo.SuggestedWindowStart.Time, ideal.Add(-24*time.Hour).Truncate(time.Second); !got.Equal(want) {
+		t.Errorf("window start = %s, want %s", got, want)
+	}
+	rt := cert.Status.RenewalTime.Time
+	if rt.Before(ideal.Add(-24*time.Hour)) || rt.After(ideal.Add(24*time.Hour)) {
+		t.Fatalf("renewalTime %s is not within Pebble's window around %s", rt, ideal)
+	}
+	// Before the renewal time a pass changes nothing and comes back when
+	// the CA said to ask for the window again.
 	res, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(cert)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := rt.Sub(clk.Now()); res.RequeueAfter < want-time.Second || res.RequeueAfter > want+time.Second {
-		t.Errorf("RequeueAfter = %s, want about %s (the renewal time)", res.RequeueAfter, want)
+	if res.RequeueAfter < pebbleARIRetry-time.Minute || res.RequeueAfter > pebbleARIRetry {
+		t.Errorf("RequeueAfter = %s, want about %s (Pebble's Retry-After)", res.RequeueAfter, pebbleARIRetry)
 	}
 
 	clk.Set(rt.Add(time.Second))
@@ -226,7 +246,6 @@ func TestRenewalFollowsARIAndNamesTheReplacedCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var replaces string
 	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(cert)}
 	if _, err := r.Reconcile(ctx, req); err != nil {
 		t.Fatal(err)
@@ -237,7 +256,7 @@ func TestRenewalFollowsARIAndNamesTheReplacedCertificate(t *testing.T) {
 	if cert.Status.Order == nil {
 		t.Fatalf("no renewal order after the renewal time: %+v", cert.Status.Conditions)
 	}
-	replaces = cert.Status.Order.Replaces
+	replaces := cert.Status.Order.Replaces
 	if cond := meta.FindStatusCondition(cert.Status.Conditions, edgecertv1alpha1.IssuingCondition); cond == nil || cond.Reason != edgecertv1alpha1.ReasonRenewing {
 		t.Errorf("Issuing condition = %+v, want reason Renewing", cond)
 	}
@@ -251,6 +270,70 @@ func TestRenewalFollowsARIAndNamesTheReplacedCertificate(t *testing.T) {
 	renewed := secretLeaf(t, cert)
 	if renewed.SerialNumber.Cmp(old.SerialNumber) == 0 {
 		t.Error("the Secret still holds the old certificate")
+	}
+}
+
+// A CA that moves a certificate's renewal window into the past (what Let's
+// Encrypt does before a mass revocation) gets it renewed at the next
+// question, one Retry-After after the last: months before the lifetime rule
+// or the first window would have renewed it. Asking earlier than the CA
+// said is not allowed, and nothing happens before that.
+func TestRenewalWindowMovedByTheCARenewsAtTheNextQuestion(t *testing.T) {
+	ctx := context.Background()
+	c := bed.ControlPlane.Client
+	cert, req := setUp(t, "moved.example.test")
+	clk := &clock{}
+	r := newCertificateReconciler(c, clk.Now)
+	untilReady(t, r, cert, 1)
+	issuedAt := time.Now()
+	old := secretLeaf(t, cert)
+	firstRenewal := cert.Status.RenewalTime.Time
+	if firstRenewal.Sub(issuedAt) < 30*24*time.Hour {
+		t.Fatalf("renewalTime %s is not months away; the test needs a certificate far from renewal", firstRenewal)
+	}
+
+	var secret corev1.Secret
+	if err := c.Get(ctx, client.ObjectKey{Namespace: cert.Namespace, Name: cert.Spec.SecretName}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	start, end := issuedAt.Add(-2*time.Hour).UTC(), issuedAt.Add(-time.Hour).UTC()
+	ari := fmt.Sprintf(`{"suggestedWindow":{"start":%q,"end":%q},"explanationURL":"https://ca.test/incident"}`, start.Format(time.RFC3339), end.Format(time.RFC3339))
+	if err := bed.Pebble.SetRenewalInfo(secret.Data["tls.crt"], ari); err != nil {
+		t.Fatal(err)
+	}
+
+	// An hour later, before the CA's Retry-After: no question, no change.
+	asked := renewalInfos.Load()
+	clk.Set(issuedAt.Add(time.Hour))
+	if _, err := r.Reconcile(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if n := renewalInfos.Load() - asked; n != 0 {
+		t.Errorf("renewalInfo asked %d times before the CA's Retry-After, want 0", n)
+	}
+	if err := c.Get(ctx, req.NamespacedName, cert); err != nil {
+		t.Fatal(err)
+	}
+	if cert.Status.Revision != 1 || cert.Status.Order != nil || !cert.Status.RenewalTime.Time.Equal(firstRenewal) {
+		t.Fatalf("before the next question: revision %d, order %+v, renewalTime %s; want 1, none, %s", cert.Status.Revision, cert.Status.Order, cert.Status.RenewalTime, firstRenewal)
+	}
+
+	// At the next question the window has moved: renewal now.
+	clk.Set(issuedAt.Add(pebbleARIRetry + time.Second))
+	untilReady(t, r, cert, 2)
+	if n := renewalInfos.Load() - asked; n < 1 {
+		t.Errorf("renewalInfo asked %d times after the Retry-After, want at least 1", n)
+	}
+	if renewed := secretLeaf(t, cert); renewed.SerialNumber.Cmp(old.SerialNumber) == 0 {
+		t.Error("the Secret still holds the old certificate")
+	}
+	notes := r.Events.(*events.FakeRecorder).Events
+	found := false
+	for len(notes) > 0 && !found {
+		found = strings.Contains(<-notes, "RenewalWindowMoved")
+	}
+	if !found {
+		t.Error("no RenewalWindowMoved event")
 	}
 }
 

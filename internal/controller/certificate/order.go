@@ -1,0 +1,512 @@
+package certificate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/acme"
+	"github.com/edgecert/edgecert/internal/controller"
+	edgedns "github.com/edgecert/edgecert/internal/dns"
+	"github.com/edgecert/edgecert/internal/issuance"
+	"github.com/edgecert/edgecert/internal/metrics"
+	"github.com/edgecert/edgecert/internal/pki"
+)
+
+// dnsNotAuthorizedRecheck is how often a Certificate whose DNS provider
+// refused the change tries again: the credentials live in a Secret edgecert
+// does not watch.
+const dnsNotAuthorizedRecheck = 5 * time.Minute
+
+// maxStepsPerPass bounds the steps one pass takes on an order; a healthy
+// order needs at most choose, present, accept, then waits.
+const maxStepsPerPass = 8
+
+// advanceOrder creates an order when none is in flight, then drives the
+// order in flight with issuance.NextStep until the answer is to wait or the
+// order has ended. It holds one of the issuer's slots while it talks to
+// the CA and DNS. Sets Issuing, Reconciling (waiting, with what for) and,
+// when the order ends, Ready.
+func (r *Reconciler) advanceOrder(ctx context.Context, s *scope) error {
+	if !r.acquire(s) {
+		return nil
+	}
+	if s.cert.Status.Order == nil {
+		if err := r.startOrder(ctx, s); err != nil || s.done {
+			return err
+		}
+	}
+	return r.driveOrder(ctx, s)
+}
+
+// startOrder creates the order (or takes over one a crashed controller
+// created and did not record, see orphanPool), records it in status with
+// its key before anything else can fail, and leaves driving it to
+// driveOrder in the same pass.
+func (r *Reconciler) startOrder(ctx context.Context, s *scope) error {
+	if ok, err := r.checkNoForeignSecret(ctx, s); err != nil || !ok {
+		return err
+	}
+	// The cache may lag behind a status write of the previous pass; an
+	// order is only ever created from the latest version, so none is
+	// duplicated.
+	var latest edgecertv1alpha1.Certificate
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s.cert), &latest); err != nil {
+		return err
+	}
+	if latest.ResourceVersion != s.cert.ResourceVersion {
+		s.requeue(issuance.PollDelay(0, 0))
+		s.stop()
+		return nil
+	}
+	hosts := issuance.NormalizeHosts(s.cert.Spec.DNSNames)
+	replaces := r.replaces(s)
+	order, adopted, err := r.orphans.take(ctx, s.iss, hosts, func(url string) (bool, error) { return r.recorded(ctx, url) })
+	if err != nil {
+		return fmt.Errorf("look for unrecorded orders: %w", err)
+	}
+	if !adopted {
+		order, err = s.iss.client.NewOrder(ctx, s.iss.account, hosts, s.iss.obj.GetSpec().ACME.Profile, replaces)
+		if err != nil {
+			reason := edgecertv1alpha1.ReasonOrderFailed
+			if replaces != "" {
+				reason = edgecertv1alpha1.ReasonReplacesRejected
+			}
+			return r.acmeFailed(ctx, s, reason, err)
+		}
+		r.orphans.created(s.iss, order.URL)
+	} else {
+		replaces = ""
+		ctrl.LoggerFrom(ctx).Info("Taking over an order a previous controller created and did not record", "order", order.URL)
+	}
+	s.cert.Status.Order = &edgecertv1alpha1.OrderStatus{URL: order.URL, DNSNames: hosts, Replaces: replaces, Created: metav1.NewTime(s.now)}
+	s.createdOrder = order.URL
+	return r.newOrderKey(s)
+}
+
+// replaces is the ARI identifier a renewal order names: the current
+// certificate's, when the CA gave it a renewal window and did not refuse
+// such an order last time.
+func (r *Reconciler) replaces(s *scope) string {
+	st := s.cert.Status
+	if s.current == nil || st.RenewalInfo == nil || st.LastFailureReason == edgecertv1alpha1.ReasonReplacesRejected {
+		return ""
+	}
+	id, err := acme.ARIIdentifier(s.current.Leaf)
+	if err != nil {
+		return ""
+	}
+	return id
+}
+
+// driveOrder reads the order (and, while it is pending, its
+// authorizations) from the CA and runs the steps issuance.NextStep gives.
+func (r *Reconciler) driveOrder(ctx context.Context, s *scope) error {
+	st := s.cert.Status.Order
+	order, err := s.iss.client.GetOrder(ctx, s.iss.account, st.URL)
+	if err != nil {
+		return r.acmeFailed(ctx, s, edgecertv1alpha1.ReasonOrderFailed, err)
+	}
+	// An order the CA let expire is invalid at the CA: its own clock
+	// decides, not this one.
+	o := issuance.Order{Status: order.Status, Age: s.now.Sub(st.Created.Time)}
+	if order.Error != nil {
+		o.Problem = acme.ErrorMessage(order.Error)
+	}
+	var authzs []acme.Authorization
+	switch order.Status {
+	case issuance.StatusPending, issuance.StatusInvalid:
+		if authzs, o.Authorizations, err = r.authorizations(ctx, s, order); err != nil {
+			return r.acmeFailed(ctx, s, edgecertv1alpha1.ReasonOrderFailed, err)
+		}
+	case issuance.StatusReady:
+		key, err := r.orderKey(ctx, s)
+		if err != nil {
+			return err
+		}
+		o.KeyAvailable = key != nil
+	case issuance.StatusValid:
+		o.Stored = r.isStored(s)
+	}
+	limits := issuance.Limits{MaxAge: withDefault(r.MaxOrderAge, issuance.DefaultMaxOrderAge)}
+	for range maxStepsPerPass {
+		step := issuance.NextStep(o, limits)
+		switch step.Action {
+		case issuance.ActionChoose:
+			for _, i := range step.Authorizations {
+				if err := r.choose(ctx, s, authzs[i], &o.Authorizations[i]); err != nil || s.done {
+					return err
+				}
+			}
+		case issuance.ActionPresent:
+			for _, i := range step.Authorizations {
+				if err := r.present(ctx, s, s.challenge(authzs[i].URL), &o.Authorizations[i]); err != nil || s.done {
+					return err
+				}
+			}
+		case issuance.ActionAccept:
+			for _, i := range step.Authorizations {
+				ch := s.challenge(authzs[i].URL)
+				if err := s.iss.client.Accept(ctx, s.iss.account, ch.URL); err != nil {
+					return r.acmeFailed(ctx, s, edgecertv1alpha1.ReasonOrderFailed, err)
+				}
+				o.Authorizations[i].ChallengeStatus = issuance.StatusProcessing
+			}
+		case issuance.ActionWait:
+			if step.Reason != edgecertv1alpha1.ReasonProgressing {
+				// Ordinary progress keeps one message per order, so that
+				// the fast steps of an order write status once.
+				s.facts.wait(step.Reason, step.Message)
+			}
+			s.requeue(step.Wait)
+			return nil
+		case issuance.ActionNewKey:
+			// The key must be recorded before a CSR is sent with it.
+			s.requeue(issuance.PollDelay(0, 0))
+			return r.newOrderKey(s)
+		case issuance.ActionFinalize:
+			if order, err = r.finalizeOrder(ctx, s, order); err != nil || s.done {
+				return err
+			}
+			o.Status = order.Status
+		case issuance.ActionStore:
+			return r.store(ctx, s, order)
+		case issuance.ActionComplete:
+			return r.complete(ctx, s, s.current)
+		case issuance.ActionFail, issuance.ActionAbandon:
+			return r.orderEnded(ctx, s, step.Reason, step.Message)
+		}
+	}
+	s.requeue(issuance.PollDelay(o.Age, 0))
+	return nil
+}
+
+// challenge returns the recorded challenge of an authorization.
+func (s *scope) challenge(authzURL string) *edgecertv1alpha1.ChallengeStatus {
+	for i := range s.cert.Status.Order.Challenges {
+		if ch := &s.cert.Status.Order.Challenges[i]; ch.AuthorizationURL == authzURL {
+			return ch
+		}
+	}
+	return nil
+}
+
+// authorizations reads the order's authorizations and what NextStep needs
+// to know of each.
+func (r *Reconciler) authorizations(ctx context.Context, s *scope, order acme.Order) ([]acme.Authorization, []issuance.Authorization, error) {
+	authzs := make([]acme.Authorization, 0, len(order.Authorizations))
+	facts := make([]issuance.Authorization, 0, len(order.Authorizations))
+	for _, u := range order.Authorizations {
+		a, err := s.iss.client.GetAuthorization(ctx, s.iss.account, u)
+		if err != nil {
+			return nil, nil, err
+		}
+		name := a.DNSName
+		if a.Wildcard {
+			name = "*." + name
+		}
+		f := issuance.Authorization{Name: name, Status: a.Status}
+		if ch := s.challenge(u); ch != nil {
+			f.Chosen, f.DNS01 = true, ch.Type == issuance.DNS01
+			for _, c := range a.Challenges {
+				if c.URL == ch.URL {
+					f.ChallengeStatus = c.Status
+				}
+			}
+		}
+		for _, c := range a.Challenges {
+			if c.Error != nil {
+				f.Problem = acme.ErrorMessage(c.Error)
+			}
+		}
+		authzs, facts = append(authzs, a), append(facts, f)
+	}
+	return authzs, facts, nil
+}
+
+// choose picks the challenge of the solver that serves an authorization's
+// host, works out where it is answered, and records it in status.
+func (r *Reconciler) choose(ctx context.Context, s *scope, authz acme.Authorization, f *issuance.Authorization) error {
+	idx, typ, err := issuance.SelectSolver(s.iss.obj.GetSpec().ACME.Solvers, f.Name, s.cert.Labels)
+	if err != nil {
+		s.facts.block(edgecertv1alpha1.ReasonInvalidSpec, err.Error(), true)
+		s.stop()
+		return nil
+	}
+	var offered *acme.Challenge
+	for i := range authz.Challenges {
+		if authz.Challenges[i].Type == typ {
+			offered = &authz.Challenges[i]
+		}
+	}
+	if offered == nil {
+		s.facts.block(edgecertv1alpha1.ReasonInvalidSpec, fmt.Sprintf("the CA offers no %s challenge for %s", typ, f.Name), true)
+		s.stop()
+		return nil
+	}
+	ch := edgecertv1alpha1.ChallengeStatus{DNSName: authz.DNSName, Wildcard: authz.Wildcard, Type: typ, URL: offered.URL, AuthorizationURL: authz.URL, Token: offered.Token, Solver: idx}
+	if typ == issuance.HTTP01 {
+		ch.KeyAuthorization = offered.KeyAuthorization
+	} else {
+		ch.DNS01Value = offered.DNS01Value
+		solver, err := r.solverFor(ctx, s, idx)
+		if err != nil || s.done {
+			return err
+		}
+		dctx, cancel := r.dnsContext(ctx)
+		target, err := solver.resolver.ChallengeTarget(dctx, authz.DNSName)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("find where the TXT record of %s goes: %w", f.Name, err)
+		}
+		ch.RecordName, ch.Zone = target.FQDN, target.Zone
+	}
+	s.cert.Status.Order.Challenges = append(s.cert.Status.Order.Challenges, ch)
+	f.Chosen, f.DNS01, f.ChallengeStatus = true, typ == issuance.DNS01, offered.Status
+	return nil
+}
+
+// present makes a chosen challenge answerable, or says what it waits for.
+// An HTTP-01 answer is served from status, so it is answerable once the
+// status that records it was written (a pass later), and, through Istio,
+// once its route has had time to reach the gateway. A DNS-01 record must be
+// served by the zone's authoritative servers.
+func (r *Reconciler) present(ctx context.Context, s *scope, ch *edgecertv1alpha1.ChallengeStatus, f *issuance.Authorization) error {
+	if ch.Type == issuance.HTTP01 {
+		if s.createdInThisPass(ch.URL) {
+			f.Waiting = fmt.Sprintf("the HTTP-01 answer for %s to be recorded", f.Name)
+			return nil
+		}
+		spec := istioRoute(s.iss, *ch)
+		if spec == nil {
+			f.Answerable = true
+			return nil
+		}
+		wait, err := r.presentIstioRoute(ctx, s, ch.Solver, spec)
+		if err != nil {
+			if errors.Is(err, reconcile.TerminalError(nil)) {
+				s.facts.block(edgecertv1alpha1.ReasonChallengeRouteFailed, controller.TerminalMessage(err), true)
+				s.requeue(foreignSecretRecheck)
+				s.stop()
+				return nil
+			}
+			return err
+		}
+		if wait > 0 {
+			f.Waiting = fmt.Sprintf("the HTTP-01 route for %s to reach the gateway", f.Name)
+			return nil
+		}
+		f.Answerable = true
+		return nil
+	}
+	solver, err := r.solverFor(ctx, s, ch.Solver)
+	if err != nil || s.done {
+		return err
+	}
+	dctx, cancel := r.dnsContext(ctx)
+	defer cancel()
+	if _, done := r.presented.Load(ch.URL); !done {
+		if err := solver.provider.Present(dctx, ch.Zone, ch.RecordName, ch.DNS01Value); err != nil {
+			if errors.Is(err, edgedns.ErrNotAuthorized) {
+				s.facts.block(edgecertv1alpha1.ReasonDNSNotAuthorized, err.Error(), true)
+				s.requeue(dnsNotAuthorizedRecheck)
+				s.stop()
+				return nil
+			}
+			return err
+		}
+		r.presented.Store(ch.URL, struct{}{})
+	}
+	visible, err := solver.resolver.CheckPropagation(dctx, ch.RecordName, ch.DNS01Value)
+	if err != nil {
+		return fmt.Errorf("check TXT %s: %w", ch.RecordName, err)
+	}
+	if !visible {
+		f.Waiting = fmt.Sprintf("TXT record %s (zone %s) to be served by every authoritative server", ch.RecordName, ch.Zone)
+		return nil
+	}
+	f.Answerable = true
+	return nil
+}
+
+// createdInThisPass reports whether the challenge was chosen by this pass,
+// so that its answer is not in the status other replicas read yet.
+func (s *scope) createdInThisPass(challengeURL string) bool {
+	if s.before.Order == nil {
+		return true
+	}
+	for _, ch := range s.before.Order.Challenges {
+		if ch.URL == challengeURL {
+			return false
+		}
+	}
+	return true
+}
+
+// finalizeOrder sends the CSR made with the order's key.
+func (r *Reconciler) finalizeOrder(ctx context.Context, s *scope, order acme.Order) (acme.Order, error) {
+	key, err := r.orderKey(ctx, s)
+	if err != nil {
+		return order, err
+	}
+	if key == nil {
+		return order, errors.New("the order's private key can no longer be read")
+	}
+	csr, err := pki.CreateCSR(key, s.cert.Status.Order.DNSNames)
+	if err != nil {
+		return order, err
+	}
+	finalized, err := s.iss.client.Finalize(ctx, s.iss.account, order, csr)
+	if err != nil {
+		return order, r.acmeFailed(ctx, s, edgecertv1alpha1.ReasonOrderFailed, err)
+	}
+	return finalized, nil
+}
+
+// store downloads the chain, checks it against the order's key, writes the
+// Secret whole and records the issuance.
+func (r *Reconciler) store(ctx context.Context, s *scope, order acme.Order) error {
+	if ok, err := r.checkNoForeignSecret(ctx, s); err != nil || !ok {
+		return err
+	}
+	key, err := r.orderKey(ctx, s)
+	if err != nil {
+		return err
+	}
+	if key == nil {
+		return r.orderEnded(ctx, s, edgecertv1alpha1.ReasonOrderAbandoned, "the private key of the finished order can no longer be read")
+	}
+	chain, err := s.iss.client.FetchChain(ctx, s.iss.account, order.Certificate)
+	if err != nil {
+		return r.acmeFailed(ctx, s, edgecertv1alpha1.ReasonOrderFailed, err)
+	}
+	keyPEM, err := pki.EncodeKey(key)
+	if err != nil {
+		return err
+	}
+	kp, err := pki.ParseKeyPair(chain, keyPEM)
+	if err != nil {
+		return r.orderEnded(ctx, s, edgecertv1alpha1.ReasonOrderFailed, fmt.Sprintf("the CA's certificate does not match the order's key: %v", err))
+	}
+	if err := r.applySecret(ctx, s, chain, keyPEM); err != nil {
+		return err
+	}
+	return r.complete(ctx, s, kp)
+}
+
+// complete records an issuance whose certificate is in the Secret: removes
+// the order's records and routes, asks the CA for the renewal window, and
+// sets Ready with one Issued (or Renewed) event.
+func (r *Reconciler) complete(ctx context.Context, s *scope, kp *pki.KeyPair) error {
+	if kp == nil {
+		return errors.New("the stored certificate does not parse")
+	}
+	r.cleanUpAfter(ctx, s)
+	if err := r.removeLegacyKeySecret(ctx, s.cert); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Remove the key Secret of an older edgecert")
+	}
+	st := &s.cert.Status
+	metrics.IssuanceDuration.WithLabelValues(s.iss.kind, "issued").Observe(s.now.Sub(st.Order.Created.Time).Seconds())
+	verb := "Issued"
+	if st.Revision > 0 {
+		verb = "Renewed"
+	}
+	st.Order = nil
+	st.Revision++
+	st.FailedIssuanceAttempts, st.LastFailureTime, st.LastFailureReason = 0, nil, ""
+	s.current, s.facts.current = kp, kp
+	s.facts.decision = &issuance.Decision{Reason: edgecertv1alpha1.ReasonIssued}
+	s.facts.currentValid = true
+	s.facts.renewal = r.renewalAfterIssuance(ctx, s, kp)
+	s.event(corev1.EventTypeNormal, edgecertv1alpha1.ReasonIssued, "Issue", fmt.Sprintf("%s certificate for %s, valid until %s", verb, strings.Join(pki.Hosts(kp.Leaf), ", "), kp.Leaf.NotAfter.UTC().Format(time.RFC3339)))
+	s.requeue(s.facts.renewal.Sub(s.now))
+	s.stop()
+	return nil
+}
+
+// orderEnded gives up the order in flight (the CA failed it, or it is
+// abandoned), removes its records and routes, counts a failed attempt and
+// backs off exponentially.
+func (r *Reconciler) orderEnded(ctx context.Context, s *scope, reason, msg string) error {
+	st := &s.cert.Status
+	if st.Order != nil {
+		r.cleanUpAfter(ctx, s)
+		metrics.IssuanceDuration.WithLabelValues(s.iss.kind, "failed").Observe(s.now.Sub(st.Order.Created.Time).Seconds())
+	}
+	st.Order = nil
+	st.FailedIssuanceAttempts++
+	now := metav1.NewTime(s.now)
+	st.LastFailureTime, st.LastFailureReason = &now, reason
+	s.facts.fail(reason, msg)
+	wait := issuance.Backoff(st.FailedIssuanceAttempts)
+	s.event(corev1.EventTypeWarning, reason, "Issue", fmt.Sprintf("Issuance failed (attempt %d, next in %s): %s", st.FailedIssuanceAttempts, wait, msg))
+	s.requeue(wait)
+	s.stop()
+	return nil
+}
+
+// acmeFailed handles an error from the CA: transient ones go back to the
+// workqueue (and show in Reconciling); rate limits wait as the CA asked;
+// anything else ends the attempt with reason.
+func (r *Reconciler) acmeFailed(ctx context.Context, s *scope, reason string, err error) error {
+	c := acme.Classify(err)
+	switch c.Class {
+	case acme.Transient:
+		return fmt.Errorf("ACME: %s", c.Message)
+	case acme.RateLimited:
+		s.facts.rateLimit(c.Message)
+		s.requeue(c.RetryAfter)
+		s.stop()
+		return nil
+	}
+	return r.orderEnded(ctx, s, reason, c.Message)
+}
+
+// cleanUpAfter removes the records and routes of an order that ended; what
+// cannot be removed is named in a warning event (the order is gone from
+// status afterwards, so nothing would retry).
+func (r *Reconciler) cleanUpAfter(ctx context.Context, s *scope) {
+	if err := r.cleanUpOrder(ctx, s); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Clean up after the order")
+		s.event(corev1.EventTypeWarning, edgecertv1alpha1.EventReasonCleanUpFailed, "CleanUp", err.Error())
+	}
+}
+
+// cleanUpOrder removes every TXT record and Istio route of the order in
+// flight and returns what failed.
+func (r *Reconciler) cleanUpOrder(ctx context.Context, s *scope) error {
+	order := s.cert.Status.Order
+	if order == nil {
+		return nil
+	}
+	errs := r.removeIstioRoutes(ctx, s)
+	for _, ch := range order.Challenges {
+		r.presented.Delete(ch.URL)
+		if ch.Type != issuance.DNS01 {
+			continue
+		}
+		solver, err := r.dnsSolver(ctx, s.iss, ch.Solver)
+		if err == nil {
+			dctx, cancel := r.dnsContext(ctx)
+			err = solver.provider.CleanUp(dctx, ch.Zone, ch.RecordName, ch.DNS01Value)
+			cancel()
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("remove TXT record %s: %w", ch.RecordName, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Reconciler) dnsContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, withDefault(r.DNSTimeout, DefaultDNSTimeout))
+}

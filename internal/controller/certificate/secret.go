@@ -1,0 +1,222 @@
+package certificate
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/issuance"
+	"github.com/edgecert/edgecert/internal/pki"
+)
+
+// foreignSecretRecheck is how often a Certificate blocked by someone else's
+// Secret looks again: that Secret is not cached, so its deletion sends no
+// event.
+const foreignSecretRecheck = time.Minute
+
+// readSecret reads the Certificate's Secret from the cache, which holds
+// every Secret edgecert wrote. One that edgecert wrote for another
+// Certificate stalls the pass (SecretNotOwned). A Secret not in the cache
+// is missing or someone else's: checkNoForeignSecret asks the API server
+// before anything is ordered or written.
+func (r *Reconciler) readSecret(ctx context.Context, s *scope) error {
+	var secret corev1.Secret
+	err := r.Secrets.Cached.Get(ctx, types.NamespacedName{Namespace: s.cert.Namespace, Name: s.cert.Spec.SecretName}, &secret)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !ownedBy(&secret, s.cert) {
+		r.blockOnForeignSecret(s)
+		return nil
+	}
+	s.secret = &secret
+	kp, err := pki.ParseKeyPair(secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey])
+	if err != nil {
+		s.facts.secretProblem = fmt.Sprintf("Secret %q does not hold a valid key pair: %v", s.cert.Spec.SecretName, err)
+		return nil
+	}
+	s.current = kp
+	return nil
+}
+
+// checkNoForeignSecret asks the API server, once per pass, whether a Secret
+// of the Certificate's secretName exists that edgecert did not write for
+// it: edgecert never overwrites such a Secret. Reports false and stalls the
+// pass when there is one.
+func (r *Reconciler) checkNoForeignSecret(ctx context.Context, s *scope) (bool, error) {
+	if s.secret != nil || s.foreignChecked {
+		return true, nil
+	}
+	secret, err := r.Secrets.Get(ctx, types.NamespacedName{Namespace: s.cert.Namespace, Name: s.cert.Spec.SecretName})
+	if err != nil {
+		return false, err
+	}
+	if secret != nil && !ownedBy(secret, s.cert) {
+		r.blockOnForeignSecret(s)
+		return false, nil
+	}
+	s.foreignChecked = true
+	return true, nil
+}
+
+func (r *Reconciler) blockOnForeignSecret(s *scope) {
+	s.facts.block(edgecertv1alpha1.ReasonSecretNotOwned, fmt.Sprintf("Secret %q exists and edgecert did not create it for this Certificate; delete it or choose another secretName", s.cert.Spec.SecretName), true)
+	s.requeue(foreignSecretRecheck)
+	s.stop()
+}
+
+// ownedBy reports whether edgecert wrote secret for this Certificate.
+func ownedBy(secret *corev1.Secret, cert *edgecertv1alpha1.Certificate) bool {
+	return controller.IsManaged(secret) && secret.Labels[CertificateNameLabel] == cert.Name
+}
+
+// applySecret writes the Secret whole with server-side apply: a consumer
+// never sees a key without its chain.
+func (r *Reconciler) applySecret(ctx context.Context, s *scope, chain, keyPEM []byte) error {
+	cert, order := s.cert, s.cert.Status.Order
+	labels := map[string]string{}
+	annotations := map[string]string{}
+	if t := cert.Spec.SecretTemplate; t != nil {
+		for k, v := range t.Labels {
+			labels[k] = v
+		}
+		for k, v := range t.Annotations {
+			annotations[k] = v
+		}
+	}
+	labels[controller.ManagedByLabel] = controller.ManagedByValue
+	labels[CertificateNameLabel] = cert.Name
+	annotations[IssuerNameAnnotation] = cert.Spec.IssuerRef.Name
+	annotations[IssuerKindAnnotation] = s.iss.kind
+	annotations[DNSNamesAnnotation] = strings.Join(order.DNSNames, ",")
+	annotations[OrderURLAnnotation] = order.URL
+	secret := &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: cert.Spec.SecretName, Namespace: cert.Namespace, Labels: labels, Annotations: annotations},
+		Type:       corev1.SecretTypeTLS,
+		Data:       map[string][]byte{corev1.TLSCertKey: chain, corev1.TLSPrivateKeyKey: keyPEM},
+	}
+	if cert.Spec.SecretOwnerReference {
+		secret.OwnerReferences = []metav1.OwnerReference{ownerRef(cert)}
+	}
+	//nolint:staticcheck // typed server-side apply of a whole object is what we want here.
+	if err := r.Client.Patch(ctx, secret, client.Apply, client.FieldOwner(controller.FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("apply Secret %s: %w", cert.Spec.SecretName, err)
+	}
+	r.stored.Store(order.URL, struct{}{})
+	return nil
+}
+
+// isStored reports whether the Secret already holds the certificate of the
+// order in flight.
+func (r *Reconciler) isStored(s *scope) bool {
+	url := s.cert.Status.Order.URL
+	if _, ok := r.stored.Load(url); ok {
+		return true
+	}
+	return s.secret != nil && s.secret.Annotations[OrderURLAnnotation] == url && s.current != nil
+}
+
+// keyContext binds a sealed order key to its Certificate and order.
+func keyContext(cert *edgecertv1alpha1.Certificate) string {
+	return string(cert.UID) + "\n" + cert.Status.Order.URL
+}
+
+// newOrderKey makes the key for the order in flight (or keeps the Secret's
+// key under rotationPolicy Never) and records it in status.order: sealed
+// with the account key, so that a restarted controller finalizes with it.
+func (r *Reconciler) newOrderKey(s *scope) error {
+	spec := issuance.KeySpec(s.cert.Spec.PrivateKey)
+	order := s.cert.Status.Order
+	if s.current != nil && !issuance.RotateKey(s.cert.Spec.PrivateKey) && pki.KeyMatchesSpec(s.current.Key, spec) {
+		id, err := pki.PublicKeyID(s.current.Key.Public())
+		order.KeyHash, order.EncryptedKey = id, ""
+		return err
+	}
+	key, err := pki.GenerateKey(spec)
+	if err != nil {
+		return err
+	}
+	sealed, err := pki.SealKey(key, s.iss.account.Key, keyContext(s.cert))
+	if err != nil {
+		return err
+	}
+	id, err := pki.PublicKeyID(key.Public())
+	if err != nil {
+		return err
+	}
+	order.KeyHash, order.EncryptedKey = id, sealed
+	return nil
+}
+
+// orderKey finds the key the order in flight is to be finalized with: the
+// sealed key in status, or (rotationPolicy Never) the Secret's, or the key
+// Secret of an order an older edgecert started. Nil when none matches the
+// order's key hash.
+func (r *Reconciler) orderKey(ctx context.Context, s *scope) (crypto.Signer, error) {
+	order := s.cert.Status.Order
+	var candidates []crypto.Signer
+	if order.EncryptedKey != "" {
+		if key, err := pki.OpenKey(order.EncryptedKey, s.iss.account.Key, keyContext(s.cert)); err == nil {
+			candidates = append(candidates, key)
+		}
+	}
+	if s.current != nil {
+		candidates = append(candidates, s.current.Key)
+	}
+	if legacy, err := r.legacyKeySecret(ctx, s.cert); err != nil {
+		return nil, err
+	} else if legacy != nil {
+		if key, err := pki.ParseKey(legacy.Data[corev1.TLSPrivateKeyKey]); err == nil {
+			candidates = append(candidates, key)
+		}
+	}
+	for _, key := range candidates {
+		if id, err := pki.PublicKeyID(key.Public()); err == nil && id == order.KeyHash {
+			return key, nil
+		}
+	}
+	return nil, nil
+}
+
+// legacyKeySecret is the key Secret of an older edgecert, from the cache.
+func (r *Reconciler) legacyKeySecret(ctx context.Context, cert *edgecertv1alpha1.Certificate) (*corev1.Secret, error) {
+	var secret corev1.Secret
+	err := r.Secrets.Cached.Get(ctx, types.NamespacedName{Namespace: cert.Namespace, Name: cert.Name + legacyKeySecretSuffix}, &secret)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil || !ownedBy(&secret, cert) {
+		return nil, err
+	}
+	return &secret, nil
+}
+
+// removeLegacyKeySecret deletes an older edgecert's key Secret once the
+// certificate it served is stored.
+func (r *Reconciler) removeLegacyKeySecret(ctx context.Context, cert *edgecertv1alpha1.Certificate) error {
+	secret, err := r.legacyKeySecret(ctx, cert)
+	if err != nil || secret == nil {
+		return err
+	}
+	uid := secret.UID
+	return client.IgnoreNotFound(r.Client.Delete(ctx, secret, client.Preconditions{UID: &uid}))
+}
+
+func ownerRef(cert *edgecertv1alpha1.Certificate) metav1.OwnerReference {
+	t := true
+	return metav1.OwnerReference{APIVersion: edgecertv1alpha1.GroupVersion.String(), Kind: "Certificate", Name: cert.Name, UID: cert.UID, Controller: &t, BlockOwnerDeletion: &t}
+}
