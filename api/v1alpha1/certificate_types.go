@@ -4,6 +4,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// CertificateFinalizer keeps a Certificate deleted while an order is in
+// flight until edgecert has removed the order's challenge records and
+// routes (it gives up after a bounded time, so a deletion never hangs).
+// edgecert adds it to every Certificate; what creates Certificates for
+// edgecert (shims, GatewayServices) sets it at creation.
+const CertificateFinalizer = "edgecert.dev/challenge-cleanup"
+
 // CertificateSpec asks for a certificate for some hosts, from an issuer,
 // stored in a Secret.
 type CertificateSpec struct {

@@ -24,7 +24,6 @@ func issueDemoCertificate(ctx context.Context, bed *testenv.Bed) error {
 	const ns = "edgecert-system"
 	zone := strings.TrimSuffix(bed.BIND.Zones[0], ".")
 	objs := []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "bind-tsig", Namespace: ns}, Data: map[string][]byte{"secret": []byte(bed.BIND.Key.Secret)}},
 		&edgecertv1alpha1.ClusterIssuer{

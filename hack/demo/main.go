@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -60,7 +62,12 @@ func run(exitAfter time.Duration) error {
 		return err
 	}
 
+	// edgecert's own namespace holds the leader Lease and ClusterIssuers'
+	// Secrets: it exists before edgecert starts, as an install makes it.
 	opts := manager.DefaultOptions()
+	if err := bed.ControlPlane.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: opts.Namespace}}); err != nil {
+		return err
+	}
 	metricsPort, err := testenv.FreePort()
 	if err != nil {
 		return err

@@ -69,61 +69,62 @@ func (c *Client) orderURLs(ctx context.Context, acct Account) ([]string, error) 
 		var page struct {
 			Orders []string `json:"orders"`
 		}
-		var link string
-		link, err = c.postAsGet(ctx, acct, next, &page)
+		body, header, err := c.postAsGet(ctx, acct, next, "application/json")
 		if err = c.record("orders", err); err != nil {
 			return nil, err
 		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			return nil, fmt.Errorf("order list %s: %w", next, err)
+		}
 		urls = append(urls, page.Orders...)
-		next = link
+		next = nextLink(header)
 	}
 	return slices.Compact(urls), nil
 }
 
 // postAsGet sends a POST-as-GET (RFC 8555, section 6.3) signed with the
-// account key, decodes the JSON answer into out, and returns the answer's
-// Link rel="next", if any. The ACME library has no such call for URLs it
-// does not know (the order list), so this one signs with go-jose.
-func (c *Client) postAsGet(ctx context.Context, acct Account, url string, out any) (string, error) {
+// account key and returns the answer's body and headers. The ACME library
+// has no such call for URLs it does not know (the order list), and its
+// chain download does more than download, so this one signs with go-jose.
+// A badNonce is retried once, with a fresh nonce.
+func (c *Client) postAsGet(ctx context.Context, acct Account, url, accept string) ([]byte, http.Header, error) {
 	dir, err := c.acme.GetDirectory(ctx)
 	if err != nil {
-		return "", err
+		return nil, nil, err
 	}
 	for attempt := 0; ; attempt++ {
 		body, err := c.signEmpty(ctx, acct, dir.NewNonce, url)
 		if err != nil {
-			return "", err
+			return nil, nil, err
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
-			return "", err
+			return nil, nil, err
 		}
 		req.Header.Set("Content-Type", "application/jose+json")
+		req.Header.Set("Accept", accept)
 		req.Header.Set("User-Agent", "edgecert")
 		resp, err := c.http.Do(req)
 		if err != nil {
-			return "", err
+			return nil, nil, err
 		}
 		data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 		resp.Body.Close()
 		if err != nil {
-			return "", err
+			return nil, nil, err
 		}
 		if resp.StatusCode >= 300 {
 			var p acmez.Problem
 			if json.Unmarshal(data, &p) != nil || p.Type == "" {
-				return "", fmt.Errorf("POST-as-GET %s: HTTP %d", url, resp.StatusCode)
+				return nil, nil, fmt.Errorf("POST-as-GET %s: HTTP %d", url, resp.StatusCode)
 			}
 			p.Status = resp.StatusCode
 			if p.Type == acmez.ProblemTypeBadNonce && attempt == 0 {
 				continue
 			}
-			return "", p
+			return nil, nil, p
 		}
-		if err := json.Unmarshal(data, out); err != nil {
-			return "", fmt.Errorf("POST-as-GET %s: %w", url, err)
-		}
-		return nextLink(resp.Header), nil
+		return data, resp.Header, nil
 	}
 }
 

@@ -64,8 +64,13 @@ const (
 type Order struct {
 	// Status is the order's status at the CA.
 	Status string
-	// Age is how long ago edgecert created (or adopted) the order.
+	// Age is how long ago edgecert created (or adopted) the order; it
+	// bounds the order's life (Limits.MaxAge).
 	Age time.Duration
+	// SinceLastStep is how long ago edgecert last acted on the order
+	// (created it, asked the CA to validate, finalized): polls are fast
+	// right after a step, when the CA usually answers, and slow down after.
+	SinceLastStep time.Duration
 	// KeyAvailable is false when the key the order is to be finalized with
 	// cannot be read any more.
 	KeyAvailable bool
@@ -159,7 +164,7 @@ func NextStep(o Order, l Limits) Step {
 		}
 		return Step{Action: ActionFinalize}
 	case StatusProcessing:
-		return Step{Action: ActionWait, Wait: PollDelay(o.Age, l.RetryAfter), Reason: edgecertv1alpha1.ReasonProgressing, Message: "The CA is issuing the certificate"}
+		return Step{Action: ActionWait, Wait: PollDelay(o.SinceLastStep, l.RetryAfter), Reason: edgecertv1alpha1.ReasonProgressing, Message: "The CA is issuing the certificate"}
 	case StatusPending:
 		return pendingStep(o, l)
 	}
@@ -206,9 +211,9 @@ func pendingStep(o Order, l Limits) Step {
 				reason = edgecertv1alpha1.ReasonWaitingForDNSPropagation
 			}
 		}
-		return Step{Action: ActionWait, Wait: PollDelay(o.Age, l.RetryAfter), Reason: reason, Message: "Waiting for " + waitingFor(o)}
+		return Step{Action: ActionWait, Wait: PollDelay(o.SinceLastStep, l.RetryAfter), Reason: reason, Message: "Waiting for " + waitingFor(o)}
 	}
-	return Step{Action: ActionWait, Wait: PollDelay(o.Age, l.RetryAfter), Reason: edgecertv1alpha1.ReasonProgressing, Message: "The CA is validating the challenges"}
+	return Step{Action: ActionWait, Wait: PollDelay(o.SinceLastStep, l.RetryAfter), Reason: edgecertv1alpha1.ReasonProgressing, Message: "The CA is validating the challenges"}
 }
 
 // anyWaiting reports whether presenting was already tried for one of idx

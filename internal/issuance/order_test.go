@@ -64,7 +64,7 @@ func TestNextStep(t *testing.T) {
 			want:  Step{Action: ActionAbandon, Reason: "OrderAbandoned", Message: "the order was not finished within 1h0m0s"},
 		},
 		"no age limit": {
-			order:    Order{Status: StatusProcessing, Age: 90 * time.Minute},
+			order:    Order{Status: StatusProcessing, Age: 90 * time.Minute, SinceLastStep: 90 * time.Minute},
 			noLimits: true,
 			want:     Step{Action: ActionWait, Wait: 30 * time.Second, Reason: "Progressing", Message: "The CA is issuing the certificate"},
 		},
@@ -76,8 +76,8 @@ func TestNextStep(t *testing.T) {
 			order: Order{Status: StatusReady},
 			want:  Step{Action: ActionNewKey},
 		},
-		"processing: wait at the fast pace while young": {
-			order: Order{Status: StatusProcessing, Age: time.Second},
+		"processing: wait at the fast pace right after a step": {
+			order: Order{Status: StatusProcessing, Age: time.Minute, SinceLastStep: time.Second},
 			want:  Step{Action: ActionWait, Wait: 20 * time.Millisecond, Reason: "Progressing", Message: "The CA is issuing the certificate"},
 		},
 		"processing: never faster than the CA asks": {
@@ -133,7 +133,7 @@ func TestNextStep(t *testing.T) {
 			want: Step{Action: ActionWait, Wait: 20 * time.Millisecond, Reason: "WaitingForDNSPropagation", Message: "Waiting for TXT record _acme-challenge.a.example. (zone example.) to be served by every authoritative server"},
 		},
 		"waiting for an HTTP-01 route": {
-			order: Order{Status: StatusPending, Age: 3 * time.Second, Authorizations: []Authorization{
+			order: Order{Status: StatusPending, Age: 3 * time.Second, SinceLastStep: 3 * time.Second, Authorizations: []Authorization{
 				with(waiting(pendingAuthz("a.example"), "the HTTP-01 route for a.example to reach the gateway"), func(a *Authorization) { a.DNS01 = false }),
 			}},
 			want: Step{Action: ActionWait, Wait: 500 * time.Millisecond, Reason: "Progressing", Message: "Waiting for the HTTP-01 route for a.example to reach the gateway"},

@@ -26,6 +26,7 @@ import (
 	"github.com/edgecert/edgecert/internal/controller/gatewayservice"
 	"github.com/edgecert/edgecert/internal/controller/issuer"
 	shimcontroller "github.com/edgecert/edgecert/internal/controller/shim"
+	"github.com/edgecert/edgecert/internal/issuance"
 	"github.com/edgecert/edgecert/internal/metrics"
 	"github.com/edgecert/edgecert/internal/scheme"
 	"github.com/edgecert/edgecert/internal/shim"
@@ -37,10 +38,16 @@ type Options struct {
 	MetricsAddr string
 	// ProbeAddr serves /healthz and /readyz.
 	ProbeAddr string
-	// LeaderElect makes only one replica reconcile at a time.
+	// LeaderElect makes only one replica reconcile at a time. On by default:
+	// two replicas reconciling at once would both order certificates.
 	LeaderElect bool
 	// LeaderElectionNamespace holds the leader Lease. Required out of a cluster.
 	LeaderElectionNamespace string
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election: a
+	// standby takes over at most LeaseDuration after the leader died.
+	LeaseDuration time.Duration
+	RenewDeadline time.Duration
+	RetryPeriod   time.Duration
 	// Namespace is where edgecert runs and keeps what it owns (account keys,
 	// solver Service). Defaults to LeaderElectionNamespace.
 	Namespace string
@@ -51,6 +58,14 @@ type Options struct {
 	HTTP01Addr string
 	// MaxConcurrentReconciles bounds parallel Certificate passes.
 	MaxConcurrentReconciles int
+	// MaxConcurrentReconcilesPerIssuer bounds the Certificate passes that
+	// talk to one issuer's CA and DNS at once (0: half of
+	// MaxConcurrentReconciles), so a silent CA leaves workers for others.
+	MaxConcurrentReconcilesPerIssuer int
+	// ACMERequestTimeout bounds each call to an ACME CA.
+	ACMERequestTimeout time.Duration
+	// MaxOrderAge abandons ACME orders not finished in that time.
+	MaxOrderAge time.Duration
 	// KubeAPIQPS and KubeAPIBurst bound requests to the API server
 	// (client-go's own default, 5 QPS, starves hundreds of orders).
 	KubeAPIQPS   float32
@@ -76,12 +91,18 @@ type Options struct {
 }
 
 // DefaultOptions are the defaults a platform engineer expects: metrics on
-// :8080, probes on :8081, HTTP-01 answers on :8089, no leader election (one
-// replica).
+// :8080, probes on :8081, HTTP-01 answers on :8089, leader election on (so
+// that a second replica is a standby, never a second issuer).
 func DefaultOptions() Options {
 	return Options{
 		MetricsAddr:             ":8080",
 		ProbeAddr:               ":8081",
+		LeaderElect:             true,
+		LeaseDuration:           15 * time.Second,
+		RenewDeadline:           10 * time.Second,
+		RetryPeriod:             2 * time.Second,
+		ACMERequestTimeout:      acme.DefaultRequestTimeout,
+		MaxOrderAge:             issuance.DefaultMaxOrderAge,
 		LeaderElectionNamespace: "edgecert-system",
 		Namespace:               "edgecert-system",
 		GracefulShutdown:        30 * time.Second,
@@ -99,9 +120,15 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "Address the /healthz and /readyz probes bind to.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader so that only one replica reconciles at a time.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader election Lease.")
+	fs.DurationVar(&o.LeaseDuration, "leader-election-lease-duration", o.LeaseDuration, "How long a standby waits for a silent leader before taking over.")
+	fs.DurationVar(&o.RenewDeadline, "leader-election-renew-deadline", o.RenewDeadline, "How long the leader tries to renew its lease before it steps down (shorter than the lease duration).")
+	fs.DurationVar(&o.RetryPeriod, "leader-election-retry-period", o.RetryPeriod, "How often replicas try to acquire or renew the lease.")
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "Namespace edgecert runs in and keeps its own objects in.")
 	fs.StringVar(&o.HTTP01Addr, "http01-bind-address", o.HTTP01Addr, `Address the HTTP-01 challenge listener binds to (expose it with a Service); "0" disables it.`)
 	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", o.MaxConcurrentReconciles, "How many Certificates are reconciled in parallel.")
+	fs.IntVar(&o.MaxConcurrentReconcilesPerIssuer, "max-concurrent-reconciles-per-issuer", o.MaxConcurrentReconcilesPerIssuer, "How many of those may talk to one issuer's CA and DNS at once (0: half), so that a silent CA cannot hold every worker.")
+	fs.DurationVar(&o.ACMERequestTimeout, "acme-request-timeout", o.ACMERequestTimeout, "Deadline of each request to an ACME CA.")
+	fs.DurationVar(&o.MaxOrderAge, "max-order-age", o.MaxOrderAge, "Give up an ACME order not finished in that time (its records are removed) and try again after a backoff.")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Requests per second to the Kubernetes API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of requests to the Kubernetes API server.")
 	fs.BoolVar(&o.IngressShimCertManagerAnnotations, "ingress-shim-cert-manager-annotations", o.IngressShimCertManagerAnnotations, "Honour cert-manager's annotations (cert-manager.io/cluster-issuer, cert-manager.io/issuer, key and renewal ones) on Ingresses, for migrating from cert-manager.")
@@ -126,8 +153,13 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		LeaderElection:          o.LeaderElect,
 		LeaderElectionID:        "edgecert-controller",
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
-		GracefulShutdownTimeout: &o.GracefulShutdown,
-		Cache:                   cacheOptions(),
+		// A replica that stops cleanly hands over at once.
+		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &o.LeaseDuration,
+		RenewDeadline:                 &o.RenewDeadline,
+		RetryPeriod:                   &o.RetryPeriod,
+		GracefulShutdownTimeout:       &o.GracefulShutdown,
+		Cache:                         cacheOptions(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
@@ -158,13 +190,15 @@ func cacheOptions() cache.Options {
 // setupControllers registers each edgecert controller with the manager. The
 // list is explicit, in one place, so a reader sees what runs.
 func setupControllers(mgr ctrl.Manager, o Options) error {
-	engine := &acme.Engine{Observe: metrics.ObserveACME}
+	engine := &acme.Engine{Observe: metrics.ObserveACME, RequestTimeout: o.ACMERequestTimeout}
 	if err := issuer.SetupWithManager(mgr, engine, o.Namespace); err != nil {
 		return fmt.Errorf("set up issuer controllers: %w", err)
 	}
 	if err := certificate.SetupWithManager(context.Background(), mgr, engine, certificate.Options{
 		ClusterResourceNamespace: o.Namespace,
 		MaxConcurrentReconciles:  o.MaxConcurrentReconciles,
+		MaxConcurrentPerIssuer:   o.MaxConcurrentReconcilesPerIssuer,
+		MaxOrderAge:              o.MaxOrderAge,
 	}); err != nil {
 		return fmt.Errorf("set up certificate controller: %w", err)
 	}

@@ -21,7 +21,7 @@ import (
 // provider refuses), the Certificate goes anyway and a CleanUpFailed event
 // names what is left, so that a deletion never hangs.
 func (r *Reconciler) finalize(ctx context.Context, cert *edgecertv1alpha1.Certificate) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(cert, Finalizer) {
+	if !controllerutil.ContainsFinalizer(cert, edgecertv1alpha1.CertificateFinalizer) {
 		return ctrl.Result{}, nil
 	}
 	if cert.Status.Order != nil {
@@ -40,7 +40,7 @@ func (r *Reconciler) finalize(ctx context.Context, cert *edgecertv1alpha1.Certif
 		}
 	}
 	base := cert.DeepCopy()
-	controllerutil.RemoveFinalizer(cert, Finalizer)
+	controllerutil.RemoveFinalizer(cert, edgecertv1alpha1.CertificateFinalizer)
 	if err := r.Client.Patch(ctx, cert, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(controller.FieldManager)); err != nil {
 		if apierrors.IsConflict(err) {
 			return ctrl.Result{RequeueAfter: conflictRequeue}, nil
@@ -48,6 +48,7 @@ func (r *Reconciler) finalize(ctx context.Context, cert *edgecertv1alpha1.Certif
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	r.ariPolls.Delete(cert.UID)
+	r.written.Delete(cert.UID)
 	metrics.Forget(cert.Namespace, cert.Name)
 	return ctrl.Result{}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -101,39 +102,77 @@ func (r *Reconciler) issuer(ctx context.Context, cert *edgecertv1alpha1.Certific
 
 // issuerSlots bounds how many passes talk to one issuer's CA and DNS at
 // once. A pass that finds every slot taken does not wait: it comes back a
-// little later, leaving its worker to Certificates of other issuers.
+// little later, leaving its worker to Certificates of other issuers. Slots
+// go to waiting Certificates in the order they first asked, so that a
+// Certificate whose passes keep failing fast cannot keep a slot from the
+// others.
 type issuerSlots struct {
-	mu    sync.Mutex
-	inUse map[string]int
+	mu       sync.Mutex
+	byIssuer map[string]*slots
+}
+
+type slots struct {
+	inUse int
+	// waiting are the Certificates (namespace/name) that found no slot, in
+	// the order they asked, with when they last asked.
+	waiting []waiter
+}
+
+type waiter struct {
+	cert  string
+	asked time.Time
 }
 
 // issuerBusyRequeue is how soon a pass that found its issuer's slots taken
-// comes back (spread by up to as much again).
-const issuerBusyRequeue = 200 * time.Millisecond
+// comes back (spread by up to as much again); a waiter that has not asked
+// again for waiterExpiry has stopped waiting.
+const (
+	issuerBusyRequeue = 200 * time.Millisecond
+	waiterExpiry      = 10 * issuerBusyRequeue
+)
 
 // acquire takes a slot of the pass's issuer for the rest of the pass, or
-// stops the pass and asks to be called again when none is free.
+// stops the pass and asks to be called again when none is free for it.
 func (r *Reconciler) acquire(s *scope) bool {
 	if s.release != nil || r.MaxConcurrentPerIssuer <= 0 {
 		return true
 	}
-	key := s.iss.key()
+	key, cert := s.iss.key(), s.cert.Namespace+"/"+s.cert.Name
 	r.slots.mu.Lock()
 	defer r.slots.mu.Unlock()
-	if r.slots.inUse[key] >= r.MaxConcurrentPerIssuer {
+	if r.slots.byIssuer == nil {
+		r.slots.byIssuer = map[string]*slots{}
+	}
+	sl := r.slots.byIssuer[key]
+	if sl == nil {
+		sl = &slots{}
+		r.slots.byIssuer[key] = sl
+	}
+	sl.waiting = slices.DeleteFunc(sl.waiting, func(w waiter) bool { return s.now.Sub(w.asked) > waiterExpiry })
+	ahead := slices.IndexFunc(sl.waiting, func(w waiter) bool { return w.cert == cert })
+	if ahead < 0 {
+		ahead = len(sl.waiting)
+	}
+	if ahead >= r.MaxConcurrentPerIssuer-sl.inUse {
+		if ahead == len(sl.waiting) {
+			sl.waiting = append(sl.waiting, waiter{cert: cert})
+		}
+		sl.waiting[ahead].asked = s.now
+		// Nothing was learnt: status stays as the last pass left it.
 		s.requeue(issuerBusyRequeue + time.Duration(r.random()*float64(issuerBusyRequeue)))
 		s.stop()
+		s.keepStatus = true
 		return false
 	}
-	if r.slots.inUse == nil {
-		r.slots.inUse = map[string]int{}
+	if ahead < len(sl.waiting) {
+		sl.waiting = slices.Delete(sl.waiting, ahead, ahead+1)
 	}
-	r.slots.inUse[key]++
+	sl.inUse++
 	s.release = func() {
 		r.slots.mu.Lock()
 		defer r.slots.mu.Unlock()
-		if r.slots.inUse[key]--; r.slots.inUse[key] == 0 {
-			delete(r.slots.inUse, key)
+		if sl.inUse--; sl.inUse == 0 && len(sl.waiting) == 0 {
+			delete(r.slots.byIssuer, key)
 		}
 	}
 	return true

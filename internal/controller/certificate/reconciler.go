@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -47,9 +48,6 @@ const (
 	// from: a pass that finds the order's certificate already stored
 	// records it without downloading or writing it again.
 	OrderURLAnnotation = "edgecert.dev/order-url"
-	// Finalizer keeps a Certificate deleted mid-order until its challenge
-	// records and routes are removed (or CleanUpTimeout has passed).
-	Finalizer = "edgecert.dev/challenge-cleanup"
 	// legacyKeySecretSuffix named the Secret older versions kept an
 	// order's key in; edgecert reads it to finish such orders and removes
 	// it once the certificate is stored.
@@ -109,6 +107,11 @@ type Reconciler struct {
 	// ariPolls holds, per Certificate UID, when to ask the CA for its
 	// renewal window again.
 	ariPolls sync.Map
+	// lastStep holds, per order URL, when this process last acted on it.
+	lastStep sync.Map
+	// written holds, per Certificate UID, the resourceVersion of this
+	// process's latest write of it (see cacheBehind).
+	written sync.Map
 	slots    issuerSlots
 	orphans  orphanPool
 }
@@ -139,6 +142,9 @@ type scope struct {
 	result ctrl.Result
 	// done stops the remaining steps.
 	done bool
+	// keepStatus leaves status as it was: the pass gave up before it
+	// learnt anything (its issuer's slots were taken).
+	keepStatus bool
 }
 
 // event is an event to record once the pass's status is written.
@@ -177,18 +183,22 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		}
 		return ctrl.Result{}, err
 	}
+	if r.cacheBehind(cert) {
+		return ctrl.Result{RequeueAfter: cacheLagRequeue}, nil
+	}
 	if !cert.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, cert)
 	}
-	if !controllerutil.ContainsFinalizer(cert, Finalizer) {
+	if !controllerutil.ContainsFinalizer(cert, edgecertv1alpha1.CertificateFinalizer) {
 		base := cert.DeepCopy()
-		controllerutil.AddFinalizer(cert, Finalizer)
+		controllerutil.AddFinalizer(cert, edgecertv1alpha1.CertificateFinalizer)
 		if err := r.Client.Patch(ctx, cert, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(controller.FieldManager)); err != nil {
 			if apierrors.IsConflict(err) {
 				return ctrl.Result{RequeueAfter: conflictRequeue}, nil
 			}
 			return ctrl.Result{}, err
 		}
+		r.noteWrite(cert)
 	}
 
 	before := cert.DeepCopy()
@@ -218,6 +228,37 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 // conflictRequeue is how soon a pass that lost a write race runs again.
 const conflictRequeue = 100 * time.Millisecond
 
+// cacheLagRequeue is how soon a pass that found the cache behind its own
+// last write looks again, should the watch event of that write (which
+// brings the pass back at once) be lost.
+const cacheLagRequeue = time.Second
+
+// cacheBehind reports whether the cached copy of cert is older than this
+// process's latest write of it. A pass on such a copy would act on a state
+// it already changed (order a certificate whose order it recorded, store
+// one it stored) and its write would fail the optimistic lock, so it is
+// skipped: the watch event of the write brings the Certificate back, with
+// the cache at least that fresh. Resource versions of one resource compare
+// as numbers (KEP-5504); one that does not parse disables the check.
+func (r *Reconciler) cacheBehind(cert *edgecertv1alpha1.Certificate) bool {
+	v, ok := r.written.Load(cert.UID)
+	if !ok {
+		return false
+	}
+	cmp, err := resourceversion.CompareResourceVersion(cert.ResourceVersion, v.(string))
+	if err == nil && cmp < 0 {
+		return true
+	}
+	r.written.CompareAndDelete(cert.UID, v)
+	return false
+}
+
+// noteWrite records the resourceVersion of a write of cert this process
+// made.
+func (r *Reconciler) noteWrite(cert *edgecertv1alpha1.Certificate) {
+	r.written.Store(cert.UID, cert.ResourceVersion)
+}
+
 // finish turns the pass's outcome into status, writes it when it changed,
 // and records the pass's events once status is written (so that a pass
 // whose write failed and runs again does not record them twice).
@@ -230,7 +271,9 @@ func (r *Reconciler) finish(ctx context.Context, s *scope, before *edgecertv1alp
 	case err != nil:
 		s.facts.transient = err
 	}
-	setStatus(s.cert, s.facts)
+	if !s.keepStatus {
+		setStatus(s.cert, s.facts)
+	}
 	if !apiequality.Semantic.DeepEqual(before.Status, s.cert.Status) {
 		if perr := r.patchStatus(ctx, before, s); perr != nil {
 			if apierrors.IsConflict(perr) {
@@ -252,6 +295,9 @@ func (r *Reconciler) finish(ctx context.Context, s *scope, before *edgecertv1alp
 // current object anyway, so that it is never lost.
 func (r *Reconciler) patchStatus(ctx context.Context, before *edgecertv1alpha1.Certificate, s *scope) error {
 	err := r.Client.Status().Patch(ctx, s.cert, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	if err == nil {
+		r.noteWrite(s.cert)
+	}
 	if !apierrors.IsConflict(err) || s.createdOrder == "" {
 		return err
 	}
@@ -264,7 +310,11 @@ func (r *Reconciler) patchStatus(ctx context.Context, before *edgecertv1alpha1.C
 	}
 	fresh := current.DeepCopy()
 	fresh.Status.Order = s.cert.Status.Order
-	return r.Client.Status().Patch(ctx, fresh, client.MergeFromWithOptions(current, client.MergeFromWithOptimisticLock{}))
+	if err := r.Client.Status().Patch(ctx, fresh, client.MergeFromWithOptions(current, client.MergeFromWithOptimisticLock{})); err != nil {
+		return err
+	}
+	r.noteWrite(fresh)
+	return nil
 }
 
 func (r *Reconciler) recordMetrics(cert *edgecertv1alpha1.Certificate) {

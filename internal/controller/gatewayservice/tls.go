@@ -134,8 +134,9 @@ func (r *Reconciler) issuedSecret(ctx context.Context, s *scope) (*corev1.Secret
 	switch {
 	case apierrors.IsNotFound(err):
 		cert = edgecertv1alpha1.Certificate{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.gs.Namespace, Labels: map[string]string{controller.ManagedByLabel: controller.ManagedByValue, GatewayServiceNameLabel: s.gs.Name}},
-			Spec:       want,
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.gs.Namespace, Labels: map[string]string{controller.ManagedByLabel: controller.ManagedByValue, GatewayServiceNameLabel: s.gs.Name},
+				Finalizers: []string{edgecertv1alpha1.CertificateFinalizer}},
+			Spec: want,
 		}
 		cert.OwnerReferences = []metav1.OwnerReference{ownerRef(s.gs)}
 		if err := r.Client.Create(ctx, &cert, client.FieldOwner(controller.FieldManager)); err != nil && !apierrors.IsAlreadyExists(err) {

@@ -114,8 +114,9 @@ func (s *certSync) apply(ctx context.Context, src shim.Source, obj client.Object
 	err := s.Client.Get(ctx, types.NamespacedName{Namespace: d.Namespace, Name: d.Name}, &cert)
 	if apierrors.IsNotFound(err) {
 		cert = edgecertv1alpha1.Certificate{
-			ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: d.Name, Labels: certLabels(src), Annotations: map[string]string{shim.SourceAnnotation: src.String()}},
-			Spec:       spec,
+			ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: d.Name, Labels: certLabels(src), Annotations: map[string]string{shim.SourceAnnotation: src.String()},
+				Finalizers: []string{edgecertv1alpha1.CertificateFinalizer}},
+			Spec: spec,
 		}
 		if obj.GetNamespace() == d.Namespace {
 			cert.OwnerReferences = []metav1.OwnerReference{ownerRef(obj)}

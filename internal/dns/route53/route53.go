@@ -65,21 +65,13 @@ type Config struct {
 }
 
 // Provider changes TXT RRsets in Route 53. Create it once per Issuer
-// solver and reuse it: it caches hosted zone IDs and serializes writes to
-// the same name.
+// solver and reuse it: it caches hosted zone IDs. Writes to one name are
+// serialized across every Provider of the process (edgedns.LockRecord).
 type Provider struct {
 	client *r53.Client
 	cfg    Config
 
 	zoneIDs sync.Map // zone name -> hosted zone ID
-
-	mu    sync.Mutex
-	names map[string]*nameLock
-}
-
-type nameLock struct {
-	sync.Mutex
-	users int
 }
 
 var _ edgedns.Provider = (*Provider)(nil)
@@ -116,7 +108,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 			o.BaseEndpoint = aws.String(cfg.BaseEndpoint)
 		}
 	})
-	return &Provider{client: client, cfg: cfg, names: map[string]*nameLock{}}, nil
+	return &Provider{client: client, cfg: cfg}, nil
 }
 
 // Present adds value to the TXT RRset at fqdn with an UPSERT of the RRset
@@ -175,7 +167,10 @@ func (p *Provider) update(ctx context.Context, zone, fqdn string, edit func([]st
 	if err != nil {
 		return "", err
 	}
-	unlock := p.lock(zoneID + "/" + fqdn)
+	unlock, err := edgedns.LockRecord(ctx, zoneID, fqdn)
+	if err != nil {
+		return "", err
+	}
 	defer unlock()
 
 	current, err := p.txtSet(ctx, zoneID, fqdn)
@@ -280,27 +275,6 @@ func (p *Provider) hostedZoneID(ctx context.Context, zone string) (string, error
 		return ids[0], nil
 	default:
 		return "", fmt.Errorf("find hosted zone %s: %d public hosted zones have this name; set the hosted zone ID", zone, len(ids))
-	}
-}
-
-// lock serializes read-modify-write cycles on one name.
-func (p *Provider) lock(key string) func() {
-	p.mu.Lock()
-	l := p.names[key]
-	if l == nil {
-		l = &nameLock{}
-		p.names[key] = l
-	}
-	l.users++
-	p.mu.Unlock()
-	l.Lock()
-	return func() {
-		l.Unlock()
-		p.mu.Lock()
-		if l.users--; l.users == 0 {
-			delete(p.names, key)
-		}
-		p.mu.Unlock()
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -314,4 +316,32 @@ func ExampleProvider() {
 	_ = p.Present // Present(ctx, target.Zone, target.FQDN, keyAuthDigest)
 	fmt.Println("ok")
 	// Output: ok
+}
+
+// Writes to one name from several Providers (a solver's provider is rebuilt
+// when its credentials are read again) keep every value: the lock is the
+// process's, keyed by zone and name, not the Provider's.
+func TestConcurrentPresentsFromSeveralProvidersKeepEveryValue(t *testing.T) {
+	fqdn := "_acme-challenge.many.example.test."
+	var wg sync.WaitGroup
+	var want []string
+	for i := range 8 {
+		p := newProvider(t, nil)
+		v := fmt.Sprintf("value-%d", i)
+		want = append(want, `"`+v+`"`)
+		wg.Go(func() {
+			if err := p.Present(t.Context(), "example.test.", fqdn, v); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	_, got, ok := server.RecordSet(zoneID, fqdn, "TXT")
+	if !ok {
+		t.Fatal("no TXT RRset")
+	}
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("values (-want +got):\n%s", diff)
+	}
 }
