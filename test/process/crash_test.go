@@ -22,7 +22,10 @@ func TestKilledAtRandomMomentsNoOrderIsMadeTwice(t *testing.T) {
 	t.Logf("seed %d", seed)
 
 	controllerNS, certNS := setUpNamespaces(t)
-	ctl := startController(t, controllerNS)
+	// Four workers, so that 50 certificates take longer than six leader
+	// terms cut at random moments of their first 600 ms.
+	slow := []string{"--max-concurrent-reconciles", "4"}
+	ctl := startController(t, controllerNS, slow...)
 	waitLeader(t, ctl)
 	createClusterIssuer(t, "crash", bed.Pebble.DirectoryURL, bindSolver())
 	before, err := bed.Pebble.OrdersCreated()
@@ -34,14 +37,15 @@ func TestKilledAtRandomMomentsNoOrderIsMadeTwice(t *testing.T) {
 	killed := 0
 	for killed < kills && readyCount(t, certNS, "crash") < n {
 		// A random moment of this leader's term: from right after it took
-		// the lease to a second into its work.
-		time.Sleep(time.Duration(rng.IntN(1000)) * time.Millisecond)
+		// the lease to 600 ms into its work.
+		time.Sleep(time.Duration(rng.IntN(600)) * time.Millisecond)
 		if readyCount(t, certNS, "crash") == n {
 			break
 		}
 		ctl.Kill()
 		killed++
-		ctl = startController(t, controllerNS)
+		t.Logf("kill %d with %d of %d certificates Ready", killed, readyCount(t, certNS, "crash"), n)
+		ctl = startController(t, controllerNS, slow...)
 		waitLeader(t, ctl)
 	}
 	testenv.Eventually(t, 2*time.Minute, "all certificates Ready", func() (bool, string) {

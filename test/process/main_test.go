@@ -188,7 +188,9 @@ func checkIssued(t *testing.T, ns, prefix string, n int) {
 		if err != nil {
 			return false, err.Error()
 		}
-		got := testenv.CountWrites(writes, func(w testenv.AuditWrite) bool { return w.Resource == "secrets" && w.Namespace == ns && strings.HasPrefix(w.Name, prefix+"-") })
+		got := testenv.CountWrites(writes, func(w testenv.AuditWrite) bool {
+			return w.Resource == "secrets" && w.Namespace == ns && strings.HasPrefix(w.Name, prefix+"-")
+		})
 		return got >= n, fmt.Sprintf("%d Secret writes", got)
 	})
 	for i := range n {

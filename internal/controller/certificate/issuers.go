@@ -2,15 +2,19 @@ package certificate
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
@@ -89,7 +93,7 @@ func (r *Reconciler) issuer(ctx context.Context, cert *edgecertv1alpha1.Certific
 	if err != nil {
 		return nil, err
 	}
-	accountKey, err := pki.ParseKey(keyPEM)
+	accountKey, err := r.accountKey(keyPEM)
 	if err != nil {
 		return nil, reconcile.TerminalError(fmt.Errorf("%s %q account key: %w", kind, ref.Name, err))
 	}
@@ -100,39 +104,56 @@ func (r *Reconciler) issuer(ctx context.Context, cert *edgecertv1alpha1.Certific
 	return &issuerFacts{obj: obj, kind: kind, secretsNS: ns, client: cl, account: acme.Account{Key: accountKey, URL: st.AccountURI}}, nil
 }
 
+// accountKey parses an account key once: every pass of every Certificate
+// needs its issuer's.
+func (r *Reconciler) accountKey(keyPEM []byte) (crypto.Signer, error) {
+	if k, ok := r.accountKeys.Load(string(keyPEM)); ok {
+		return k.(crypto.Signer), nil
+	}
+	k, err := pki.ParseKey(keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	r.accountKeys.Store(string(keyPEM), k)
+	return k, nil
+}
+
 // issuerSlots bounds how many passes talk to one issuer's CA and DNS at
-// once. A pass that finds every slot taken does not wait: it comes back a
-// little later, leaving its worker to Certificates of other issuers. Slots
-// go to waiting Certificates in the order they first asked, so that a
-// Certificate whose passes keep failing fast cannot keep a slot from the
-// others.
+// once. A pass that finds no slot for it does not wait: it joins the
+// issuer's queue and ends, leaving its worker to Certificates of other
+// issuers. When a slot frees, the first Certificate in the queue is woken
+// (through Wake, a source of the controller) and the slot is kept for it.
+// Slots thus go in the order they were asked for, a Certificate whose
+// passes fail fast cannot keep one from the others, and waiting costs no
+// pass at all.
 type issuerSlots struct {
 	mu       sync.Mutex
 	byIssuer map[string]*slots
+	// Wake carries the Certificates a slot was kept for; the controller
+	// reconciles each at once.
+	Wake chan event.GenericEvent
 }
 
 type slots struct {
 	inUse int
-	// waiting are the Certificates (namespace/name) that found no slot, in
-	// the order they asked, with when they last asked.
-	waiting []waiter
+	// queue holds the Certificates (namespace/name) that found no slot,
+	// in the order they asked.
+	queue []string
+	// kept holds, for each woken Certificate, since when its slot is
+	// kept.
+	kept map[string]time.Time
 }
 
-type waiter struct {
-	cert  string
-	asked time.Time
-}
-
-// issuerBusyRequeue is how soon a pass that found its issuer's slots taken
-// comes back (spread by up to as much again); a waiter that has not asked
-// again for waiterExpiry has stopped waiting.
+// Should a wake get lost (a full channel, a Certificate deleted meanwhile),
+// a kept slot lapses after keptSlotExpiry and a queued pass looks again
+// after queuedRecheck.
 const (
-	issuerBusyRequeue = 200 * time.Millisecond
-	waiterExpiry      = 10 * issuerBusyRequeue
+	keptSlotExpiry = 5 * time.Second
+	queuedRecheck  = 30 * time.Second
 )
 
 // acquire takes a slot of the pass's issuer for the rest of the pass, or
-// stops the pass and asks to be called again when none is free for it.
+// queues the Certificate for the next free slot and stops the pass.
 func (r *Reconciler) acquire(s *scope) bool {
 	if s.release != nil || r.MaxConcurrentPerIssuer <= 0 {
 		return true
@@ -145,35 +166,58 @@ func (r *Reconciler) acquire(s *scope) bool {
 	}
 	sl := r.slots.byIssuer[key]
 	if sl == nil {
-		sl = &slots{}
+		sl = &slots{kept: map[string]time.Time{}}
 		r.slots.byIssuer[key] = sl
 	}
-	sl.waiting = slices.DeleteFunc(sl.waiting, func(w waiter) bool { return s.now.Sub(w.asked) > waiterExpiry })
-	ahead := slices.IndexFunc(sl.waiting, func(w waiter) bool { return w.cert == cert })
-	if ahead < 0 {
-		ahead = len(sl.waiting)
-	}
-	if ahead >= r.MaxConcurrentPerIssuer-sl.inUse {
-		if ahead == len(sl.waiting) {
-			sl.waiting = append(sl.waiting, waiter{cert: cert})
+	for c, since := range sl.kept {
+		if s.now.Sub(since) > keptSlotExpiry {
+			delete(sl.kept, c)
 		}
-		sl.waiting[ahead].asked = s.now
+	}
+	_, kept := sl.kept[cert]
+	ahead := slices.Index(sl.queue, cert)
+	if ahead < 0 {
+		ahead = len(sl.queue)
+	}
+	if !kept && ahead >= r.MaxConcurrentPerIssuer-sl.inUse-len(sl.kept) {
+		if ahead == len(sl.queue) {
+			sl.queue = append(sl.queue, cert)
+		}
+		r.wakeLocked(sl, s.now)
 		// Nothing was learnt: status stays as the last pass left it.
-		s.requeue(issuerBusyRequeue + time.Duration(r.random()*float64(issuerBusyRequeue)))
+		s.requeue(queuedRecheck)
 		s.stop()
 		s.keepStatus = true
 		return false
 	}
-	if ahead < len(sl.waiting) {
-		sl.waiting = slices.Delete(sl.waiting, ahead, ahead+1)
+	if ahead < len(sl.queue) {
+		sl.queue = slices.Delete(sl.queue, ahead, ahead+1)
 	}
+	delete(sl.kept, cert)
 	sl.inUse++
 	s.release = func() {
 		r.slots.mu.Lock()
 		defer r.slots.mu.Unlock()
-		if sl.inUse--; sl.inUse == 0 && len(sl.waiting) == 0 {
+		sl.inUse--
+		r.wakeLocked(sl, r.Now())
+		if sl.inUse == 0 && len(sl.queue) == 0 && len(sl.kept) == 0 {
 			delete(r.slots.byIssuer, key)
 		}
 	}
 	return true
+}
+
+// wakeLocked keeps each free slot for the next queued Certificate and wakes
+// it.
+func (r *Reconciler) wakeLocked(sl *slots, now time.Time) {
+	for r.MaxConcurrentPerIssuer-sl.inUse-len(sl.kept) > 0 && len(sl.queue) > 0 {
+		next := sl.queue[0]
+		sl.queue = sl.queue[1:]
+		sl.kept[next] = now
+		ns, name, _ := strings.Cut(next, "/")
+		select {
+		case r.slots.Wake <- event.GenericEvent{Object: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}}:
+		default:
+		}
+	}
 }

@@ -39,21 +39,24 @@ func (r *Reconciler) advanceOrder(ctx context.Context, s *scope) error {
 	if !r.acquire(s) {
 		return nil
 	}
+	var fresh *acme.Order
 	if s.cert.Status.Order == nil {
-		if err := r.startOrder(ctx, s); err != nil || s.done {
+		order, err := r.startOrder(ctx, s)
+		if err != nil || s.done {
 			return err
 		}
+		fresh = &order
 	}
-	return r.driveOrder(ctx, s)
+	return r.driveOrder(ctx, s, fresh)
 }
 
 // startOrder creates the order (or takes over one a crashed controller
 // created and did not record, see orphanPool), records it in status with
-// its key before anything else can fail, and leaves driving it to
-// driveOrder in the same pass.
-func (r *Reconciler) startOrder(ctx context.Context, s *scope) error {
+// its key before anything else can fail, and returns it for driveOrder to
+// drive in the same pass.
+func (r *Reconciler) startOrder(ctx context.Context, s *scope) (acme.Order, error) {
 	if ok, err := r.checkNoForeignSecret(ctx, s); err != nil || !ok {
-		return err
+		return acme.Order{}, err
 	}
 	// The pass reads a copy at least as new as this process's last write
 	// (cacheBehind), and only the leader writes orders: an order recorded
@@ -62,7 +65,7 @@ func (r *Reconciler) startOrder(ctx context.Context, s *scope) error {
 	replaces := r.replaces(s)
 	order, adopted, err := r.orphans.take(ctx, s.iss, hosts, func(url string) (bool, error) { return r.recorded(ctx, url) })
 	if err != nil {
-		return fmt.Errorf("look for unrecorded orders: %w", err)
+		return order, fmt.Errorf("look for unrecorded orders: %w", err)
 	}
 	if !adopted {
 		order, err = s.iss.client.NewOrder(ctx, s.iss.account, hosts, s.iss.obj.GetSpec().ACME.Profile, replaces)
@@ -71,7 +74,7 @@ func (r *Reconciler) startOrder(ctx context.Context, s *scope) error {
 			if replaces != "" {
 				reason = edgecertv1alpha1.ReasonReplacesRejected
 			}
-			return r.acmeFailed(ctx, s, reason, err)
+			return order, r.acmeFailed(ctx, s, reason, err)
 		}
 		r.orphans.created(s.iss, order.URL)
 	} else {
@@ -81,7 +84,7 @@ func (r *Reconciler) startOrder(ctx context.Context, s *scope) error {
 	s.cert.Status.Order = &edgecertv1alpha1.OrderStatus{URL: order.URL, DNSNames: hosts, Replaces: replaces, Created: metav1.NewTime(s.now)}
 	s.createdOrder = order.URL
 	r.stepTaken(s)
-	return r.newOrderKey(s)
+	return order, r.newOrderKey(s)
 }
 
 // replaces is the ARI identifier a renewal order names: the current
@@ -99,13 +102,19 @@ func (r *Reconciler) replaces(s *scope) string {
 	return id
 }
 
-// driveOrder reads the order (and, while it is pending, its
-// authorizations) from the CA and runs the steps issuance.NextStep gives.
-func (r *Reconciler) driveOrder(ctx context.Context, s *scope) error {
+// driveOrder reads the order (unless the CA just sent it: fresh) and,
+// while it is pending, its authorizations from the CA, and runs the steps
+// issuance.NextStep gives.
+func (r *Reconciler) driveOrder(ctx context.Context, s *scope, fresh *acme.Order) error {
 	st := s.cert.Status.Order
-	order, err := s.iss.client.GetOrder(ctx, s.iss.account, st.URL)
-	if err != nil {
-		return r.acmeFailed(ctx, s, edgecertv1alpha1.ReasonOrderFailed, err)
+	var order acme.Order
+	var err error
+	if fresh != nil {
+		order = *fresh
+	} else {
+		if order, err = s.iss.client.GetOrder(ctx, s.iss.account, st.URL); err != nil {
+			return r.acmeFailed(ctx, s, edgecertv1alpha1.ReasonOrderFailed, err)
+		}
 	}
 	// An order the CA let expire is invalid at the CA: its own clock
 	// decides, not this one.
@@ -383,6 +392,8 @@ func (r *Reconciler) finalizeOrder(ctx context.Context, s *scope, order acme.Ord
 // store downloads the chain, checks it against the order's key, writes the
 // Secret whole and records the issuance.
 func (r *Reconciler) store(ctx context.Context, s *scope, order acme.Order) error {
+	// Server-side apply would merge into someone else's Secret: ask the
+	// API server, when the cache does not hold ours.
 	if ok, err := r.checkNoForeignSecret(ctx, s); err != nil || !ok {
 		return err
 	}

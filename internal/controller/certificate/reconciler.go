@@ -107,13 +107,15 @@ type Reconciler struct {
 	// ariPolls holds, per Certificate UID, when to ask the CA for its
 	// renewal window again.
 	ariPolls sync.Map
+	// accountKeys holds parsed account keys by their PEM.
+	accountKeys sync.Map
 	// lastStep holds, per order URL, when this process last acted on it.
 	lastStep sync.Map
 	// written holds, per Certificate UID, the resourceVersion of this
 	// process's latest write of it (see cacheBehind).
 	written sync.Map
-	slots    issuerSlots
-	orphans  orphanPool
+	slots   issuerSlots
+	orphans orphanPool
 }
 
 // scope is what the steps of one pass found and decided.
@@ -138,7 +140,7 @@ type scope struct {
 	release func()
 
 	facts  facts
-	events []event
+	events []pendingEvent
 	result ctrl.Result
 	// done stops the remaining steps.
 	done bool
@@ -147,13 +149,13 @@ type scope struct {
 	keepStatus bool
 }
 
-// event is an event to record once the pass's status is written.
-type event struct {
+// pendingEvent is an event to record once the pass's status is written.
+type pendingEvent struct {
 	typ, reason, action, note string
 }
 
 func (s *scope) event(typ, reason, action, note string) {
-	s.events = append(s.events, event{typ, reason, action, note})
+	s.events = append(s.events, pendingEvent{typ, reason, action, note})
 }
 
 // requeue asks to be called again after d, keeping the earliest request.

@@ -10,8 +10,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/acme"
@@ -25,6 +27,11 @@ const (
 	// tokenIndex holds the HTTP-01 tokens of the order in flight.
 	tokenIndex = "status.order.challenges.token"
 )
+
+// wakeBuffer is how many wakes of queued Certificates may wait for the
+// controller; a wake that finds it full is dropped, and the queued pass
+// looks again by itself.
+const wakeBuffer = 4096
 
 // Options tune the Certificate controller.
 type Options struct {
@@ -104,6 +111,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 		CleanUpTimeout:           opts.CleanUpTimeout,
 		MaxConcurrentPerIssuer:   perIssuer,
 	}
+	r.slots.Wake = make(chan event.GenericEvent, wakeBuffer)
 	byIssuer := func(kind string) handler.EventHandler {
 		return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
 			var list edgecertv1alpha1.CertificateList
@@ -134,6 +142,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 		Watches(&edgecertv1alpha1.Issuer{}, byIssuer(edgecertv1alpha1.IssuerKind)).
 		Watches(&edgecertv1alpha1.ClusterIssuer{}, byIssuer(edgecertv1alpha1.ClusterIssuerKind)).
 		Watches(&corev1.Secret{}, bySecret).
+		WatchesRawSource(source.Channel(r.slots.Wake, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)
 }
