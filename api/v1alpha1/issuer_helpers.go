@@ -39,3 +39,16 @@ func (r IssuerReference) KindOrDefault() string {
 	}
 	return r.Kind
 }
+
+// AccountKeyDataKey is the key, in an issuer's privateKeySecretRef Secret,
+// that holds the ACME account key (PEM).
+const AccountKeyDataKey = "tls.key"
+
+// IssuerSecretNamespace is where an issuer's Secrets live: the Issuer's own
+// namespace, or clusterResourceNamespace (edgecert's) for a ClusterIssuer.
+func IssuerSecretNamespace(issuer GenericIssuer, clusterResourceNamespace string) string {
+	if issuer.GetNamespace() != "" {
+		return issuer.GetNamespace()
+	}
+	return clusterResourceNamespace
+}

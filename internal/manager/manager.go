@@ -20,16 +20,16 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/acme"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/controller/certificate"
-	certmergecontroller "github.com/edgecert/edgecert/internal/controller/certmerge"
+	"github.com/edgecert/edgecert/internal/controller/certmerge"
 	"github.com/edgecert/edgecert/internal/controller/gatewayservice"
 	"github.com/edgecert/edgecert/internal/controller/issuer"
-	shimcontroller "github.com/edgecert/edgecert/internal/controller/shim"
+	"github.com/edgecert/edgecert/internal/controller/shim"
 	"github.com/edgecert/edgecert/internal/issuance"
 	"github.com/edgecert/edgecert/internal/metrics"
 	"github.com/edgecert/edgecert/internal/scheme"
-	"github.com/edgecert/edgecert/internal/shim"
+	"github.com/edgecert/edgecert/internal/ingress"
 )
 
 // Options are the settings of the `edgecert controller` command.
@@ -179,9 +179,9 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 // cacheOptions keeps the cache to what edgecert owns: Secrets are cached
 // only when edgecert labelled them, so memory does not grow with the
 // cluster's other Secrets. Other Secrets are read on demand, uncached
-// (controller.Secrets).
+// (kube.Secrets).
 func cacheOptions() cache.Options {
-	managed := labels.SelectorFromSet(labels.Set{controller.ManagedByLabel: controller.ManagedByValue})
+	managed := labels.SelectorFromSet(labels.Set{kube.ManagedByLabel: kube.ManagedByValue})
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&corev1.Secret{}: {Label: managed},
 	}}
@@ -202,14 +202,14 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	}); err != nil {
 		return fmt.Errorf("set up certificate controller: %w", err)
 	}
-	if err := certmergecontroller.SetupWithManager(mgr); err != nil {
+	if err := certmerge.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up certmerge controllers: %w", err)
 	}
 	if err := gatewayservice.SetupWithManager(context.Background(), mgr, gatewayservice.Options{}); err != nil {
 		return fmt.Errorf("set up gatewayservice controller: %w", err)
 	}
-	shimOpts := shimcontroller.Options{
-		Annotations:            shim.Options{CertManagerAnnotations: o.IngressShimCertManagerAnnotations},
+	shimOpts := shim.Options{
+		Annotations:            ingress.Options{CertManagerAnnotations: o.IngressShimCertManagerAnnotations},
 		IstioWorkloadNamespace: o.IstioGatewayWorkloadNamespace,
 		SecretOwnerReference:   o.ShimSecretOwnerReference,
 	}
@@ -219,7 +219,7 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 		}
 		shimOpts.Annotations.DefaultIssuer = &edgecertv1alpha1.IssuerReference{Name: o.DefaultIssuerName, Kind: o.DefaultIssuerKind}
 	}
-	if err := shimcontroller.SetupWithManager(mgr, shimOpts); err != nil {
+	if err := shim.SetupWithManager(mgr, shimOpts); err != nil {
 		return fmt.Errorf("set up shim controllers: %w", err)
 	}
 	if o.HTTP01Addr != "0" && o.HTTP01Addr != "" {

@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/metrics"
 )
 
@@ -41,7 +41,7 @@ func (r *Reconciler) finalize(ctx context.Context, cert *edgecertv1alpha1.Certif
 	}
 	base := cert.DeepCopy()
 	controllerutil.RemoveFinalizer(cert, edgecertv1alpha1.CertificateFinalizer)
-	if err := r.Client.Patch(ctx, cert, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(controller.FieldManager)); err != nil {
+	if err := r.Client.Patch(ctx, cert, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(kube.FieldManager)); err != nil {
 		if apierrors.IsConflict(err) {
 			return ctrl.Result{RequeueAfter: conflictRequeue}, nil
 		}

@@ -19,8 +19,7 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/acme"
-	"github.com/edgecert/edgecert/internal/controller"
-	issuerctrl "github.com/edgecert/edgecert/internal/controller/issuer"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/issuance"
 	"github.com/edgecert/edgecert/internal/pki"
 )
@@ -51,7 +50,7 @@ func (r *Reconciler) resolveIssuer(ctx context.Context, s *scope) error {
 	switch {
 	case err == nil:
 	case errors.Is(err, errIssuerNotReady) || apierrors.IsNotFound(err) || errors.Is(err, reconcile.TerminalError(nil)):
-		s.facts.block(edgecertv1alpha1.ReasonIssuerNotReady, controller.TerminalMessage(err), false)
+		s.facts.block(edgecertv1alpha1.ReasonIssuerNotReady, kube.TerminalMessage(err), false)
 		s.stop()
 		return nil
 	default:
@@ -88,8 +87,8 @@ func (r *Reconciler) issuer(ctx context.Context, cert *edgecertv1alpha1.Certific
 	if !meta.IsStatusConditionTrue(st.Conditions, edgecertv1alpha1.ReadyCondition) || st.AccountURI == "" {
 		return nil, fmt.Errorf("%s %q: %w", kind, ref.Name, errIssuerNotReady)
 	}
-	ns := issuerctrl.SecretNamespace(obj, r.ClusterResourceNamespace)
-	keyPEM, err := r.Secrets.Value(ctx, ns, edgecertv1alpha1.SecretKeySelector{Name: obj.GetSpec().ACME.PrivateKeySecretRef.Name, Key: issuerctrl.AccountKeyDataKey})
+	ns := edgecertv1alpha1.IssuerSecretNamespace(obj, r.ClusterResourceNamespace)
+	keyPEM, err := r.Secrets.Value(ctx, ns, edgecertv1alpha1.SecretKeySelector{Name: obj.GetSpec().ACME.PrivateKeySecretRef.Name, Key: edgecertv1alpha1.AccountKeyDataKey})
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/issuance"
 )
@@ -80,11 +80,11 @@ func (r *Reconciler) presentIstioRoute(ctx context.Context, s *scope, solver int
 		return 0, reconcile.TerminalError(fmt.Errorf("HTTP-01 route through Istio: %w", err))
 	}
 	if route.ExistingGateway == "" {
-		if _, err := r.applyRouteObject(ctx, cert, controller.IstioGatewayGVK, route.Name, route.GatewaySpec()); err != nil {
+		if _, err := r.applyRouteObject(ctx, cert, kube.IstioGatewayGVK, route.Name, route.GatewaySpec()); err != nil {
 			return 0, err
 		}
 	}
-	created, err := r.applyRouteObject(ctx, cert, controller.IstioVirtualServiceGVK, route.Name, route.VirtualServiceSpec())
+	created, err := r.applyRouteObject(ctx, cert, kube.IstioVirtualServiceGVK, route.Name, route.VirtualServiceSpec())
 	if err != nil {
 		return 0, err
 	}
@@ -101,7 +101,7 @@ func (r *Reconciler) presentIstioRoute(ctx context.Context, s *scope, solver int
 func (r *Reconciler) followRedirects(ctx context.Context, s *scope, route *gateway.ChallengeRoute) error {
 	cert := s.cert
 	var list unstructured.UnstructuredList
-	list.SetGroupVersionKind(controller.IstioGatewayGVK.GroupVersion().WithKind("GatewayList"))
+	list.SetGroupVersionKind(kube.IstioGatewayGVK.GroupVersion().WithKind("GatewayList"))
 	if err := r.Client.List(ctx, &list); err != nil {
 		return fmt.Errorf("list Istio Gateways: %w", err)
 	}
@@ -153,7 +153,7 @@ func (r *Reconciler) followRedirects(ctx context.Context, s *scope, route *gatew
 // returns the latest time it can have been created. An object of that
 // name that edgecert did not create for this Certificate is never touched.
 func (r *Reconciler) applyRouteObject(ctx context.Context, cert *edgecertv1alpha1.Certificate, gvk schema.GroupVersionKind, name string, spec map[string]any) (time.Time, error) {
-	existing := controller.NewUnstructured(gvk, "", "")
+	existing := kube.NewUnstructured(gvk, "", "")
 	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: cert.Namespace, Name: name}, existing)
 	switch {
 	case err == nil && !ownsRouteObject(existing, cert):
@@ -161,12 +161,12 @@ func (r *Reconciler) applyRouteObject(ctx context.Context, cert *edgecertv1alpha
 	case err != nil && !apierrors.IsNotFound(err):
 		return time.Time{}, fmt.Errorf("get %s %s/%s: %w", gvk.Kind, cert.Namespace, name, err)
 	}
-	u := controller.NewUnstructured(gvk, cert.Namespace, name)
+	u := kube.NewUnstructured(gvk, cert.Namespace, name)
 	u.Object["spec"] = spec
-	u.SetLabels(map[string]string{controller.ManagedByLabel: controller.ManagedByValue, CertificateNameLabel: cert.Name})
+	u.SetLabels(map[string]string{kube.ManagedByLabel: kube.ManagedByValue, CertificateNameLabel: cert.Name})
 	u.SetOwnerReferences([]metav1.OwnerReference{ownerRef(cert)})
 	//nolint:staticcheck // server-side apply of a whole unstructured object.
-	if err := r.Client.Patch(ctx, u, client.Apply, client.FieldOwner(controller.FieldManager), client.ForceOwnership); err != nil {
+	if err := r.Client.Patch(ctx, u, client.Apply, client.FieldOwner(kube.FieldManager), client.ForceOwnership); err != nil {
 		return time.Time{}, fmt.Errorf("apply %s %s/%s: %w", gvk.Kind, cert.Namespace, name, err)
 	}
 	// The API server keeps creation times in whole seconds: the object may
@@ -176,7 +176,7 @@ func (r *Reconciler) applyRouteObject(ctx context.Context, cert *edgecertv1alpha
 
 // ownsRouteObject reports whether edgecert created obj for cert.
 func ownsRouteObject(obj client.Object, cert *edgecertv1alpha1.Certificate) bool {
-	if !controller.IsManaged(obj) || obj.GetLabels()[CertificateNameLabel] != cert.Name {
+	if !kube.IsManaged(obj) || obj.GetLabels()[CertificateNameLabel] != cert.Name {
 		return false
 	}
 	for _, o := range obj.GetOwnerReferences() {
@@ -202,7 +202,7 @@ func (r *Reconciler) removeIstioRoutes(ctx context.Context, s *scope) []error {
 		done[ch.Solver] = true
 		r.presented.Delete("istio-route " + cert.Status.Order.URL + " " + strconv.Itoa(ch.Solver))
 		name := gateway.ChallengeRouteName(cert.Name, ch.Solver)
-		for _, gvk := range []schema.GroupVersionKind{controller.IstioVirtualServiceGVK, controller.IstioGatewayGVK} {
+		for _, gvk := range []schema.GroupVersionKind{kube.IstioVirtualServiceGVK, kube.IstioGatewayGVK} {
 			if err := r.deleteRouteObject(ctx, cert, gvk, name); err != nil {
 				errs = append(errs, fmt.Errorf("remove HTTP-01 route %s %s/%s: %w", gvk.Kind, cert.Namespace, name, err))
 			}
@@ -213,7 +213,7 @@ func (r *Reconciler) removeIstioRoutes(ctx context.Context, s *scope) []error {
 
 // deleteRouteObject deletes one route object if edgecert made it for cert.
 func (r *Reconciler) deleteRouteObject(ctx context.Context, cert *edgecertv1alpha1.Certificate, gvk schema.GroupVersionKind, name string) error {
-	u := controller.NewUnstructured(gvk, "", "")
+	u := kube.NewUnstructured(gvk, "", "")
 	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: cert.Namespace, Name: name}, u); err != nil {
 		return client.IgnoreNotFound(err)
 	}

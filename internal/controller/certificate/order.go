@@ -14,7 +14,7 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/acme"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	edgedns "github.com/edgecert/edgecert/internal/dns"
 	"github.com/edgecert/edgecert/internal/issuance"
 	"github.com/edgecert/edgecert/internal/metrics"
@@ -162,6 +162,7 @@ func (r *Reconciler) driveOrder(ctx context.Context, s *scope, fresh *acme.Order
 				o.Authorizations[i].ChallengeStatus = issuance.StatusProcessing
 			}
 			r.stepTaken(s)
+			o.SinceLastStep = 0
 		case issuance.ActionWait:
 			if step.Reason != edgecertv1alpha1.ReasonProgressing {
 				// Ordinary progress keeps one message per order, so that
@@ -180,9 +181,17 @@ func (r *Reconciler) driveOrder(ctx context.Context, s *scope, fresh *acme.Order
 			}
 			o.Status = order.Status
 			r.stepTaken(s)
+			o.SinceLastStep = 0
 		case issuance.ActionStore:
 			return r.store(ctx, s, order)
 		case issuance.ActionComplete:
+			if s.current == nil {
+				// This process stored it and its cache has not seen the
+				// Secret yet; the Secret's watch event brings the pass back.
+				s.requeue(conflictRequeue)
+				s.keepStatus = true
+				return nil
+			}
 			return r.complete(ctx, s, s.current)
 		case issuance.ActionFail, issuance.ActionAbandon:
 			return r.orderEnded(ctx, s, step.Reason, step.Message)
@@ -311,7 +320,7 @@ func (r *Reconciler) present(ctx context.Context, s *scope, ch *edgecertv1alpha1
 		wait, err := r.presentIstioRoute(ctx, s, ch.Solver, spec)
 		if err != nil {
 			if errors.Is(err, reconcile.TerminalError(nil)) {
-				s.facts.block(edgecertv1alpha1.ReasonChallengeRouteFailed, controller.TerminalMessage(err), true)
+				s.facts.block(edgecertv1alpha1.ReasonChallengeRouteFailed, kube.TerminalMessage(err), true)
 				s.requeue(foreignSecretRecheck)
 				s.stop()
 				return nil
@@ -426,9 +435,6 @@ func (r *Reconciler) store(ctx context.Context, s *scope, order acme.Order) erro
 // the order's records and routes, asks the CA for the renewal window, and
 // sets Ready with one Issued (or Renewed) event.
 func (r *Reconciler) complete(ctx context.Context, s *scope, kp *pki.KeyPair) error {
-	if kp == nil {
-		return errors.New("the stored certificate does not parse")
-	}
 	r.cleanUpAfter(ctx, s)
 	if err := r.removeLegacyKeySecret(ctx, s.cert); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Remove the key Secret of an older edgecert")

@@ -27,7 +27,7 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/acme"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/issuance"
 	"github.com/edgecert/edgecert/internal/metrics"
 	"github.com/edgecert/edgecert/internal/pki"
@@ -72,7 +72,7 @@ type Reconciler struct {
 	// APIReader reads straight from the API server, for the few reads that
 	// must not see a stale cache (before creating an ACME order).
 	APIReader client.Reader
-	Secrets   controller.Secrets
+	Secrets   kube.Secrets
 	ACME      *acme.Engine
 	Events    events.EventRecorder
 	// ClusterResourceNamespace holds ClusterIssuers' Secrets.
@@ -194,7 +194,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if !controllerutil.ContainsFinalizer(cert, edgecertv1alpha1.CertificateFinalizer) {
 		base := cert.DeepCopy()
 		controllerutil.AddFinalizer(cert, edgecertv1alpha1.CertificateFinalizer)
-		if err := r.Client.Patch(ctx, cert, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(controller.FieldManager)); err != nil {
+		if err := r.Client.Patch(ctx, cert, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(kube.FieldManager)); err != nil {
 			if apierrors.IsConflict(err) {
 				return ctrl.Result{RequeueAfter: conflictRequeue}, nil
 			}

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/issuance"
 	"github.com/edgecert/edgecert/internal/pki"
 )
@@ -80,7 +80,7 @@ func (r *Reconciler) blockOnForeignSecret(s *scope) {
 
 // ownedBy reports whether edgecert wrote secret for this Certificate.
 func ownedBy(secret *corev1.Secret, cert *edgecertv1alpha1.Certificate) bool {
-	return controller.IsManaged(secret) && secret.Labels[CertificateNameLabel] == cert.Name
+	return kube.IsManaged(secret) && secret.Labels[CertificateNameLabel] == cert.Name
 }
 
 // applySecret writes the Secret whole with server-side apply: a consumer
@@ -97,7 +97,7 @@ func (r *Reconciler) applySecret(ctx context.Context, s *scope, chain, keyPEM []
 			annotations[k] = v
 		}
 	}
-	labels[controller.ManagedByLabel] = controller.ManagedByValue
+	labels[kube.ManagedByLabel] = kube.ManagedByValue
 	labels[CertificateNameLabel] = cert.Name
 	annotations[IssuerNameAnnotation] = cert.Spec.IssuerRef.Name
 	annotations[IssuerKindAnnotation] = s.iss.kind
@@ -113,7 +113,7 @@ func (r *Reconciler) applySecret(ctx context.Context, s *scope, chain, keyPEM []
 		secret.OwnerReferences = []metav1.OwnerReference{ownerRef(cert)}
 	}
 	//nolint:staticcheck // typed server-side apply of a whole object is what we want here.
-	if err := r.Client.Patch(ctx, secret, client.Apply, client.FieldOwner(controller.FieldManager), client.ForceOwnership); err != nil {
+	if err := r.Client.Patch(ctx, secret, client.Apply, client.FieldOwner(kube.FieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply Secret %s: %w", cert.Spec.SecretName, err)
 	}
 	r.stored.Store(order.URL, struct{}{})

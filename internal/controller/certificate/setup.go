@@ -17,7 +17,7 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/acme"
-	edgecontroller "github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 )
 
 // Field indexes on Certificates.
@@ -99,7 +99,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 	r := &Reconciler{
 		Client:                   mgr.GetClient(),
 		APIReader:                mgr.GetAPIReader(),
-		Secrets:                  edgecontroller.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
+		Secrets:                  kube.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
 		ACME:                     engine,
 		Events:                   mgr.GetEventRecorder("edgecert-certificate"),
 		ClusterResourceNamespace: opts.ClusterResourceNamespace,

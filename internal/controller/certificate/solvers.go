@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	edgedns "github.com/edgecert/edgecert/internal/dns"
 	"github.com/edgecert/edgecert/internal/dns/rfc2136"
 	"github.com/edgecert/edgecert/internal/dns/route53"
@@ -39,7 +39,7 @@ type cachedSolver struct {
 func (r *Reconciler) solverFor(ctx context.Context, s *scope, idx int) (*dnsSolver, error) {
 	solver, err := r.dnsSolver(ctx, s.iss, idx)
 	if errors.Is(err, reconcile.TerminalError(nil)) {
-		s.facts.block(edgecertv1alpha1.ReasonInvalidSpec, controller.TerminalMessage(err), true)
+		s.facts.block(edgecertv1alpha1.ReasonInvalidSpec, kube.TerminalMessage(err), true)
 		s.stop()
 		return nil, nil
 	}

@@ -21,9 +21,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/certmerge"
-	"github.com/edgecert/edgecert/internal/certmerge/certmergetest"
-	certmergecontroller "github.com/edgecert/edgecert/internal/controller/certmerge"
+	"github.com/edgecert/edgecert/internal/bundle"
+	"github.com/edgecert/edgecert/internal/bundle/bundletest"
+	"github.com/edgecert/edgecert/internal/controller/certmerge"
 	"github.com/edgecert/edgecert/internal/testenv"
 )
 
@@ -47,20 +47,20 @@ func TestMergesByNameAndByLabel(t *testing.T) {
 		entries("cert-svc.dev.domain.com", dev), entries("cert-svc.prod.domain.com", prod), entries("own-cert", own))))
 	eventually(t, "Ready", conditionIs(cm, func() *edgecertv1alpha1.CertMergeStatus { return &cm.Status }, edgecertv1alpha1.ReadyCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonBundleUpToDate))
 
-	bundle, err := getSecret(ns, "istio-ingressgateway-certs")
+	bundleSecret, err := getSecret(ns, "istio-ingressgateway-certs")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bundle.Type != corev1.SecretTypeOpaque {
-		t.Errorf("bundle type = %s, want Opaque", bundle.Type)
+	if bundleSecret.Type != corev1.SecretTypeOpaque {
+		t.Errorf("bundle type = %s, want Opaque", bundleSecret.Type)
 	}
-	if diff := cmp.Diff(map[string]string{"app.kubernetes.io/managed-by": "edgecert", certmergecontroller.CertMergeLabel: cm.Name}, bundle.Labels); diff != "" {
+	if diff := cmp.Diff(map[string]string{"app.kubernetes.io/managed-by": "edgecert", certmerge.CertMergeLabel: cm.Name}, bundleSecret.Labels); diff != "" {
 		t.Errorf("bundle labels (-want +got):\n%s", diff)
 	}
-	if !metav1.IsControlledBy(bundle, cm) {
-		t.Errorf("bundle owner references = %+v, want the CertMerge as controller", bundle.OwnerReferences)
+	if !metav1.IsControlledBy(bundleSecret, cm) {
+		t.Errorf("bundle owner references = %+v, want the CertMerge as controller", bundleSecret.OwnerReferences)
 	}
-	if got, want := bundle.Annotations[certmergecontroller.ChecksumAnnotation], certmerge.BundleChecksum(bundle.Data); got != want {
+	if got, want := bundleSecret.Annotations[certmerge.ChecksumAnnotation], bundle.BundleChecksum(bundleSecret.Data); got != want {
 		t.Errorf("bundle checksum annotation = %q, want %q", got, want)
 	}
 
@@ -73,11 +73,11 @@ func TestMergesByNameAndByLabel(t *testing.T) {
 	if diff := cmp.Diff(wantSources, st.Sources, cmp.Comparer(func(a, b metav1.Time) bool { return a.Equal(&b) })); diff != "" {
 		t.Errorf("status.sources (-want +got):\n%s", diff)
 	}
-	if st.SourceCount != 3 || st.EarliestExpiry == nil || !st.EarliestExpiry.Time.Equal(soon) || st.BundleChecksum != bundle.Annotations[certmergecontroller.ChecksumAnnotation] {
+	if st.SourceCount != 3 || st.EarliestExpiry == nil || !st.EarliestExpiry.Time.Equal(soon) || st.BundleChecksum != bundleSecret.Annotations[certmerge.ChecksumAnnotation] {
 		t.Errorf("status count=%d earliest=%v checksum=%s, want 3, %v and the bundle's checksum", st.SourceCount, st.EarliestExpiry, st.BundleChecksum, soon)
 	}
-	if !slices.Contains(cm.Finalizers, certmergecontroller.Finalizer) {
-		t.Errorf("finalizers = %v, want %s", cm.Finalizers, certmergecontroller.Finalizer)
+	if !slices.Contains(cm.Finalizers, certmerge.Finalizer) {
+		t.Errorf("finalizers = %v, want %s", cm.Finalizers, certmerge.Finalizer)
 	}
 }
 
@@ -136,7 +136,7 @@ func TestSourceChangesReachTheBundle(t *testing.T) {
 	eventually(t, "initial bundle", bundleHas(ns, "bundle", merged(entries("a", a), entries("b", b), entries("c", c), entries("listed", listed))))
 
 	// Renewal: new data in a source.
-	newCert, newKey := certmergetest.KeyPair(farFuture.Add(time.Hour), "a.example.com")
+	newCert, newKey := bundletest.KeyPair(farFuture.Add(time.Hour), "a.example.com")
 	update(t, a, func(s *corev1.Secret) {
 		s.Data = map[string][]byte{corev1.TLSCertKey: newCert, corev1.TLSPrivateKeyKey: newKey}
 	})
@@ -205,8 +205,8 @@ func TestBadSourcesAreLeftOutAndTheBundleStays(t *testing.T) {
 	turns := tlsSecret(t, ns, "turns-bad", nil, farFuture, "turns.example.com")
 	lastGood := entries("turns-bad", turns)
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "opaque"}, StringData: map[string]string{"tls.crt": "x", "tls.key": "y"}})
-	otherCert, _ := certmergetest.KeyPair(farFuture, "other.example.com")
-	_, otherKey := certmergetest.KeyPair(farFuture, "other.example.com")
+	otherCert, _ := bundletest.KeyPair(farFuture, "other.example.com")
+	_, otherKey := bundletest.KeyPair(farFuture, "other.example.com")
 	create(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mismatch"}, Type: corev1.SecretTypeTLS,
 		Data: map[string][]byte{corev1.TLSCertKey: otherCert, corev1.TLSPrivateKeyKey: otherKey}})
 
@@ -217,7 +217,7 @@ func TestBadSourcesAreLeftOutAndTheBundleStays(t *testing.T) {
 	eventually(t, "good sources in, bad ones out", bundleHas(ns, "bundle", merged(entries("good", good), lastGood)))
 	status := func() *edgecertv1alpha1.CertMergeStatus { return &cm.Status }
 	eventually(t, "SourcesReady False", conditionIs(cm, status, edgecertv1alpha1.SourcesReadyCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonSourcesExcluded))
-	if diff := cmp.Diff(map[string]string{"opaque": certmerge.ReasonNotTLS, "mismatch": certmerge.ReasonKeyMismatch, "missing": certmerge.ReasonNotFound}, excludedReasons(cm.Status)); diff != "" {
+	if diff := cmp.Diff(map[string]string{"opaque": bundle.ReasonNotTLS, "mismatch": bundle.ReasonKeyMismatch, "missing": bundle.ReasonNotFound}, excludedReasons(cm.Status)); diff != "" {
 		t.Errorf("excluded (-want +got):\n%s", diff)
 	}
 
@@ -227,7 +227,7 @@ func TestBadSourcesAreLeftOutAndTheBundleStays(t *testing.T) {
 		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(cm), cm); err != nil {
 			return err
 		}
-		if excludedReasons(cm.Status)["turns-bad"] != certmerge.ReasonInvalidCertificate {
+		if excludedReasons(cm.Status)["turns-bad"] != bundle.ReasonInvalidCertificate {
 			return fmt.Errorf("excluded = %v", excludedReasons(cm.Status))
 		}
 		return nil
@@ -276,7 +276,7 @@ func TestCrossNamespaceNeedsAGrantOrTheClusterKind(t *testing.T) {
 	if err := bundleHas(gw, "bundle", map[string][]byte{})(); err != nil {
 		t.Fatalf("bundle without a grant: %v", err)
 	}
-	if got := excludedReasons(cm.Status); got["web"] != certmerge.ReasonNotPermitted || got[certmerge.AnyName] != certmerge.ReasonNotPermitted {
+	if got := excludedReasons(cm.Status); got["web"] != bundle.ReasonNotPermitted || got[bundle.AnyName] != bundle.ReasonNotPermitted {
 		t.Fatalf("excluded = %v, want web and the namespace NotPermitted", got)
 	}
 
@@ -293,7 +293,7 @@ func TestCrossNamespaceNeedsAGrantOrTheClusterKind(t *testing.T) {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(cm), cm); err != nil {
 			return err
 		}
-		if r := excludedReasons(cm.Status); len(r) != 1 || r["api"] != certmerge.ReasonNotPermitted {
+		if r := excludedReasons(cm.Status); len(r) != 1 || r["api"] != bundle.ReasonNotPermitted {
 			return fmt.Errorf("excluded = %v, want only api NotPermitted", r)
 		}
 		return nil
@@ -365,7 +365,7 @@ func TestWorkloadRollsExactlyWhenTheBundleChanges(t *testing.T) {
 	eventually(t, "spec change observed", conditionIs(cm, func() *edgecertv1alpha1.CertMergeStatus { return &cm.Status }, edgecertv1alpha1.ReadyCondition, metav1.ConditionTrue, ""))
 
 	// Then one real change.
-	newCert, newKey := certmergetest.KeyPair(farFuture.Add(time.Hour), "gw.example.com")
+	newCert, newKey := bundletest.KeyPair(farFuture.Add(time.Hour), "gw.example.com")
 	update(t, src, func(s *corev1.Secret) {
 		s.Data = map[string][]byte{corev1.TLSCertKey: newCert, corev1.TLSPrivateKeyKey: newKey}
 	})
@@ -396,8 +396,8 @@ func annotationIsChecksum(ns string, dep *appsv1.Deployment) func() error {
 		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(dep), dep); err != nil {
 			return err
 		}
-		want := certmerge.BundleChecksum(b.Data)
-		if got := dep.Spec.Template.Annotations[certmergecontroller.ChecksumAnnotation]; got != want {
+		want := bundle.BundleChecksum(b.Data)
+		if got := dep.Spec.Template.Annotations[certmerge.ChecksumAnnotation]; got != want {
 			return fmt.Errorf("pod template annotation = %q, want %q", got, want)
 		}
 		return nil
@@ -497,7 +497,7 @@ func TestAPIRejectsInvalidSpecs(t *testing.T) {
 	})
 }
 
-// The samples are what docs/certmerge.md tells users to apply: the real
+// The samples are what docs/bundle.md tells users to apply: the real
 // API server must accept them (CRD schemas, CEL rules, Istio's schema).
 func TestSamplesAreAccepted(t *testing.T) {
 	ctx := context.Background()

@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/certmerge/certmergetest"
+	"github.com/edgecert/edgecert/internal/bundle/bundletest"
 	"github.com/edgecert/edgecert/internal/manager"
 	"github.com/edgecert/edgecert/internal/testenv"
 )
@@ -103,7 +103,7 @@ var farFuture = time.Now().Add(60 * 24 * time.Hour).Truncate(time.Second).UTC()
 // tlsSecret creates a kubernetes.io/tls Secret with a fresh key pair.
 func tlsSecret(t *testing.T, ns, name string, lbls map[string]string, notAfter time.Time, hosts ...string) *corev1.Secret {
 	t.Helper()
-	cert, key := certmergetest.KeyPair(notAfter, hosts...)
+	cert, key := bundletest.KeyPair(notAfter, hosts...)
 	s := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: lbls},
 		Type:       corev1.SecretTypeTLS,

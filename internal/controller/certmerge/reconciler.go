@@ -1,7 +1,7 @@
 // Package certmerge reconciles CertMerges and ClusterCertMerges: it reads
-// the selected TLS Secrets, merges them with internal/certmerge, writes the
+// the selected TLS Secrets, merges them with internal/bundle, writes the
 // bundle Secret when its content changes, and rolls the workloads that read
-// it as files. Every rule lives in internal/certmerge; this package gets,
+// it as files. Every rule lives in internal/bundle; this package gets,
 // applies and reports.
 package certmerge
 
@@ -30,8 +30,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/certmerge"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/bundle"
+	"github.com/edgecert/edgecert/internal/kube"
 )
 
 // Labels, annotations and the finalizer CertMerge puts on what it writes.
@@ -129,9 +129,9 @@ type Reconciler struct {
 // scope carries what the steps of one pass found.
 type scope struct {
 	obj       mergeObject
-	selection certmerge.Selection
-	access    certmerge.Access
-	input     certmerge.Input
+	selection bundle.Selection
+	access    bundle.Access
+	input     bundle.Input
 	bundle    *corev1.Secret
 	facts     facts
 }
@@ -153,7 +153,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		base := obj.DeepCopyObject().(client.Object)
 		controllerutil.AddFinalizer(obj, Finalizer)
-		if err := r.Client.Patch(ctx, obj, client.MergeFrom(base), client.FieldOwner(controller.FieldManager)); err != nil {
+		if err := r.Client.Patch(ctx, obj, client.MergeFrom(base), client.FieldOwner(kube.FieldManager)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
 		}
 	}
@@ -204,7 +204,7 @@ func equalStatus(a, b *edgecertv1alpha1.CertMergeStatus) bool {
 // watcher at them. An invalid spec sets Stalled (InvalidSpec).
 func (r *Reconciler) reconcileSelection(ctx context.Context, s *scope) error {
 	spec := s.obj.Sources()
-	if err := certmerge.ValidateKeyTemplate(spec.KeyTemplate); err != nil {
+	if err := bundle.ValidateKeyTemplate(spec.KeyTemplate); err != nil {
 		return r.terminal(s, edgecertv1alpha1.ReasonInvalidSpec, err)
 	}
 	sel, err := selection(s.obj)
@@ -213,7 +213,7 @@ func (r *Reconciler) reconcileSelection(ctx context.Context, s *scope) error {
 	}
 	s.selection = sel
 	s.input.KeyTemplate = spec.KeyTemplate
-	s.access = certmerge.Access{Requester: certmerge.Requester{Name: s.obj.GetName(), ClusterScoped: s.obj.ClusterScoped()}}
+	s.access = bundle.Access{Requester: bundle.Requester{Name: s.obj.GetName(), ClusterScoped: s.obj.ClusterScoped()}}
 	if !s.obj.ClusterScoped() {
 		s.access.Requester.Namespace = s.obj.GetNamespace()
 		for _, ns := range sel.Namespaces() {
@@ -225,9 +225,9 @@ func (r *Reconciler) reconcileSelection(ctx context.Context, s *scope) error {
 				return fmt.Errorf("list CertMergeGrants in %s: %w", ns, err)
 			}
 			for _, g := range grants.Items {
-				cg := certmerge.Grant{Namespace: g.Namespace, SecretNames: g.Spec.SecretNames}
+				cg := bundle.Grant{Namespace: g.Namespace, SecretNames: g.Spec.SecretNames}
 				for _, f := range g.Spec.From {
-					cg.From = append(cg.From, certmerge.GrantFrom{Namespace: f.Namespace, Name: f.Name})
+					cg.From = append(cg.From, bundle.GrantFrom{Namespace: f.Namespace, Name: f.Name})
 				}
 				s.access.Grants = append(s.access.Grants, cg)
 			}
@@ -267,7 +267,7 @@ func (r *Reconciler) reconcileSources(ctx context.Context, s *scope) error {
 	for _, sel := range s.selection.Selectors {
 		for _, ns := range sel.Namespaces {
 			if !s.access.MayReadNamespace(ns) {
-				s.input.Refused = append(s.input.Refused, certmerge.Ref{Namespace: ns, Name: certmerge.AnyName})
+				s.input.Refused = append(s.input.Refused, bundle.Ref{Namespace: ns, Name: bundle.AnyName})
 				continue
 			}
 			var list corev1.SecretList
@@ -278,7 +278,7 @@ func (r *Reconciler) reconcileSources(ctx context.Context, s *scope) error {
 			for i := range list.Items {
 				secret := &list.Items[i]
 				if !s.access.MayRead(secret.Namespace, secret.Name) {
-					s.input.Refused = append(s.input.Refused, certmerge.Ref{Namespace: secret.Namespace, Name: secret.Name})
+					s.input.Refused = append(s.input.Refused, bundle.Ref{Namespace: secret.Namespace, Name: secret.Name})
 					continue
 				}
 				s.input.Sources = append(s.input.Sources, sourceOf(secret))
@@ -288,9 +288,9 @@ func (r *Reconciler) reconcileSources(ctx context.Context, s *scope) error {
 	return nil
 }
 
-func sourceOf(secret *corev1.Secret) certmerge.Source {
-	return certmerge.Source{
-		Ref:  certmerge.Ref{Namespace: secret.Namespace, Name: secret.Name},
+func sourceOf(secret *corev1.Secret) bundle.Source {
+	return bundle.Source{
+		Ref:  bundle.Ref{Namespace: secret.Namespace, Name: secret.Name},
 		Type: string(secret.Type),
 		Data: secret.Data,
 	}
@@ -302,7 +302,7 @@ func sourceOf(secret *corev1.Secret) certmerge.Source {
 // (SecretNotOwned).
 func (r *Reconciler) reconcileBundle(ctx context.Context, s *scope) error {
 	key := types.NamespacedName{Namespace: s.obj.BundleSecretNamespace(), Name: s.obj.BundleSecretName()}
-	secrets := controller.Secrets{Cached: r.Client, Uncached: r.APIReader}
+	secrets := kube.Secrets{Cached: r.Client, Uncached: r.APIReader}
 	current, err := secrets.Get(ctx, key)
 	if err != nil {
 		return fmt.Errorf("get bundle Secret %s: %w", key, err)
@@ -314,7 +314,7 @@ func (r *Reconciler) reconcileBundle(ctx context.Context, s *scope) error {
 	if current != nil {
 		s.input.Current = current.Data
 	}
-	res, err := certmerge.Merge(s.input)
+	res, err := bundle.Merge(s.input)
 	if err != nil {
 		return r.terminal(s, edgecertv1alpha1.ReasonInvalidSpec, err)
 	}
@@ -325,7 +325,7 @@ func (r *Reconciler) reconcileBundle(ctx context.Context, s *scope) error {
 		s.bundle = current
 		return nil
 	}
-	opts := client.FieldOwner(controller.FieldManager)
+	opts := client.FieldOwner(kube.FieldManager)
 	if current == nil {
 		err = r.Client.Create(ctx, desired, opts)
 	} else {
@@ -346,7 +346,7 @@ func (r *Reconciler) reconcileBundle(ctx context.Context, s *scope) error {
 
 // desiredBundle is the bundle Secret as it must be: current's metadata
 // kept (others' labels and annotations survive), ours set.
-func (r *Reconciler) desiredBundle(obj mergeObject, current *corev1.Secret, key types.NamespacedName, res certmerge.Result) *corev1.Secret {
+func (r *Reconciler) desiredBundle(obj mergeObject, current *corev1.Secret, key types.NamespacedName, res bundle.Result) *corev1.Secret {
 	desired := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 	if current != nil {
 		desired = current.DeepCopy()
@@ -357,7 +357,7 @@ func (r *Reconciler) desiredBundle(obj mergeObject, current *corev1.Secret, key 
 	if desired.Labels == nil {
 		desired.Labels = map[string]string{}
 	}
-	desired.Labels[controller.ManagedByLabel] = controller.ManagedByValue
+	desired.Labels[kube.ManagedByLabel] = kube.ManagedByValue
 	desired.Labels[r.kind.label] = labelValue(obj.GetName())
 	if desired.Annotations == nil {
 		desired.Annotations = map[string]string{}
@@ -379,7 +379,7 @@ func (r *Reconciler) desiredBundle(obj mergeObject, current *corev1.Secret, key 
 // checksum annotation and controller reference.
 func bundleUpToDate(current, desired *corev1.Secret) bool {
 	return current.Type == desired.Type &&
-		certmerge.DataEqual(current.Data, desired.Data) &&
+		bundle.DataEqual(current.Data, desired.Data) &&
 		maps.Equal(current.Labels, desired.Labels) &&
 		current.Annotations[ChecksumAnnotation] == desired.Annotations[ChecksumAnnotation] &&
 		len(current.OwnerReferences) == len(desired.OwnerReferences) &&
@@ -439,7 +439,7 @@ func (r *Reconciler) reconcileWorkloads(ctx context.Context, s *scope) error {
 			continue
 		}
 		patch := fmt.Appendf(nil, `{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, ChecksumAnnotation, checksum)
-		if err := r.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(controller.FieldManager)); err != nil {
+		if err := r.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(kube.FieldManager)); err != nil {
 			if apierrors.IsNotFound(err) {
 				s.facts.missingWorkloads = append(s.facts.missingWorkloads, w.Kind+" "+key.String())
 				continue
@@ -462,7 +462,7 @@ func (r *Reconciler) finalize(ctx context.Context, obj mergeObject) error {
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		return nil
 	}
-	secret, err := controller.Secrets{Cached: r.Client, Uncached: r.APIReader}.Get(ctx, key)
+	secret, err := kube.Secrets{Cached: r.Client, Uncached: r.APIReader}.Get(ctx, key)
 	if err != nil {
 		return fmt.Errorf("get bundle Secret %s: %w", key, err)
 	}
@@ -498,7 +498,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, before, after mergeObject)
 		r.Events.Eventf(after, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonSourcesExcluded, "MergeSources",
 			"%d selected sources are left out or stale: see status.excluded", len(a.Excluded))
 	}
-	if err := r.Client.Status().Patch(ctx, after, client.MergeFrom(before), client.FieldOwner(controller.FieldManager)); err != nil {
+	if err := r.Client.Status().Patch(ctx, after, client.MergeFrom(before), client.FieldOwner(kube.FieldManager)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
@@ -512,15 +512,15 @@ func (r *Reconciler) interestKey(key types.NamespacedName) interestKey {
 }
 
 // selection builds a merge's Selection from its spec.
-func selection(obj mergeObject) (certmerge.Selection, error) {
+func selection(obj mergeObject) (bundle.Selection, error) {
 	spec := obj.Sources()
-	names := make([]certmerge.Ref, 0, len(spec.Secrets))
+	names := make([]bundle.Ref, 0, len(spec.Secrets))
 	for _, s := range spec.Secrets {
-		names = append(names, certmerge.Ref{Namespace: s.Namespace, Name: s.Name})
+		names = append(names, bundle.Ref{Namespace: s.Namespace, Name: s.Name})
 	}
-	sels := make([]certmerge.SelectorSpec, 0, len(spec.Selectors))
+	sels := make([]bundle.SelectorSpec, 0, len(spec.Selectors))
 	for _, s := range spec.Selectors {
-		sels = append(sels, certmerge.SelectorSpec{Namespaces: s.Namespaces, LabelSelector: s.LabelSelector})
+		sels = append(sels, bundle.SelectorSpec{Namespaces: s.Namespaces, LabelSelector: s.LabelSelector})
 	}
-	return certmerge.NewSelection(obj.BundleSecretNamespace(), names, sels)
+	return bundle.NewSelection(obj.BundleSecretNamespace(), names, sels)
 }

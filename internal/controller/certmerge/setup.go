@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/certmerge"
+	"github.com/edgecert/edgecert/internal/bundle"
 )
 
 // SetupWithManager registers the CertMerge and ClusterCertMerge
@@ -75,7 +75,7 @@ var bundleTampered = predicate.Funcs{
 	DeleteFunc:  func(event.DeleteEvent) bool { return true },
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		s, ok := e.ObjectNew.(*corev1.Secret)
-		return !ok || certmerge.BundleChecksum(s.Data) != s.Annotations[ChecksumAnnotation]
+		return !ok || bundle.BundleChecksum(s.Data) != s.Annotations[ChecksumAnnotation]
 	},
 }
 

@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/certmerge"
+	"github.com/edgecert/edgecert/internal/bundle"
 )
 
 // facts are what one pass found; status is a pure function of them.
@@ -22,7 +22,7 @@ type facts struct {
 	// transient is an error that backs off and retries.
 	transient error
 	// merged is set when the pass computed the bundle.
-	merged *certmerge.Result
+	merged *bundle.Result
 	// missingWorkloads are workloads named in the spec that do not exist.
 	missingWorkloads []string
 }
@@ -69,7 +69,7 @@ func setStatus(st *edgecertv1alpha1.CertMergeStatus, f facts) {
 	var problems []string
 	for _, ex := range res.Excluded {
 		st.Excluded = append(st.Excluded, edgecertv1alpha1.ExcludedSource{Namespace: ex.Namespace, Name: ex.Name, Reason: ex.Reason, Message: ex.Message})
-		if ex.Reason != certmerge.ReasonKeyCollision {
+		if ex.Reason != bundle.ReasonKeyCollision {
 			problems = append(problems, ex.Message)
 		}
 	}

@@ -9,16 +9,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/certmerge"
+	"github.com/edgecert/edgecert/internal/bundle"
 )
 
 func TestSetStatus(t *testing.T) {
 	expiry := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
-	ok := &certmerge.Result{Checksum: "abc", EarliestExpiry: expiry, Included: []certmerge.Included{{Ref: certmerge.Ref{Namespace: "ns", Name: "a"}, CertKey: "a.crt", KeyKey: "a.key", NotAfter: expiry}}}
-	excluded := &certmerge.Result{Checksum: "abc", Excluded: []certmerge.Excluded{{Ref: certmerge.Ref{Namespace: "ns", Name: "b"}, Reason: certmerge.ReasonNotTLS, Message: "ns/b: not TLS"}}}
-	collided := &certmerge.Result{Checksum: "abc",
-		Excluded:   []certmerge.Excluded{{Ref: certmerge.Ref{Namespace: "z", Name: "w"}, Reason: certmerge.ReasonKeyCollision, Message: "taken"}},
-		Collisions: []certmerge.Collision{{Key: "w.crt", Kept: certmerge.Ref{Namespace: "a", Name: "w"}, Dropped: certmerge.Ref{Namespace: "z", Name: "w"}}}}
+	ok := &bundle.Result{Checksum: "abc", EarliestExpiry: expiry, Included: []bundle.Included{{Ref: bundle.Ref{Namespace: "ns", Name: "a"}, CertKey: "a.crt", KeyKey: "a.key", NotAfter: expiry}}}
+	excluded := &bundle.Result{Checksum: "abc", Excluded: []bundle.Excluded{{Ref: bundle.Ref{Namespace: "ns", Name: "b"}, Reason: bundle.ReasonNotTLS, Message: "ns/b: not TLS"}}}
+	collided := &bundle.Result{Checksum: "abc",
+		Excluded:   []bundle.Excluded{{Ref: bundle.Ref{Namespace: "z", Name: "w"}, Reason: bundle.ReasonKeyCollision, Message: "taken"}},
+		Collisions: []bundle.Collision{{Key: "w.crt", Kept: bundle.Ref{Namespace: "a", Name: "w"}, Dropped: bundle.Ref{Namespace: "z", Name: "w"}}}}
 
 	type cond struct{ Type, Status, Reason string }
 	tests := map[string]struct {
@@ -78,7 +78,7 @@ func TestSetStatus(t *testing.T) {
 
 // A second pass with the same facts changes nothing, so no status write.
 func TestSetStatusIsStable(t *testing.T) {
-	res := &certmerge.Result{Checksum: "abc"}
+	res := &bundle.Result{Checksum: "abc"}
 	var st edgecertv1alpha1.CertMergeStatus
 	setStatus(&st, facts{generation: 1, merged: res})
 	first := *st.DeepCopy()

@@ -15,15 +15,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/gateway"
 )
 
 var namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
 
-// newGateway is an empty Istio Gateway (see controller.IstioGatewayGVK).
+// newGateway is an empty Istio Gateway (see kube.IstioGatewayGVK).
 func newGateway() *unstructured.Unstructured {
-	return controller.NewUnstructured(controller.IstioGatewayGVK, "", "")
+	return kube.NewUnstructured(kube.IstioGatewayGVK, "", "")
 }
 
 func splitKey(key string) types.NamespacedName {
@@ -245,7 +245,7 @@ func (r *Reconciler) removeServer(ctx context.Context, s *scope, gatewayKey stri
 // left, deletes) the Gateway, with fresh's resourceVersion.
 func (r *Reconciler) write(ctx context.Context, s *scope, fresh *unstructured.Unstructured, p plan) error {
 	gwKey := fresh.GetNamespace() + "/" + fresh.GetName()
-	if len(p.servers) == 0 && controller.IsManaged(fresh) {
+	if len(p.servers) == 0 && kube.IsManaged(fresh) {
 		rv := fresh.GetResourceVersion()
 		if err := r.Client.Delete(ctx, fresh, client.Preconditions{ResourceVersion: &rv}); err != nil {
 			if apierrors.IsConflict(err) {
@@ -269,7 +269,7 @@ func (r *Reconciler) write(ctx context.Context, s *scope, fresh *unstructured.Un
 		ann[gateway.OwnersAnnotation] = p.owners.String()
 	}
 	fresh.SetAnnotations(ann)
-	if err := r.Client.Update(ctx, fresh, client.FieldOwner(controller.FieldManager)); err != nil {
+	if err := r.Client.Update(ctx, fresh, client.FieldOwner(kube.FieldManager)); err != nil {
 		switch {
 		case apierrors.IsConflict(err):
 			return errConflict
@@ -302,14 +302,14 @@ func (r *Reconciler) createGateway(ctx context.Context, s *scope) error {
 	if err != nil || !r.accept(s, p) {
 		return err
 	}
-	gw.SetLabels(map[string]string{controller.ManagedByLabel: controller.ManagedByValue})
+	gw.SetLabels(map[string]string{kube.ManagedByLabel: kube.ManagedByValue})
 	gw.SetAnnotations(map[string]string{gateway.OwnersAnnotation: p.owners.String()})
 	selector := map[string]any{}
 	for k, v := range s.target.Selector {
 		selector[k] = v
 	}
 	gw.Object["spec"] = map[string]any{"selector": selector, "servers": p.servers}
-	if err := r.Client.Create(ctx, gw, client.FieldOwner(controller.FieldManager)); err != nil {
+	if err := r.Client.Create(ctx, gw, client.FieldOwner(kube.FieldManager)); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return errConflict
 		}

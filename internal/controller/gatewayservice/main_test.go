@@ -24,7 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/controller/gatewayservice"
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/pki"
@@ -137,7 +137,7 @@ func newCluster(t testing.TB, withoutGateway bool, selector map[string]string, t
 }
 
 func newGatewayObject(ns, name string) *unstructured.Unstructured {
-	return controller.NewUnstructured(controller.IstioGatewayGVK, ns, name)
+	return kube.NewUnstructured(kube.IstioGatewayGVK, ns, name)
 }
 
 func (cl *cluster) gateway(t testing.TB) *unstructured.Unstructured {

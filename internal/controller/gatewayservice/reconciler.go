@@ -25,7 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/gateway"
 )
 
@@ -61,7 +61,7 @@ type Reconciler struct {
 	APIReader client.Reader
 	// Secrets reads Secrets: edgecert's copies from the cache, tenants'
 	// Secrets from the API server.
-	Secrets controller.Secrets
+	Secrets kube.Secrets
 	// Events records changes.
 	Events events.EventRecorder
 }
@@ -102,7 +102,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if !controllerutil.ContainsFinalizer(&gs, Finalizer) {
 		base := gs.DeepCopy()
 		controllerutil.AddFinalizer(&gs, Finalizer)
-		if err := r.Client.Patch(ctx, &gs, client.MergeFrom(base), client.FieldOwner(controller.FieldManager)); err != nil {
+		if err := r.Client.Patch(ctx, &gs, client.MergeFrom(base), client.FieldOwner(kube.FieldManager)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
 		}
 	}
@@ -122,7 +122,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		setStatus(&gs.Status, s.facts)
 		r.recordTransition(before, &gs)
 		if !apiequality.Semantic.DeepEqual(before.Status, gs.Status) {
-			if err := r.Client.Status().Patch(ctx, &gs, client.MergeFrom(before), client.FieldOwner(controller.FieldManager)); err != nil && !apierrors.IsNotFound(err) {
+			if err := r.Client.Status().Patch(ctx, &gs, client.MergeFrom(before), client.FieldOwner(kube.FieldManager)); err != nil && !apierrors.IsNotFound(err) {
 				retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
 			}
 		}
@@ -289,7 +289,7 @@ func (r *Reconciler) finalize(ctx context.Context, gs *edgecertv1alpha1.GatewayS
 	}
 	base := gs.DeepCopy()
 	controllerutil.RemoveFinalizer(gs, Finalizer)
-	if err := r.Client.Patch(ctx, gs, client.MergeFrom(base), client.FieldOwner(controller.FieldManager)); err != nil {
+	if err := r.Client.Patch(ctx, gs, client.MergeFrom(base), client.FieldOwner(kube.FieldManager)); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("Removed server", "gatewayService", klog.KObj(gs))

@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	edgecontroller "github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/gateway"
 )
 
@@ -77,7 +77,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		Client:    mgr.GetClient(),
 		Cache:     mgr.GetCache(),
 		APIReader: mgr.GetAPIReader(),
-		Secrets:   edgecontroller.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
+		Secrets:   kube.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
 		Events:    mgr.GetEventRecorder("edgecert-gatewayservice"),
 	}
 	concurrency := opts.MaxConcurrentReconciles
@@ -159,7 +159,7 @@ func (r *Reconciler) inNamespace(ctx context.Context, o client.Object) []reconci
 // copyOwner maps a Secret copy to its GatewayService.
 func copyOwner(_ context.Context, o client.Object) []reconcile.Request {
 	l := o.GetLabels()
-	if l[edgecontroller.ManagedByLabel] != edgecontroller.ManagedByValue || l[GatewayServiceNameLabel] == "" {
+	if l[kube.ManagedByLabel] != kube.ManagedByValue || l[GatewayServiceNameLabel] == "" {
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: l[GatewayServiceNamespaceLabel], Name: l[GatewayServiceNameLabel]}}}

@@ -5,7 +5,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 )
 
 // facts are what a pass found, turned into conditions by setStatus.
@@ -59,7 +59,7 @@ func setStatus(st *edgecertv1alpha1.GatewayServiceStatus, f facts) {
 	}
 	if f.transient != nil {
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: edgecertv1alpha1.ReconcilingCondition, Status: metav1.ConditionTrue,
-			Reason: edgecertv1alpha1.ReasonProgressing, Message: controller.TerminalMessage(f.transient), ObservedGeneration: f.generation})
+			Reason: edgecertv1alpha1.ReasonProgressing, Message: kube.TerminalMessage(f.transient), ObservedGeneration: f.generation})
 		if meta.FindStatusCondition(st.Conditions, edgecertv1alpha1.ReadyCondition) == nil {
 			meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: edgecertv1alpha1.ReadyCondition, Status: metav1.ConditionFalse,
 				Reason: edgecertv1alpha1.ReasonProgressing, Message: "Not reconciled yet", ObservedGeneration: f.generation})

@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/pki"
 )
@@ -134,12 +134,12 @@ func (r *Reconciler) issuedSecret(ctx context.Context, s *scope) (*corev1.Secret
 	switch {
 	case apierrors.IsNotFound(err):
 		cert = edgecertv1alpha1.Certificate{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.gs.Namespace, Labels: map[string]string{controller.ManagedByLabel: controller.ManagedByValue, GatewayServiceNameLabel: s.gs.Name},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.gs.Namespace, Labels: map[string]string{kube.ManagedByLabel: kube.ManagedByValue, GatewayServiceNameLabel: s.gs.Name},
 				Finalizers: []string{edgecertv1alpha1.CertificateFinalizer}},
 			Spec: want,
 		}
 		cert.OwnerReferences = []metav1.OwnerReference{ownerRef(s.gs)}
-		if err := r.Client.Create(ctx, &cert, client.FieldOwner(controller.FieldManager)); err != nil && !apierrors.IsAlreadyExists(err) {
+		if err := r.Client.Create(ctx, &cert, client.FieldOwner(kube.FieldManager)); err != nil && !apierrors.IsAlreadyExists(err) {
 			return nil, fmt.Errorf("create Certificate %s: %w", name, err)
 		}
 		r.Events.Eventf(s.gs, &cert, corev1.EventTypeNormal, "CertificateCreated", "Reconcile", "Created Certificate %s for %s", name, strings.Join(want.DNSNames, ", "))
@@ -154,7 +154,7 @@ func (r *Reconciler) issuedSecret(ctx context.Context, s *scope) (*corev1.Secret
 	}
 	if !equalCertSpec(cert.Spec, want) {
 		cert.Spec.DNSNames, cert.Spec.SecretName, cert.Spec.IssuerRef = want.DNSNames, want.SecretName, want.IssuerRef
-		if err := r.Client.Update(ctx, &cert, client.FieldOwner(controller.FieldManager)); err != nil {
+		if err := r.Client.Update(ctx, &cert, client.FieldOwner(kube.FieldManager)); err != nil {
 			if apierrors.IsConflict(err) {
 				return nil, errConflict
 			}
@@ -218,14 +218,14 @@ func (r *Reconciler) clientCA(ctx context.Context, s *scope, source *corev1.Secr
 // copyLabels mark a copy as edgecert's, for this GatewayService.
 func copyLabels(gs *edgecertv1alpha1.GatewayService) map[string]string {
 	return map[string]string{
-		controller.ManagedByLabel:    controller.ManagedByValue,
+		kube.ManagedByLabel:    kube.ManagedByValue,
 		GatewayServiceNamespaceLabel: gs.Namespace,
 		GatewayServiceNameLabel:      gs.Name,
 	}
 }
 
 func ownsCopy(secret *corev1.Secret, gs *edgecertv1alpha1.GatewayService) bool {
-	return controller.IsManaged(secret) && secret.Labels[GatewayServiceNamespaceLabel] == gs.Namespace && secret.Labels[GatewayServiceNameLabel] == gs.Name
+	return kube.IsManaged(secret) && secret.Labels[GatewayServiceNamespaceLabel] == gs.Namespace && secret.Labels[GatewayServiceNameLabel] == gs.Name
 }
 
 // writeCopy writes the Secret copy, whole, with server-side apply, when it
@@ -245,7 +245,7 @@ func (r *Reconciler) writeCopy(ctx context.Context, s *scope) error {
 			Type:       corev1.SecretTypeTLS,
 			Data:       c.data,
 		}
-		err = r.Client.Create(ctx, secret, client.FieldOwner(controller.FieldManager))
+		err = r.Client.Create(ctx, secret, client.FieldOwner(kube.FieldManager))
 		if err == nil {
 			r.Events.Eventf(s.gs, secret, corev1.EventTypeNormal, "SecretCopied", "Reconcile", "Created Secret %s/%s from %s", c.namespace, c.name, c.source)
 			return nil
@@ -281,7 +281,7 @@ func (r *Reconciler) writeCopy(ctx context.Context, s *scope) error {
 		}
 	}
 	//nolint:staticcheck // typed server-side apply of a whole object is what we want here.
-	if err := r.Client.Patch(ctx, secret, client.Apply, client.FieldOwner(controller.FieldManager), client.ForceOwnership); err != nil {
+	if err := r.Client.Patch(ctx, secret, client.Apply, client.FieldOwner(kube.FieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply Secret %s/%s: %w", c.namespace, c.name, err)
 	}
 	verb := "Updated"

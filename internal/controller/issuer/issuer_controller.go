@@ -24,12 +24,9 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/acme"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/pki"
 )
-
-// AccountKeyDataKey is the Secret key holding an ACME account key (PEM).
-const AccountKeyDataKey = "tls.key"
 
 // +kubebuilder:rbac:groups=edgecert.dev,resources=issuers;clusterissuers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=edgecert.dev,resources=issuers/status;clusterissuers/status,verbs=get;update;patch
@@ -38,7 +35,7 @@ const AccountKeyDataKey = "tls.key"
 // Reconciler registers the ACME account of one issuer kind.
 type Reconciler struct {
 	Client  client.Client
-	Secrets controller.Secrets
+	Secrets kube.Secrets
 	ACME    *acme.Engine
 	Events  events.EventRecorder
 	// ClusterResourceNamespace holds ClusterIssuers' Secrets.
@@ -49,7 +46,7 @@ type Reconciler struct {
 
 // SetupWithManager registers a Reconciler for Issuers and one for ClusterIssuers.
 func SetupWithManager(mgr ctrl.Manager, engine *acme.Engine, clusterResourceNamespace string) error {
-	secrets := controller.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()}
+	secrets := kube.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()}
 	for _, kind := range []struct {
 		name string
 		new  func() edgecertv1alpha1.GenericIssuer
@@ -88,7 +85,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 
 func (r *Reconciler) reconcile(ctx context.Context, obj edgecertv1alpha1.GenericIssuer) (ctrl.Result, error) {
 	spec, status := obj.GetSpec(), obj.GetStatus()
-	ns := SecretNamespace(obj, r.ClusterResourceNamespace)
+	ns := edgecertv1alpha1.IssuerSecretNamespace(obj, r.ClusterResourceNamespace)
 
 	key, err := r.ensureAccountKey(ctx, obj, types.NamespacedName{Namespace: ns, Name: spec.ACME.PrivateKeySecretRef.Name})
 	if err != nil {
@@ -133,15 +130,6 @@ func (r *Reconciler) reconcile(ctx context.Context, obj edgecertv1alpha1.Generic
 	return ctrl.Result{}, nil
 }
 
-// SecretNamespace is where an issuer's Secrets live: the Issuer's own
-// namespace, or edgecert's namespace for a ClusterIssuer.
-func SecretNamespace(obj edgecertv1alpha1.GenericIssuer, clusterResourceNamespace string) string {
-	if obj.GetNamespace() != "" {
-		return obj.GetNamespace()
-	}
-	return clusterResourceNamespace
-}
-
 // ensureAccountKey reads the account key Secret, creating it with a new
 // ECDSA P-256 key when it does not exist. A Secret you made with your own
 // key is used as it is.
@@ -151,9 +139,9 @@ func (r *Reconciler) ensureAccountKey(ctx context.Context, obj client.Object, ke
 		return nil, err
 	}
 	if secret != nil {
-		signer, err := pki.ParseKey(secret.Data[AccountKeyDataKey])
+		signer, err := pki.ParseKey(secret.Data[edgecertv1alpha1.AccountKeyDataKey])
 		if err != nil {
-			return nil, reconcile.TerminalError(fmt.Errorf("account key Secret %s: %s: %w", key, AccountKeyDataKey, err))
+			return nil, reconcile.TerminalError(fmt.Errorf("account key Secret %s: %s: %w", key, edgecertv1alpha1.AccountKeyDataKey, err))
 		}
 		return signer, nil
 	}
@@ -166,9 +154,9 @@ func (r *Reconciler) ensureAccountKey(ctx context.Context, obj client.Object, ke
 		return nil, err
 	}
 	secret = &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace, Labels: map[string]string{controller.ManagedByLabel: controller.ManagedByValue}},
+		ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace, Labels: map[string]string{kube.ManagedByLabel: kube.ManagedByValue}},
 		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{AccountKeyDataKey: data},
+		Data:       map[string][]byte{edgecertv1alpha1.AccountKeyDataKey: data},
 	}
 	if err := r.Client.Create(ctx, secret); err != nil {
 		if apierrors.IsAlreadyExists(err) {
@@ -186,7 +174,7 @@ func (r *Reconciler) fail(obj edgecertv1alpha1.GenericIssuer, err error) (ctrl.R
 	if errors.Is(err, reconcile.TerminalError(nil)) {
 		reason = edgecertv1alpha1.ReasonInvalidSpec
 	}
-	setConditions(obj.GetStatus(), metav1.ConditionFalse, reason, controller.TerminalMessage(err), obj.GetGeneration())
+	setConditions(obj.GetStatus(), metav1.ConditionFalse, reason, kube.TerminalMessage(err), obj.GetGeneration())
 	return ctrl.Result{}, err
 }
 

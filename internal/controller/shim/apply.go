@@ -1,6 +1,6 @@
 // Package shim holds the thin reconcilers that turn annotated Istio
 // Gateways, Gateway API Gateways and Ingresses into Certificates. What a
-// source wants is decided in internal/shim; here it is read, applied, and
+// source wants is decided in internal/ingress; here it is read, applied, and
 // cleaned up.
 package shim
 
@@ -24,8 +24,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/controller"
-	"github.com/edgecert/edgecert/internal/shim"
+	"github.com/edgecert/edgecert/internal/kube"
+	"github.com/edgecert/edgecert/internal/ingress"
 )
 
 // Event reasons on a source object.
@@ -75,7 +75,7 @@ type certSync struct {
 // the source, for events and (when in the same namespace) the owner
 // reference; nil when it is gone. Certificates of desired names that
 // belong to something else are reported and left alone.
-func (s *certSync) sync(ctx context.Context, src shim.Source, obj client.Object, desired []shim.Certificate) error {
+func (s *certSync) sync(ctx context.Context, src ingress.Source, obj client.Object, desired []ingress.Certificate) error {
 	log := ctrl.LoggerFrom(ctx)
 	var existing edgecertv1alpha1.CertificateList
 	if err := s.Client.List(ctx, &existing, client.MatchingLabels(src.Labels())); err != nil {
@@ -91,7 +91,7 @@ func (s *certSync) sync(ctx context.Context, src shim.Source, obj client.Object,
 	}
 	for i := range existing.Items {
 		cert := &existing.Items[i]
-		if want[client.ObjectKeyFromObject(cert)] || cert.Annotations[shim.SourceAnnotation] != src.String() {
+		if want[client.ObjectKeyFromObject(cert)] || cert.Annotations[ingress.SourceAnnotation] != src.String() {
 			continue
 		}
 		if err := s.Client.Delete(ctx, cert, client.Preconditions{UID: &cert.UID}); client.IgnoreNotFound(err) != nil {
@@ -107,21 +107,21 @@ func (s *certSync) sync(ctx context.Context, src shim.Source, obj client.Object,
 }
 
 // apply creates or updates one generated Certificate.
-func (s *certSync) apply(ctx context.Context, src shim.Source, obj client.Object, d shim.Certificate) error {
+func (s *certSync) apply(ctx context.Context, src ingress.Source, obj client.Object, d ingress.Certificate) error {
 	d.Spec.SecretOwnerReference = s.SecretOwnerReference
 	spec := normalize(d.Spec)
 	var cert edgecertv1alpha1.Certificate
 	err := s.Client.Get(ctx, types.NamespacedName{Namespace: d.Namespace, Name: d.Name}, &cert)
 	if apierrors.IsNotFound(err) {
 		cert = edgecertv1alpha1.Certificate{
-			ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: d.Name, Labels: certLabels(src), Annotations: map[string]string{shim.SourceAnnotation: src.String()},
+			ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: d.Name, Labels: certLabels(src), Annotations: map[string]string{ingress.SourceAnnotation: src.String()},
 				Finalizers: []string{edgecertv1alpha1.CertificateFinalizer}},
 			Spec: spec,
 		}
 		if obj.GetNamespace() == d.Namespace {
 			cert.OwnerReferences = []metav1.OwnerReference{ownerRef(obj)}
 		}
-		if err := s.Client.Create(ctx, &cert, client.FieldOwner(controller.FieldManager)); err != nil {
+		if err := s.Client.Create(ctx, &cert, client.FieldOwner(kube.FieldManager)); err != nil {
 			if apierrors.IsAlreadyExists(err) {
 				return errRetry
 			}
@@ -133,8 +133,8 @@ func (s *certSync) apply(ctx context.Context, src shim.Source, obj client.Object
 	if err != nil {
 		return fmt.Errorf("get Certificate %s/%s: %w", d.Namespace, d.Name, err)
 	}
-	if cert.Annotations[shim.SourceAnnotation] != src.String() {
-		owner := cert.Annotations[shim.SourceAnnotation]
+	if cert.Annotations[ingress.SourceAnnotation] != src.String() {
+		owner := cert.Annotations[ingress.SourceAnnotation]
 		if owner == "" {
 			owner = "someone else"
 		}
@@ -147,7 +147,7 @@ func (s *certSync) apply(ctx context.Context, src shim.Source, obj client.Object
 	}
 	base := cert.DeepCopy()
 	cert.Spec = spec
-	if err := s.Client.Patch(ctx, &cert, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(controller.FieldManager)); err != nil {
+	if err := s.Client.Patch(ctx, &cert, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(kube.FieldManager)); err != nil {
 		if apierrors.IsConflict(err) {
 			return errRetry
 		}
@@ -210,9 +210,9 @@ func normalize(spec edgecertv1alpha1.CertificateSpec) edgecertv1alpha1.Certifica
 }
 
 // certLabels mark a Certificate as edgecert's, generated for src.
-func certLabels(src shim.Source) map[string]string {
+func certLabels(src ingress.Source) map[string]string {
 	l := src.Labels()
-	l[controller.ManagedByLabel] = controller.ManagedByValue
+	l[kube.ManagedByLabel] = kube.ManagedByValue
 	return l
 }
 
@@ -240,9 +240,9 @@ func result(err error) (reconcile.Result, error) {
 // its annotation.
 func sourceOf(kind string) func(context.Context, client.Object) []reconcile.Request {
 	return func(_ context.Context, o client.Object) []reconcile.Request {
-		v := o.GetAnnotations()[shim.SourceAnnotation]
+		v := o.GetAnnotations()[ingress.SourceAnnotation]
 		k, key, ok := strings.Cut(v, " ")
-		if !ok || k != kind || o.GetLabels()[shim.SourceKindLabel] != kind {
+		if !ok || k != kind || o.GetLabels()[ingress.SourceKindLabel] != kind {
 			return nil
 		}
 		ns, name, ok := strings.Cut(key, "/")

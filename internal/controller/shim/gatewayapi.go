@@ -13,7 +13,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
-	"github.com/edgecert/edgecert/internal/shim"
+	"github.com/edgecert/edgecert/internal/ingress"
 )
 
 // GatewayAPIGatewayReconciler keeps the Certificates of an annotated
@@ -31,7 +31,7 @@ type GatewayAPIGatewayReconciler struct {
 // the ReferenceGrants of the namespaces they name, and its annotations; a
 // Gateway that is gone or has no issuer annotation has none.
 func (r *GatewayAPIGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	src := shim.Source{Kind: shim.KindGatewayAPIGateway, Namespace: req.Namespace, Name: req.Name}
+	src := ingress.Source{Kind: ingress.KindGatewayAPIGateway, Namespace: req.Namespace, Name: req.Name}
 	var gw gatewayv1.Gateway
 	if err := r.Client.Get(ctx, req.NamespacedName, &gw); err != nil {
 		if client.IgnoreNotFound(err) != nil {
@@ -43,7 +43,7 @@ func (r *GatewayAPIGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	if !gw.DeletionTimestamp.IsZero() {
 		return result(r.sync(ctx, src, &gw, nil))
 	}
-	issuer, ok, err := shim.IssuerFor(gw.Annotations, shim.Options{})
+	issuer, ok, err := ingress.IssuerFor(gw.Annotations, ingress.Options{})
 	if err != nil {
 		r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
@@ -52,14 +52,14 @@ func (r *GatewayAPIGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		return result(r.sync(ctx, src, &gw, nil))
 	}
 	var grants []gatewayv1beta1.ReferenceGrant
-	for _, ns := range shim.GatewayAPIRefNamespaces(&gw) {
+	for _, ns := range ingress.GatewayAPIRefNamespaces(&gw) {
 		var list gatewayv1beta1.ReferenceGrantList
 		if err := r.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("list ReferenceGrants in %s: %w", ns, err)
 		}
 		grants = append(grants, list.Items...)
 	}
-	want, err := shim.GatewayAPICertificates(&gw, issuer, grants)
+	want, err := ingress.GatewayAPICertificates(&gw, issuer, grants)
 	if err != nil {
 		r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
@@ -97,7 +97,7 @@ func (r *GatewayAPIGatewayReconciler) gatewaysForGrant(ctx context.Context, o cl
 		}
 		for i := range list.Items {
 			gw := &list.Items[i]
-			if slices.Contains(shim.GatewayAPIRefNamespaces(gw), grant.Namespace) {
+			if slices.Contains(ingress.GatewayAPIRefNamespaces(gw), grant.Namespace) {
 				reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}})
 			}
 		}

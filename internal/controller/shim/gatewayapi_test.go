@@ -17,7 +17,7 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	shimcontroller "github.com/edgecert/edgecert/internal/controller/shim"
-	"github.com/edgecert/edgecert/internal/shim"
+	"github.com/edgecert/edgecert/internal/ingress"
 )
 
 // gatewayAPIListener is a listener on port with hostname ("" for none);
@@ -47,7 +47,7 @@ func gatewayAPIListener(name string, port int32, protocol gatewayv1.ProtocolType
 // Gateway API Gateway ns/name, in every namespace.
 func generatedFor(t *testing.T, ns, name string) []string {
 	t.Helper()
-	src := shim.Source{Kind: shim.KindGatewayAPIGateway, Namespace: ns, Name: name}
+	src := ingress.Source{Kind: ingress.KindGatewayAPIGateway, Namespace: ns, Name: name}
 	var list edgecertv1alpha1.CertificateList
 	if err := c().List(context.Background(), &list, client.MatchingLabels(src.Labels())); err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestGatewayAPIGatewayHTTPSListeners(t *testing.T) {
 	ns := newNamespace(t, "gapi")
 	host, www := "web."+ns+".example.test", "www."+ns+".example.test"
 	gw := &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web", Annotations: map[string]string{shim.ClusterIssuerAnnotation: "pebble-gatewayapi"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web", Annotations: map[string]string{ingress.ClusterIssuerAnnotation: "pebble-gatewayapi"}},
 		Spec: gatewayv1.GatewaySpec{GatewayClassName: "istio", Listeners: []gatewayv1.Listener{
 			gatewayAPIListener("http", 80, gatewayv1.HTTPProtocolType, host, ""),
 			gatewayAPIListener("https", 443, gatewayv1.HTTPSProtocolType, host, gatewayv1.TLSModeTerminate, "web-tls"),
@@ -84,14 +84,14 @@ func TestGatewayAPIGatewayHTTPSListeners(t *testing.T) {
 	}
 
 	cert := waitIssued(t, ns, "web-tls")
-	wantLabels := map[string]string{shim.SourceKindLabel: shim.KindGatewayAPIGateway, shim.SourceNamespaceLabel: ns, shim.SourceNameLabel: "web"}
+	wantLabels := map[string]string{ingress.SourceKindLabel: ingress.KindGatewayAPIGateway, ingress.SourceNamespaceLabel: ns, ingress.SourceNameLabel: "web"}
 	for k, v := range wantLabels {
 		if cert.Labels[k] != v {
 			t.Errorf("Certificate label %s = %q, want %q", k, cert.Labels[k], v)
 		}
 	}
-	if want := "GatewayAPIGateway " + ns + "/web"; cert.Annotations[shim.SourceAnnotation] != want {
-		t.Errorf("Certificate annotation %s = %q, want %q", shim.SourceAnnotation, cert.Annotations[shim.SourceAnnotation], want)
+	if want := "GatewayAPIGateway " + ns + "/web"; cert.Annotations[ingress.SourceAnnotation] != want {
+		t.Errorf("Certificate annotation %s = %q, want %q", ingress.SourceAnnotation, cert.Annotations[ingress.SourceAnnotation], want)
 	}
 	if cert.Spec.IssuerRef != (edgecertv1alpha1.IssuerReference{Kind: "ClusterIssuer", Name: "pebble-gatewayapi"}) {
 		t.Errorf("Certificate issuerRef = %+v", cert.Spec.IssuerRef)
@@ -131,7 +131,7 @@ func TestGatewayAPIGatewayCrossNamespaceReferenceGrant(t *testing.T) {
 	apps, certs := newNamespace(t, "gapi-apps"), newNamespace(t, "gapi-certs")
 	host := "shared." + apps + ".example.test"
 	gw := &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Namespace: apps, Name: "web", Annotations: map[string]string{shim.ClusterIssuerAnnotation: "pebble-gatewayapi-grant"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: apps, Name: "web", Annotations: map[string]string{ingress.ClusterIssuerAnnotation: "pebble-gatewayapi-grant"}},
 		Spec: gatewayv1.GatewaySpec{GatewayClassName: "istio", Listeners: []gatewayv1.Listener{
 			gatewayAPIListener("https", 443, gatewayv1.HTTPSProtocolType, host, gatewayv1.TLSModeTerminate, certs+"/shared-tls"),
 		}},
@@ -140,7 +140,7 @@ func TestGatewayAPIGatewayCrossNamespaceReferenceGrant(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	wantNote := shim.RefusedRef{GatewayNamespace: apps, Namespace: certs, Name: "shared-tls", Listeners: []string{"https"}}.String()
+	wantNote := ingress.RefusedRef{GatewayNamespace: apps, Namespace: certs, Name: "shared-tls", Listeners: []string{"https"}}.String()
 	eventually(t, "ReferenceNotPermitted event on the Gateway", func() (bool, string) {
 		var events eventsv1.EventList
 		if err := c().List(ctx, &events, client.InNamespace(apps)); err != nil {
@@ -185,7 +185,7 @@ func TestGatewayAPIGatewayCrossNamespaceReferenceGrant(t *testing.T) {
 	if len(cert.OwnerReferences) != 0 {
 		t.Errorf("Certificate owner references = %+v, want none across namespaces", cert.OwnerReferences)
 	}
-	if cert.Labels[shim.SourceKindLabel] != shim.KindGatewayAPIGateway || cert.Labels[shim.SourceNamespaceLabel] != apps || cert.Labels[shim.SourceNameLabel] != "web" {
+	if cert.Labels[ingress.SourceKindLabel] != ingress.KindGatewayAPIGateway || cert.Labels[ingress.SourceNamespaceLabel] != apps || cert.Labels[ingress.SourceNameLabel] != "web" {
 		t.Errorf("Certificate labels = %v, want the Gateway %s/web", cert.Labels, apps)
 	}
 	checkIssuedByPebble(t, certs, "shared-tls", host)

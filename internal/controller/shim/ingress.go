@@ -8,7 +8,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/edgecert/edgecert/internal/shim"
+	"github.com/edgecert/edgecert/internal/ingress"
 )
 
 // IngressReconciler keeps the Certificates of an annotated Ingress, one
@@ -17,7 +17,7 @@ type IngressReconciler struct {
 	certSync
 	// Options are the annotation settings (cert-manager compatibility,
 	// default issuer).
-	Options shim.Options
+	Options ingress.Options
 }
 
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
@@ -25,7 +25,7 @@ type IngressReconciler struct {
 // Reconcile makes the Ingress's generated Certificates match its spec.tls
 // and annotations; an Ingress that is gone or asks for no issuer has none.
 func (r *IngressReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	src := shim.Source{Kind: shim.KindIngress, Namespace: req.Namespace, Name: req.Name}
+	src := ingress.Source{Kind: ingress.KindIngress, Namespace: req.Namespace, Name: req.Name}
 	var ing networkingv1.Ingress
 	if err := r.Client.Get(ctx, req.NamespacedName, &ing); err != nil {
 		if client.IgnoreNotFound(err) != nil {
@@ -37,7 +37,7 @@ func (r *IngressReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if !ing.DeletionTimestamp.IsZero() {
 		return result(r.sync(ctx, src, &ing, nil))
 	}
-	issuer, ok, err := shim.IssuerFor(ing.Annotations, r.Options)
+	issuer, ok, err := ingress.IssuerFor(ing.Annotations, r.Options)
 	if err != nil {
 		r.Events.Eventf(&ing, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
@@ -45,7 +45,7 @@ func (r *IngressReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if !ok {
 		return result(r.sync(ctx, src, &ing, nil))
 	}
-	want, err := shim.IngressCertificates(&ing, issuer, r.Options)
+	want, err := ingress.IngressCertificates(&ing, issuer, r.Options)
 	if err != nil {
 		r.Events.Eventf(&ing, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/shim"
+	"github.com/edgecert/edgecert/internal/ingress"
 )
 
 // TestSeed003IngressWithCertManagerAnnotation: seed 003's Ingress, applied
@@ -45,7 +45,7 @@ func TestSeed003IngressWithCertManagerAnnotation(t *testing.T) {
 	if owner := metav1.GetControllerOf(cert); owner == nil || owner.Kind != "Ingress" || owner.UID != ing.UID {
 		t.Errorf("Certificate controller = %+v, want the Ingress", owner)
 	}
-	if cert.Labels[shim.SourceKindLabel] != shim.KindIngress || cert.Labels[shim.SourceNameLabel] != "demo-app-ingress" {
+	if cert.Labels[ingress.SourceKindLabel] != ingress.KindIngress || cert.Labels[ingress.SourceNameLabel] != "demo-app-ingress" {
 		t.Errorf("Certificate labels = %v", cert.Labels)
 	}
 	checkIssuedByPebble(t, ns, "demo-example-tls", "demo.example.com")
@@ -75,7 +75,7 @@ func TestIngressEdgecertAnnotationHostsChangeAndDelete(t *testing.T) {
 	ns := newNamespace(t, "web")
 	a, b := "a."+ns+".example.test", "b."+ns+".example.test"
 	ing := &networkingv1.Ingress{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web", Annotations: map[string]string{shim.ClusterIssuerAnnotation: "pebble-ingress"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web", Annotations: map[string]string{ingress.ClusterIssuerAnnotation: "pebble-ingress"}},
 		Spec: networkingv1.IngressSpec{
 			DefaultBackend: &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}},
 			TLS:            []networkingv1.IngressTLS{{Hosts: []string{a}, SecretName: "web-tls"}},

@@ -13,13 +13,13 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/pki"
-	"github.com/edgecert/edgecert/internal/shim"
+	"github.com/edgecert/edgecert/internal/ingress"
 )
 
 func newIstioGateway() *unstructured.Unstructured {
-	return controller.NewUnstructured(controller.IstioGatewayGVK, "", "")
+	return kube.NewUnstructured(kube.IstioGatewayGVK, "", "")
 }
 
 // IstioGatewayReconciler keeps the Certificates of an annotated Istio
@@ -31,7 +31,7 @@ type IstioGatewayReconciler struct {
 	// not cached: most are not gateways).
 	APIReader client.Reader
 	// Secrets reads the issued Secrets.
-	Secrets controller.Secrets
+	Secrets kube.Secrets
 	// DefaultWorkloadNamespace is used when no single gateway Service
 	// selects the Gateway's pods.
 	DefaultWorkloadNamespace string
@@ -46,7 +46,7 @@ type IstioGatewayReconciler struct {
 // none. Then, for servers without a credentialName, it names the issued
 // Secret once it exists and holds a valid key pair.
 func (r *IstioGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	src := shim.Source{Kind: shim.KindIstioGateway, Namespace: req.Namespace, Name: req.Name}
+	src := ingress.Source{Kind: ingress.KindIstioGateway, Namespace: req.Namespace, Name: req.Name}
 	u := newIstioGateway()
 	if err := r.Client.Get(ctx, req.NamespacedName, u); err != nil {
 		if client.IgnoreNotFound(err) != nil {
@@ -57,7 +57,7 @@ func (r *IstioGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if !u.GetDeletionTimestamp().IsZero() {
 		return result(r.sync(ctx, src, u, nil))
 	}
-	issuer, ok, err := shim.IssuerFor(u.GetAnnotations(), shim.Options{})
+	issuer, ok, err := ingress.IssuerFor(u.GetAnnotations(), ingress.Options{})
 	if err != nil {
 		r.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
@@ -66,7 +66,7 @@ func (r *IstioGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return result(r.sync(ctx, src, u, nil))
 	}
 	spec, _, _ := unstructured.NestedMap(u.Object, "spec")
-	gw, err := shim.ParseIstioGateway(u.GetNamespace(), u.GetName(), u.GetAnnotations(), spec)
+	gw, err := ingress.ParseIstioGateway(u.GetNamespace(), u.GetName(), u.GetAnnotations(), spec)
 	if err != nil {
 		r.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
@@ -75,7 +75,7 @@ func (r *IstioGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	want, err := shim.IstioCertificates(gw, ws, issuer)
+	want, err := ingress.IstioCertificates(gw, ws, issuer)
 	if err != nil {
 		r.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
@@ -89,18 +89,18 @@ func (r *IstioGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request
 // workloadNamespace finds where the Gateway's pods run, from the Services
 // labelled with the Gateway's selector (as Istio's charts label the
 // ingress gateway Service) whose pod selector includes it.
-func (r *IstioGatewayReconciler) workloadNamespace(ctx context.Context, gw shim.IstioGateway) (string, error) {
-	var services []shim.ServiceSelector
+func (r *IstioGatewayReconciler) workloadNamespace(ctx context.Context, gw ingress.IstioGateway) (string, error) {
+	var services []ingress.ServiceSelector
 	if len(gw.Selector) > 0 {
 		var list corev1.ServiceList
 		if err := r.APIReader.List(ctx, &list, client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(gw.Selector)}); err != nil {
 			return "", fmt.Errorf("list gateway Services: %w", err)
 		}
 		for _, svc := range list.Items {
-			services = append(services, shim.ServiceSelector{Namespace: svc.Namespace, Selector: maps.Clone(svc.Spec.Selector)})
+			services = append(services, ingress.ServiceSelector{Namespace: svc.Namespace, Selector: maps.Clone(svc.Spec.Selector)})
 		}
 	}
-	ns, why := shim.WorkloadNamespace(gw.Namespace, gw.Selector, services, r.DefaultWorkloadNamespace)
+	ns, why := ingress.WorkloadNamespace(gw.Namespace, gw.Selector, services, r.DefaultWorkloadNamespace)
 	ctrl.LoggerFrom(ctx).V(1).Info("Gateway workload namespace", "namespace", ns, "why", why)
 	return ns, nil
 }
@@ -111,7 +111,7 @@ func (r *IstioGatewayReconciler) workloadNamespace(ctx context.Context, gw shim.
 // nothing if the Gateway changed since it was read (optimistic
 // concurrency), and touches only that one field. A server whose Secret is
 // not there yet is looked at again when its Certificate changes.
-func (r *IstioGatewayReconciler) fill(ctx context.Context, u *unstructured.Unstructured, ws string, fills []shim.Fill) error {
+func (r *IstioGatewayReconciler) fill(ctx context.Context, u *unstructured.Unstructured, ws string, fills []ingress.Fill) error {
 	if len(fills) == 0 {
 		return nil
 	}
@@ -151,7 +151,7 @@ func (r *IstioGatewayReconciler) fill(ctx context.Context, u *unstructured.Unstr
 	if err != nil {
 		return err
 	}
-	if err := r.Client.Patch(ctx, u, client.RawPatch(types.JSONPatchType, data), client.FieldOwner(controller.FieldManager)); err != nil {
+	if err := r.Client.Patch(ctx, u, client.RawPatch(types.JSONPatchType, data), client.FieldOwner(kube.FieldManager)); err != nil {
 		// A failed test means the Gateway changed: its update event
 		// brings another pass.
 		return fmt.Errorf("set credentialName on Gateway %s/%s: %w", u.GetNamespace(), u.GetName(), err)

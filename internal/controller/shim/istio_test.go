@@ -15,12 +15,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/controller"
-	"github.com/edgecert/edgecert/internal/shim"
+	"github.com/edgecert/edgecert/internal/kube"
+	"github.com/edgecert/edgecert/internal/ingress"
 )
 
 func istioGateway(ns, name string) *unstructured.Unstructured {
-	return controller.NewUnstructured(controller.IstioGatewayGVK, ns, name)
+	return kube.NewUnstructured(kube.IstioGatewayGVK, ns, name)
 }
 
 // TestIstioGatewayTwoTLSServers: an annotated Istio Gateway in a tenant
@@ -50,25 +50,25 @@ func TestIstioGatewayTwoTLSServers(t *testing.T) {
 	apiServer := map[string]any{"port": map[string]any{"number": int64(443), "protocol": "HTTPS", "name": "https-api"},
 		"hosts": []any{apps + "/" + apiHost}, "tls": map[string]any{"mode": "SIMPLE"}}
 	gw := istioGateway(apps, "web")
-	gw.SetAnnotations(map[string]string{shim.ClusterIssuerAnnotation: "pebble-http01"})
+	gw.SetAnnotations(map[string]string{ingress.ClusterIssuerAnnotation: "pebble-http01"})
 	gw.Object["spec"] = map[string]any{"selector": map[string]any{"istio": workload}, "servers": []any{httpServer, shopServer, apiServer}}
 	if err := c().Create(ctx, gw); err != nil {
 		t.Fatal(err)
 	}
-	apiSecret := shim.GeneratedCredentialName(apps, "web", shim.IstioPort{Name: "https-api"})
+	apiSecret := ingress.GeneratedCredentialName(apps, "web", ingress.IstioPort{Name: "https-api"})
 
 	shop := waitIssued(t, workload, "shop-tls")
 	api := waitIssued(t, workload, apiSecret)
 	source := fmt.Sprintf("IstioGateway %s/web", apps)
 	for _, cert := range []*edgecertv1alpha1.Certificate{shop, api} {
-		wantLabels := map[string]string{shim.SourceKindLabel: shim.KindIstioGateway, shim.SourceNamespaceLabel: apps, shim.SourceNameLabel: "web"}
+		wantLabels := map[string]string{ingress.SourceKindLabel: ingress.KindIstioGateway, ingress.SourceNamespaceLabel: apps, ingress.SourceNameLabel: "web"}
 		for k, v := range wantLabels {
 			if cert.Labels[k] != v {
 				t.Errorf("Certificate %s label %s = %q, want %q", cert.Name, k, cert.Labels[k], v)
 			}
 		}
-		if cert.Annotations[shim.SourceAnnotation] != source {
-			t.Errorf("Certificate %s annotation %s = %q, want %q", cert.Name, shim.SourceAnnotation, cert.Annotations[shim.SourceAnnotation], source)
+		if cert.Annotations[ingress.SourceAnnotation] != source {
+			t.Errorf("Certificate %s annotation %s = %q, want %q", cert.Name, ingress.SourceAnnotation, cert.Annotations[ingress.SourceAnnotation], source)
 		}
 		if cert.Spec.IssuerRef != (edgecertv1alpha1.IssuerReference{Kind: "ClusterIssuer", Name: "pebble-http01"}) {
 			t.Errorf("Certificate %s issuerRef = %+v", cert.Name, cert.Spec.IssuerRef)
@@ -130,7 +130,7 @@ func TestIstioGatewayDeletedRemovesCertificates(t *testing.T) {
 	apps := newNamespace(t, "apps")
 	host := "del." + apps + ".example.test"
 	gw := istioGateway(apps, "web")
-	gw.SetAnnotations(map[string]string{shim.ClusterIssuerAnnotation: "pebble-http01-del"})
+	gw.SetAnnotations(map[string]string{ingress.ClusterIssuerAnnotation: "pebble-http01-del"})
 	gw.Object["spec"] = map[string]any{"selector": map[string]any{"istio": "no-such-" + apps}, "servers": []any{
 		map[string]any{"port": map[string]any{"number": int64(443), "protocol": "HTTPS", "name": "https"},
 			"hosts": []any{host}, "tls": map[string]any{"mode": "SIMPLE", "credentialName": "del-tls"}},
@@ -170,7 +170,7 @@ func TestIstioGatewayWithHTTP01ThroughIstio(t *testing.T) {
 	}
 	host := "app." + apps + ".example.test"
 	gw := istioGateway(apps, "app")
-	gw.SetAnnotations(map[string]string{shim.ClusterIssuerAnnotation: "pebble-istio-" + apps})
+	gw.SetAnnotations(map[string]string{ingress.ClusterIssuerAnnotation: "pebble-istio-" + apps})
 	gw.Object["spec"] = map[string]any{"selector": toAny(selector), "servers": []any{
 		map[string]any{"port": map[string]any{"number": int64(443), "protocol": "HTTPS", "name": "https"},
 			"hosts": []any{"*/" + host}, "tls": map[string]any{"mode": "SIMPLE", "credentialName": "app-tls"}},
@@ -205,7 +205,7 @@ func TestIstioGatewayCertificateProblemsReachTheGateway(t *testing.T) {
 	newClusterIssuer(t, "pebble-http01-wild")
 	apps := newNamespace(t, "apps")
 	gw := istioGateway(apps, "wild")
-	gw.SetAnnotations(map[string]string{shim.ClusterIssuerAnnotation: "pebble-http01-wild"})
+	gw.SetAnnotations(map[string]string{ingress.ClusterIssuerAnnotation: "pebble-http01-wild"})
 	gw.Object["spec"] = map[string]any{"selector": map[string]any{"istio": "no-such-" + apps}, "servers": []any{
 		map[string]any{"port": map[string]any{"number": int64(443), "protocol": "HTTPS", "name": "https"},
 			"hosts": []any{"*.wild." + apps + ".example.test"}, "tls": map[string]any{"mode": "SIMPLE", "credentialName": "wild-tls"}},

@@ -16,15 +16,15 @@ import (
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/controller"
-	"github.com/edgecert/edgecert/internal/shim"
+	"github.com/edgecert/edgecert/internal/kube"
+	"github.com/edgecert/edgecert/internal/ingress"
 )
 
 // Options configure the shims.
 type Options struct {
 	// Annotations are the annotation settings; CertManagerAnnotations
 	// applies to Ingresses only.
-	Annotations shim.Options
+	Annotations ingress.Options
 	// IstioWorkloadNamespace is where an Istio Gateway's Certificates go
 	// when no single gateway Service selects its pods.
 	IstioWorkloadNamespace string
@@ -57,16 +57,16 @@ func SetupWithManager(mgr ctrl.Manager, o Options) error {
 	istio := &IstioGatewayReconciler{
 		certSync:                 certs,
 		APIReader:                mgr.GetAPIReader(),
-		Secrets:                  controller.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
+		Secrets:                  kube.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
 		DefaultWorkloadNamespace: o.IstioWorkloadNamespace,
 	}
-	if ok, err := served(controller.IstioGatewayGVK); err != nil {
+	if ok, err := served(kube.IstioGatewayGVK); err != nil {
 		return err
 	} else if ok {
 		if err := ctrl.NewControllerManagedBy(mgr).
 			Named("istiogateway-shim").
 			For(newIstioGateway(), builder.WithPredicates(sourceChanged)).
-			Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(shim.KindIstioGateway))).
+			Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(ingress.KindIstioGateway))).
 			Complete(istio); err != nil {
 			return err
 		}
@@ -84,19 +84,19 @@ func SetupWithManager(mgr ctrl.Manager, o Options) error {
 		if err := ctrl.NewControllerManagedBy(mgr).
 			Named("gatewayapi-shim").
 			For(&gatewayv1.Gateway{}, builder.WithPredicates(sourceChanged)).
-			Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(shim.KindGatewayAPIGateway))).
+			Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(ingress.KindGatewayAPIGateway))).
 			Watches(&gatewayv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(gatewayAPI.gatewaysForGrant),
 				builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 			Complete(gatewayAPI); err != nil {
 			return err
 		}
 	}
-	ingress := &IngressReconciler{certSync: certs, Options: o.Annotations}
+	ingresses := &IngressReconciler{certSync: certs, Options: o.Annotations}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("ingress-shim").
 		For(&networkingv1.Ingress{}, builder.WithPredicates(sourceChanged)).
-		Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(shim.KindIngress))).
-		Complete(ingress)
+		Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(ingress.KindIngress))).
+		Complete(ingresses)
 }
 
 // Served reports whether the API server serves gvk. A kind whose CRDs are

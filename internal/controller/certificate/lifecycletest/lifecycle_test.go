@@ -24,7 +24,7 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/acme"
-	"github.com/edgecert/edgecert/internal/controller"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/controller/certificate"
 	"github.com/edgecert/edgecert/internal/controller/issuer"
 	"github.com/edgecert/edgecert/internal/pki"
@@ -63,7 +63,7 @@ func newCertificateReconciler(c client.Client, now func() time.Time) *certificat
 	return &certificate.Reconciler{
 		Client:    c,
 		APIReader: c,
-		Secrets:   controller.Secrets{Cached: c, Uncached: c},
+		Secrets:   kube.Secrets{Cached: c, Uncached: c},
 		ACME:      newEngine(),
 		Events:    events.NewFakeRecorder(100),
 		Now:       now,
@@ -105,7 +105,7 @@ func setUpWithCA(t *testing.T, pebble *testenv.Pebble, host string) (*edgecertv1
 	if err := c.Create(ctx, iss); err != nil {
 		t.Fatal(err)
 	}
-	ir := &issuer.Reconciler{Client: c, Secrets: controller.Secrets{Cached: c, Uncached: c}, ACME: newEngine(), Events: events.NewFakeRecorder(10),
+	ir := &issuer.Reconciler{Client: c, Secrets: kube.Secrets{Cached: c, Uncached: c}, ACME: newEngine(), Events: events.NewFakeRecorder(10),
 		NewObject: func() edgecertv1alpha1.GenericIssuer { return &edgecertv1alpha1.Issuer{} }}
 	if _, err := ir.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(iss)}); err != nil {
 		t.Fatal(err)

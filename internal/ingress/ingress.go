@@ -1,4 +1,4 @@
-package shim
+package ingress
 
 import (
 	networkingv1 "k8s.io/api/networking/v1"

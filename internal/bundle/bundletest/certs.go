@@ -1,6 +1,6 @@
 // Package certmergetest makes real, self-signed TLS key pairs for CertMerge
 // tests and benchmarks.
-package certmergetest
+package bundletest
 
 import (
 	"crypto/ecdsa"

@@ -5,4 +5,4 @@
 //
 // The controller reads Secrets and grants, calls Merge, and writes what it
 // returns; every decision is here, so it is table-tested without a cluster.
-package certmerge
+package bundle

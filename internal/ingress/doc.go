@@ -3,4 +3,4 @@
 // should hold for them. It is pure: no API server, no controller-runtime.
 // The reconcilers in internal/controller/shim read the objects, call these
 // functions and apply the result.
-package shim
+package ingress

@@ -1,4 +1,4 @@
-package certmerge
+package bundle
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/edgecert/edgecert/internal/certmerge/certmergetest"
+	"github.com/edgecert/edgecert/internal/bundle/bundletest"
 )
 
 var (
@@ -17,7 +17,7 @@ var (
 type pair struct{ cert, key []byte }
 
 func newPair(notAfter time.Time, hosts ...string) pair {
-	c, k := certmergetest.KeyPair(notAfter, hosts...)
+	c, k := bundletest.KeyPair(notAfter, hosts...)
 	return pair{c, k}
 }
 

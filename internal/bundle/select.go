@@ -1,4 +1,4 @@
-package certmerge
+package bundle
 
 import (
 	"fmt"
