@@ -20,16 +20,16 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/acme"
-	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/controller/certificate"
 	"github.com/edgecert/edgecert/internal/controller/certmerge"
 	"github.com/edgecert/edgecert/internal/controller/gatewayservice"
 	"github.com/edgecert/edgecert/internal/controller/issuer"
 	"github.com/edgecert/edgecert/internal/controller/shim"
+	"github.com/edgecert/edgecert/internal/ingress"
 	"github.com/edgecert/edgecert/internal/issuance"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/metrics"
 	"github.com/edgecert/edgecert/internal/scheme"
-	"github.com/edgecert/edgecert/internal/ingress"
 )
 
 // Options are the settings of the `edgecert controller` command.

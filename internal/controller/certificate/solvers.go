@@ -10,10 +10,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/kube"
 	edgedns "github.com/edgecert/edgecert/internal/dns"
 	"github.com/edgecert/edgecert/internal/dns/rfc2136"
 	"github.com/edgecert/edgecert/internal/dns/route53"
+	"github.com/edgecert/edgecert/internal/kube"
 )
 
 // dnsSolver is a DNS-01 solver made ready to use: a provider and the

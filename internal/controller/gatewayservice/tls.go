@@ -16,8 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/gateway"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/pki"
 )
 
@@ -218,7 +218,7 @@ func (r *Reconciler) clientCA(ctx context.Context, s *scope, source *corev1.Secr
 // copyLabels mark a copy as edgecert's, for this GatewayService.
 func copyLabels(gs *edgecertv1alpha1.GatewayService) map[string]string {
 	return map[string]string{
-		kube.ManagedByLabel:    kube.ManagedByValue,
+		kube.ManagedByLabel:          kube.ManagedByValue,
 		GatewayServiceNamespaceLabel: gs.Namespace,
 		GatewayServiceNameLabel:      gs.Name,
 	}

@@ -24,8 +24,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/ingress"
+	"github.com/edgecert/edgecert/internal/kube"
 )
 
 // Event reasons on a source object.

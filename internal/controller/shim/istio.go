@@ -13,9 +13,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/edgecert/edgecert/internal/ingress"
 	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/pki"
-	"github.com/edgecert/edgecert/internal/ingress"
 )
 
 func newIstioGateway() *unstructured.Unstructured {

@@ -16,8 +16,8 @@ import (
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/ingress"
+	"github.com/edgecert/edgecert/internal/kube"
 )
 
 // Options configure the shims.
