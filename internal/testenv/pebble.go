@@ -38,7 +38,9 @@ type PebbleOptions struct {
 
 // Pebble is a running Pebble, Let's Encrypt's test ACME CA, on loopback.
 type Pebble struct {
-	// DirectoryURL is the ACME directory, e.g. https://127.0.0.1:N/dir.
+	// DirectoryURL is the ACME directory, e.g. https://127.0.0.1:N/dir, on
+	// a gate in front of Pebble that keeps it clear of a deadlock of its
+	// own (see pebbleGate).
 	DirectoryURL string
 	// ManagementURL serves Pebble's roots and intermediates, and takes
 	// test-only changes such as SetRenewalInfo.
@@ -49,6 +51,7 @@ type Pebble struct {
 
 	dir  string
 	proc *process
+	gate *pebbleGate
 }
 
 // StartPebble starts Pebble from bin/ (`make tools`) with a fresh listener
@@ -130,6 +133,17 @@ func StartPebble(opts PebbleOptions) (*Pebble, error) {
 		p.Stop()
 		return nil, err
 	}
+	// Clients reach Pebble through the gate (see pebbleGate).
+	listener, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		p.Stop()
+		return nil, err
+	}
+	if p.gate, err = startPebbleGate(fmt.Sprintf("127.0.0.1:%d", apiPort), listener, caPEM); err != nil {
+		p.Stop()
+		return nil, err
+	}
+	p.DirectoryURL = "https://" + p.gate.Addr() + "/dir"
 	return p, nil
 }
 
@@ -204,6 +218,9 @@ func (p *Pebble) Pid() int { return p.proc.Pid() }
 
 // Stop ends Pebble and removes its directory.
 func (p *Pebble) Stop() {
+	if p.gate != nil {
+		p.gate.close()
+	}
 	if p.proc != nil {
 		_ = p.proc.stop()
 	}

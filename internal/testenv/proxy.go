@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"io"
 	"net"
 	"sync"
 )
@@ -204,6 +205,7 @@ type BlackHole struct {
 	mu       sync.Mutex
 	conns    []net.Conn
 	accepted int
+	open     int
 	done     chan struct{}
 }
 
@@ -224,10 +226,26 @@ func StartBlackHole() (*BlackHole, error) {
 			b.mu.Lock()
 			b.conns = append(b.conns, c)
 			b.accepted++
+			b.open++
 			b.mu.Unlock()
+			// Read and drop what the client sends, only to see it hang up.
+			go func() {
+				_, _ = io.Copy(io.Discard, c)
+				b.mu.Lock()
+				b.open--
+				b.mu.Unlock()
+			}()
 		}
 	}()
 	return b, nil
+}
+
+// Open is how many of the connections it took the clients have not closed:
+// requests still waiting for an answer.
+func (b *BlackHole) Open() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.open
 }
 
 // Accepted is how many connections the black hole has taken so far.

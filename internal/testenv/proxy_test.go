@@ -132,9 +132,13 @@ func TestBlackHoleAcceptsAndNeverAnswers(t *testing.T) {
 	if _, err := conn.Read(make([]byte, 1)); !isTimeout(err) {
 		t.Fatalf("read from the black hole: err = %v, want a timeout (no answer, no close)", err)
 	}
-	testenv.Eventually(t, 5*time.Second, "2 accepted connections", func() (bool, string) {
-		n := bh.Accepted()
-		return n == 2, fmt.Sprint("accepted ", n)
+	testenv.Eventually(t, 5*time.Second, "2 accepted connections, the one the HTTP client gave up on closed", func() (bool, string) {
+		n, open := bh.Accepted(), bh.Open()
+		return n == 2 && open == 1, fmt.Sprint("accepted ", n, " open ", open)
+	})
+	conn.Close()
+	testenv.Eventually(t, 5*time.Second, "no open connection once the client hung up", func() (bool, string) {
+		return bh.Open() == 0, fmt.Sprint("open ", bh.Open())
 	})
 
 	bh.Close()

@@ -82,8 +82,10 @@ func TestASilentIssuerLeavesWorkersForTheOthers(t *testing.T) {
 		got := readyCount(t, certNS, "healthy")
 		return got == 10, "ready: " + itoa(got)
 	})
-	if stalled := proxy.Stalled(); stalled < 1 || stalled > 2 {
-		t.Errorf("%d calls held by the silent CA when the others were done, want 1 or 2 (its share of the workers, still waiting)", stalled)
+	// The silent issuer's share of the workers is still waiting on the
+	// black holes: nothing had to time out for the others to be served.
+	if held := proxy.Stalled() + route53.Open(); held < 1 || held > 2 {
+		t.Errorf("%d calls held by the silent CA and Route 53 when the others were done (%d and %d), want 1 or 2: its share of the workers, still waiting", held, proxy.Stalled(), route53.Open())
 	}
 	for _, run := range []string{"silent-dns", "silent-acme"} {
 		if got := readyCount(t, certNS, run); got != 0 {

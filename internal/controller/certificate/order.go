@@ -79,6 +79,7 @@ func (r *Reconciler) startOrder(ctx context.Context, s *scope) (acme.Order, erro
 		r.orphans.created(s.iss, order.URL)
 	} else {
 		replaces = ""
+		s.adopted = true
 		ctrl.LoggerFrom(ctx).Info("Taking over an order a previous controller created and did not record", "order", order.URL)
 	}
 	s.cert.Status.Order = &edgecertv1alpha1.OrderStatus{URL: order.URL, DNSNames: hosts, Replaces: replaces, Created: metav1.NewTime(s.now)}
@@ -123,11 +124,15 @@ func (r *Reconciler) driveOrder(ctx context.Context, s *scope, fresh *acme.Order
 		o.Problem = acme.ErrorMessage(order.Error)
 	}
 	var authzs []acme.Authorization
-	switch order.Status {
-	case issuance.StatusPending, issuance.StatusInvalid:
+	if order.Status == issuance.StatusPending || order.Status == issuance.StatusInvalid || s.adopted {
 		if authzs, o.Authorizations, err = r.authorizations(ctx, s, order); err != nil {
 			return r.acmeFailed(ctx, s, edgecertv1alpha1.ReasonOrderFailed, err)
 		}
+	}
+	if s.adopted {
+		r.recordAdoptedChallenges(ctx, s, authzs, o.Authorizations)
+	}
+	switch order.Status {
 	case issuance.StatusReady:
 		key, err := r.orderKey(ctx, s)
 		if err != nil {
@@ -259,14 +264,55 @@ func (r *Reconciler) authorizations(ctx context.Context, s *scope, order acme.Or
 	return authzs, facts, nil
 }
 
+// recordAdoptedChallenges records, for an order taken over from a crashed
+// controller, the challenge edgecert would answer for each authorization the
+// CA already validated: that controller may have published its TXT record
+// or route, and only what status names is removed when the order ends.
+// What cannot be worked out is left out; it never stops the order.
+func (r *Reconciler) recordAdoptedChallenges(ctx context.Context, s *scope, authzs []acme.Authorization, facts []issuance.Authorization) {
+	for i := range facts {
+		if facts[i].Chosen || facts[i].Status == issuance.StatusPending {
+			continue
+		}
+		if ch, err := r.challengeFor(ctx, s, authzs[i], facts[i].Name); err == nil && ch != nil {
+			s.cert.Status.Order.Challenges = append(s.cert.Status.Order.Challenges, *ch)
+			facts[i].Chosen, facts[i].DNS01 = true, ch.Type == issuance.DNS01
+		}
+	}
+}
+
 // choose picks the challenge of the solver that serves an authorization's
 // host, works out where it is answered, and records it in status.
 func (r *Reconciler) choose(ctx context.Context, s *scope, authz acme.Authorization, f *issuance.Authorization) error {
-	idx, typ, err := issuance.SelectSolver(s.iss.obj.GetSpec().ACME.Solvers, f.Name, s.cert.Labels)
-	if err != nil {
-		s.facts.block(edgecertv1alpha1.ReasonInvalidSpec, err.Error(), true)
+	ch, err := r.challengeFor(ctx, s, authz, f.Name)
+	var terminal terminalChoice
+	switch {
+	case errors.As(err, &terminal):
+		s.facts.block(edgecertv1alpha1.ReasonInvalidSpec, terminal.Error(), true)
 		s.stop()
 		return nil
+	case err != nil || s.done:
+		return err
+	}
+	s.cert.Status.Order.Challenges = append(s.cert.Status.Order.Challenges, *ch)
+	f.Chosen, f.DNS01 = true, ch.Type == issuance.DNS01
+	for _, c := range authz.Challenges {
+		if c.URL == ch.URL {
+			f.ChallengeStatus = c.Status
+		}
+	}
+	return nil
+}
+
+// terminalChoice is a challenge that cannot be chosen until a person acts.
+type terminalChoice struct{ error }
+
+// challengeFor works out the challenge of the solver that serves an
+// authorization's host, and where it is answered.
+func (r *Reconciler) challengeFor(ctx context.Context, s *scope, authz acme.Authorization, name string) (*edgecertv1alpha1.ChallengeStatus, error) {
+	idx, typ, err := issuance.SelectSolver(s.iss.obj.GetSpec().ACME.Solvers, name, s.cert.Labels)
+	if err != nil {
+		return nil, terminalChoice{err}
 	}
 	var offered *acme.Challenge
 	for i := range authz.Challenges {
@@ -275,30 +321,29 @@ func (r *Reconciler) choose(ctx context.Context, s *scope, authz acme.Authorizat
 		}
 	}
 	if offered == nil {
-		s.facts.block(edgecertv1alpha1.ReasonInvalidSpec, fmt.Sprintf("the CA offers no %s challenge for %s", typ, f.Name), true)
-		s.stop()
-		return nil
+		return nil, terminalChoice{fmt.Errorf("the CA offers no %s challenge for %s", typ, name)}
 	}
-	ch := edgecertv1alpha1.ChallengeStatus{DNSName: authz.DNSName, Wildcard: authz.Wildcard, Type: typ, URL: offered.URL, AuthorizationURL: authz.URL, Token: offered.Token, Solver: idx}
+	ch := &edgecertv1alpha1.ChallengeStatus{DNSName: authz.DNSName, Wildcard: authz.Wildcard, Type: typ, URL: offered.URL, AuthorizationURL: authz.URL, Token: offered.Token, Solver: idx}
 	if typ == issuance.HTTP01 {
 		ch.KeyAuthorization = offered.KeyAuthorization
-	} else {
-		ch.DNS01Value = offered.DNS01Value
-		solver, err := r.solverFor(ctx, s, idx)
-		if err != nil || s.done {
-			return err
-		}
-		dctx, cancel := r.dnsContext(ctx)
-		target, err := solver.resolver.ChallengeTarget(dctx, authz.DNSName)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("find where the TXT record of %s goes: %w", f.Name, err)
-		}
-		ch.RecordName, ch.Zone = target.FQDN, target.Zone
+		return ch, nil
 	}
-	s.cert.Status.Order.Challenges = append(s.cert.Status.Order.Challenges, ch)
-	f.Chosen, f.DNS01, f.ChallengeStatus = true, typ == issuance.DNS01, offered.Status
-	return nil
+	ch.DNS01Value = offered.DNS01Value
+	solver, err := r.dnsSolver(ctx, s.iss, idx)
+	if errors.Is(err, reconcile.TerminalError(nil)) {
+		return nil, terminalChoice{errors.New(kube.TerminalMessage(err))}
+	}
+	if err != nil {
+		return nil, err
+	}
+	dctx, cancel := r.dnsContext(ctx)
+	target, err := solver.resolver.ChallengeTarget(dctx, authz.DNSName)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("find where the TXT record of %s goes: %w", name, err)
+	}
+	ch.RecordName, ch.Zone = target.FQDN, target.Zone
+	return ch, nil
 }
 
 // present makes a chosen challenge answerable, or says what it waits for.

@@ -134,8 +134,10 @@ type scope struct {
 	// is in the way, so a pass asks at most once.
 	foreignChecked bool
 	// createdOrder is the URL of an order this pass created or adopted,
-	// which the status patch must not lose.
+	// which the status patch must not lose; adopted says it was taken over
+	// from a crashed controller.
 	createdOrder string
+	adopted      bool
 	// release frees the issuer slot the pass holds, if any.
 	release func()
 

@@ -47,6 +47,12 @@ func TestMain(m *testing.M) {
 	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr)))
 	opts := manager.DefaultOptions()
 	opts.MetricsAddr, opts.ProbeAddr, opts.HTTP01Addr = "0", "0", "0"
+	// The leader Lease lives in edgecert's namespace.
+	if err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: opts.LeaderElectionNamespace}}); err != nil {
+		cp.Stop()
+		fmt.Fprintln(os.Stderr, "create edgecert's namespace:", err)
+		os.Exit(1)
+	}
 	mgr, err := manager.New(cp.Config, opts)
 	if err != nil {
 		cp.Stop()
