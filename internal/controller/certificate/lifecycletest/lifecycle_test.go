@@ -96,7 +96,7 @@ func setUpWithCA(t *testing.T, pebble *testenv.Pebble, host string) (*edgecertv1
 			Server: pebble.DirectoryURL, CABundle: pebble.ServerCAPEM,
 			// Pebble picks a profile at random when none is asked for; the
 			// renewal tests count on the 90 days of "default".
-			Profile: "default",
+			Profile:             "default",
 			PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: "account"},
 			Solvers: []edgecertv1alpha1.ACMESolver{{DNS01: &edgecertv1alpha1.DNS01Solver{
 				Nameservers: []string{bed.BIND.Addr},
