@@ -1,13 +1,13 @@
 package testenv
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -64,7 +64,10 @@ func gateClass(r *http.Request) int {
 
 // startPebbleGate serves HTTPS with Pebble's listener certificate on a
 // free loopback port and forwards to target (Pebble's listener), keeping
-// the Host header so that Pebble's URLs point at the gate.
+// the Host header so that Pebble's URLs point at the gate. A request is let
+// through the gate only once its body is read, and leaves it once Pebble's
+// whole answer is read: a client that stalls mid-request or mid-answer (a
+// black-holed connection in a test) never holds the gate.
 func startPebbleGate(target string, cert tls.Certificate, pebbleCA []byte) (*pebbleGate, error) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,33 +78,57 @@ func startPebbleGate(target string, cert tls.Certificate, pebbleCA []byte) (*peb
 		lis.Close()
 		return nil, errors.New("pebble gate: bad CA")
 	}
-	upstream := &url.URL{Scheme: "https", Host: target}
+	upstream := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     time.Minute,
+	}}
 	g := &pebbleGate{lis: lis}
 	g.cond = sync.NewCond(&g.mu)
-	proxy := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(upstream)
-			r.Out.Host = r.In.Host
-		},
-		Transport: &http.Transport{
-			TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-			MaxIdleConnsPerHost: 64,
-			IdleConnTimeout:     time.Minute,
-		},
-	}
 	g.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if c := gateClass(r); c >= 0 {
-				g.enter(c)
-				defer g.exit(c)
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+			if err != nil {
+				return
 			}
-			proxy.ServeHTTP(w, r)
+			resp, respBody, err := g.forward(upstream, target, r, body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			for k, v := range resp.Header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(resp.StatusCode)
+			_, _ = w.Write(respBody)
 		}),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() { _ = g.srv.ServeTLS(lis, "", "") }()
 	return g, nil
+}
+
+// forward sends one request to Pebble, inside the gate when its class
+// needs it, and reads the whole answer.
+func (g *pebbleGate) forward(client *http.Client, target string, in *http.Request, body []byte) (*http.Response, []byte, error) {
+	out, err := http.NewRequestWithContext(in.Context(), in.Method, "https://"+target+in.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	out.Header = in.Header.Clone()
+	out.Host = in.Host
+	if c := gateClass(in); c >= 0 {
+		g.enter(c)
+		defer g.exit(c)
+	}
+	resp, err := client.Do(out)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return resp, data, err
 }
 
 // Addr is the gate's host:port.
