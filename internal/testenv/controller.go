@@ -109,24 +109,7 @@ func (c *Controller) PeakRSSMiB() (float64, error) {
 }
 
 // CPUSeconds is the process's user plus system time so far.
-func (c *Controller) CPUSeconds() (float64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.Pid()))
-	if err != nil {
-		return 0, err
-	}
-	s := string(data)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat", c.Pid())
-	}
-	utime, err1 := strconv.ParseFloat(fields[11], 64)
-	stime, err2 := strconv.ParseFloat(fields[12], 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("parse /proc/%d/stat", c.Pid())
-	}
-	// Linux reports clock ticks of 1/100 s (USER_HZ) on every platform Go supports here.
-	return (utime + stime) / 100, nil
-}
+func (c *Controller) CPUSeconds() (float64, error) { return ProcessCPUSeconds(c.Pid()) }
 
 // Kill ends the controller with SIGKILL and waits for it to exit: no
 // graceful shutdown, no lease released, requests in flight cut off, as when

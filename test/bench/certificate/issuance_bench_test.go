@@ -6,8 +6,11 @@ package certificate
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +47,9 @@ func BenchmarkIssuance(b *testing.B) {
 type phase struct {
 	floor, controller time.Duration
 	cpuSeconds        float64
+	// floorCPU and bedCPU are the CPU seconds each process used during the
+	// floor's and the controller's issuance: where the time went.
+	floorCPU, bedCPU map[string]float64
 	writesPerCert     float64
 	peakRSSMiB        float64
 	// single are 5 one-certificate runs (controller, then floor), made only
@@ -59,7 +65,7 @@ type phase struct {
 // bed).
 func runPhase(b *testing.B, n int, singles bool) phase {
 	var p phase
-	p.floor, p.floorSingle = floorPhase(b, n, singles)
+	p.floor, p.floorSingle, p.floorCPU = floorPhase(b, n, singles)
 	b.Logf("floor: %d certificates in %s", n, p.floor)
 
 	ctx := context.Background()
@@ -82,7 +88,9 @@ func runPhase(b *testing.B, n int, singles bool) phase {
 	if err != nil {
 		b.Fatal(err)
 	}
+	bed0 := cpuSnapshot(b, bed)
 	p.controller = controllerIssue(ctx, b, c, zone, fmt.Sprintf("ctl%d", n), n)
+	p.bedCPU = cpuSince(b, bed, bed0)
 	b.Logf("controller: %d certificates in %s (log %s)", n, p.controller, ctrl.LogPath)
 	// The benchmark's own n creates are not the controller's writes.
 	p.writesPerCert = float64(apiWrites(b, bed)-writes0-n) / float64(n)
@@ -91,6 +99,7 @@ func runPhase(b *testing.B, n int, singles bool) phase {
 		b.Fatal(err)
 	}
 	p.cpuSeconds = cpu1 - cpu0
+	p.bedCPU["controller"] = p.cpuSeconds
 	if p.peakRSSMiB, err = ctrl.PeakRSSMiB(); err != nil {
 		b.Fatal(err)
 	}
@@ -114,17 +123,53 @@ func startBed(b *testing.B) (*testenv.Bed, string) {
 // floorPhase issues n certificates with a bare ACME client (acmez, 20 ms
 // polls) with the same DNS provider and concurrency as the controller,
 // then, when asked, 5 single ones.
-func floorPhase(b *testing.B, n int, singles bool) (time.Duration, []time.Duration) {
+func floorPhase(b *testing.B, n int, singles bool) (time.Duration, []time.Duration, map[string]float64) {
 	bed, zone := startBed(b)
 	defer bed.Stop()
+	cpu0 := cpuSnapshot(b, bed)
 	all := floorIssue(b, bed, zone, fmt.Sprintf("floor%d", n), n)
+	cpu := cpuSince(b, bed, cpu0)
 	var single []time.Duration
 	if singles {
 		for i := range 5 {
 			single = append(single, floorIssue(b, bed, zone, fmt.Sprintf("floor1-%d", i), 1))
 		}
 	}
-	return all, single
+	return all, single, cpu
+}
+
+// cpuSnapshot reads the CPU time of the bed's processes and of this one
+// (the floor client, the benchmark's own requests, the Pebble gate).
+func cpuSnapshot(b *testing.B, bed *testenv.Bed) map[string]float64 {
+	cpu, err := bed.CPUSeconds()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if cpu["test"], err = testenv.ProcessCPUSeconds(os.Getpid()); err != nil {
+		b.Fatal(err)
+	}
+	return cpu
+}
+
+// cpuSince is the CPU time each process used since before.
+func cpuSince(b *testing.B, bed *testenv.Bed, before map[string]float64) map[string]float64 {
+	after := cpuSnapshot(b, bed)
+	for k := range after {
+		after[k] -= before[k]
+	}
+	return after
+}
+
+// cpuLine prints CPU seconds by process, largest first, with the total.
+func cpuLine(cpu map[string]float64) string {
+	names := slices.SortedFunc(maps.Keys(cpu), func(a, b string) int { return cmp.Compare(cpu[b], cpu[a]) })
+	total := 0.0
+	var parts []string
+	for _, n := range names {
+		total += cpu[n]
+		parts = append(parts, fmt.Sprintf("%s=%.2f", n, cpu[n]))
+	}
+	return fmt.Sprintf("%.2f s %s", total, strings.Join(parts, " "))
 }
 
 func runIssuanceBenchmark(b *testing.B) {
@@ -134,10 +179,14 @@ func runIssuanceBenchmark(b *testing.B) {
 	ratio := func(a, f time.Duration) string { return fmt.Sprintf("%.2f", a.Seconds()/f.Seconds()) }
 	fmt.Printf("BENCH issue-dns01-200 %.2f s floor=%.2f ratio=%s\n", p200.controller.Seconds(), p200.floor.Seconds(), ratio(p200.controller, p200.floor))
 	fmt.Printf("BENCH issue-dns01-200-cpu %.2f s\n", p200.cpuSeconds)
+	fmt.Printf("BENCH issue-dns01-200-bed-cpu %s\n", cpuLine(p200.bedCPU))
+	fmt.Printf("BENCH issue-dns01-200-floor-cpu %s\n", cpuLine(p200.floorCPU))
 	fmt.Printf("BENCH issue-dns01-200-rss %.1f MiB\n", p200.peakRSSMiB)
 	fmt.Printf("BENCH issue-writes-per-cert %.2f writes\n", p200.writesPerCert)
 	fmt.Printf("BENCH issue-dns01-1000 %.2f s floor=%.2f ratio=%s\n", p1000.controller.Seconds(), p1000.floor.Seconds(), ratio(p1000.controller, p1000.floor))
 	fmt.Printf("BENCH issue-dns01-1000-cpu %.2f s\n", p1000.cpuSeconds)
+	fmt.Printf("BENCH issue-dns01-1000-bed-cpu %s\n", cpuLine(p1000.bedCPU))
+	fmt.Printf("BENCH issue-dns01-1000-floor-cpu %s\n", cpuLine(p1000.floorCPU))
 	fmt.Printf("BENCH issue-writes-per-cert-1000 %.2f writes\n", p1000.writesPerCert)
 	fmt.Printf("BENCH issue-rss-1000 %.1f MiB\n", p1000.peakRSSMiB)
 	ms, fs := median(p200.single), median(p200.floorSingle)
