@@ -11,12 +11,14 @@ import (
 
 	istioapi "istio.io/api/networking/v1"
 	istionetworkingv1 "istio.io/client-go/pkg/apis/networking/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/kube"
 )
 
 // istioHTTP01 routes HTTP-01 through the ingress gateway pods labelled
@@ -262,4 +264,37 @@ func TestCRDRefusesBothGatewayNameAndSelector(t *testing.T) {
 func checkEvent(t *testing.T, obj client.Object, reason, substr string) {
 	t.Helper()
 	bed.ControlPlane.ExpectEvent(t, time.Minute, obj, reason, substr)
+}
+
+// A Secret of the Certificate's secretName that someone creates while the
+// order is in flight (after edgecert checked there was none) is not
+// overwritten when the certificate is stored: the Certificate stalls with
+// SecretNotOwned and the Secret keeps its data. The HTTP-01 route's
+// propagation delay (five seconds) holds the order open long enough.
+func TestSecretCreatedDuringTheOrderIsNotOverwritten(t *testing.T) {
+	ctx := context.Background()
+	http01 := istioHTTP01("")
+	http01.Istio.PropagationDelay = &metav1.Duration{Duration: 5 * time.Second}
+	ns, _ := newIssuerWithHTTP01(t, http01)
+	cert := newCertificate(t, ns, "raced", "raced.example.test")
+	routeObjects(t, cert, true)
+	for _, mine := range []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Name: "raced-tls", Namespace: ns}, Type: corev1.SecretTypeTLS,
+			Data: map[string][]byte{"tls.crt": []byte("theirs"), "tls.key": []byte("theirs")}},
+	} {
+		if err := bed.ControlPlane.Client.Create(ctx, mine); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := waitReady(t, cert, metav1.ConditionFalse, edgecertv1alpha1.ReasonSecretNotOwned)
+	if got.Status.Order == nil {
+		t.Error("the order was dropped; it must be kept for when the Secret is gone")
+	}
+	var after corev1.Secret
+	if err := bed.ControlPlane.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "raced-tls"}, &after); err != nil {
+		t.Fatal(err)
+	}
+	if string(after.Data["tls.crt"]) != "theirs" || string(after.Data["tls.key"]) != "theirs" || len(after.Data) != 2 || after.Labels[kube.ManagedByLabel] != "" {
+		t.Errorf("someone else's Secret was changed: labels %v, data %q", after.Labels, after.Data)
+	}
 }

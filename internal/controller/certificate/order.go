@@ -124,7 +124,13 @@ func (r *Reconciler) driveOrder(ctx context.Context, s *scope, fresh *acme.Order
 		o.Problem = acme.ErrorMessage(order.Error)
 	}
 	var authzs []acme.Authorization
-	if order.Status == issuance.StatusPending || order.Status == issuance.StatusInvalid || s.adopted {
+	switch {
+	case order.Status == issuance.StatusPending && !s.adopted && r.allAccepted(s, order):
+		// Every challenge was answered and handed to the CA by this
+		// process: until the order moves, the authorizations can only say
+		// that the CA is at work, so they are not read again.
+		o.Authorizations = r.acceptedAuthorizations(s, order)
+	case order.Status == issuance.StatusPending || order.Status == issuance.StatusInvalid || s.adopted:
 		if authzs, o.Authorizations, err = r.authorizations(ctx, s, order); err != nil {
 			return r.acmeFailed(ctx, s, edgecertv1alpha1.ReasonOrderFailed, err)
 		}
@@ -165,6 +171,7 @@ func (r *Reconciler) driveOrder(ctx context.Context, s *scope, fresh *acme.Order
 					return r.acmeFailed(ctx, s, edgecertv1alpha1.ReasonOrderFailed, err)
 				}
 				o.Authorizations[i].ChallengeStatus = issuance.StatusProcessing
+				r.accepted.Store(ch.URL, struct{}{})
 			}
 			r.stepTaken(s)
 			o.SinceLastStep = 0
@@ -219,6 +226,38 @@ func (r *Reconciler) sinceLastStep(s *scope) time.Duration {
 		return s.now.Sub(t.(time.Time))
 	}
 	return s.now.Sub(s.cert.Status.Order.Created.Time)
+}
+
+// allAccepted reports whether this process told the CA to validate the
+// recorded challenge of every authorization of a pending order: reading
+// the authorizations again would only say the CA is at work.
+func (r *Reconciler) allAccepted(s *scope, order acme.Order) bool {
+	for _, u := range order.Authorizations {
+		ch := s.challenge(u)
+		if ch == nil {
+			return false
+		}
+		if _, ok := r.accepted.Load(ch.URL); !ok {
+			return false
+		}
+	}
+	return len(order.Authorizations) > 0
+}
+
+// acceptedAuthorizations describes the authorizations of an order whose
+// every challenge this process handed to the CA: pending, their challenge
+// being validated.
+func (r *Reconciler) acceptedAuthorizations(s *scope, order acme.Order) []issuance.Authorization {
+	out := make([]issuance.Authorization, 0, len(order.Authorizations))
+	for _, u := range order.Authorizations {
+		ch := s.challenge(u)
+		name := ch.DNSName
+		if ch.Wildcard {
+			name = "*." + name
+		}
+		out = append(out, issuance.Authorization{Name: name, Status: issuance.StatusPending, Chosen: true, DNS01: ch.Type == issuance.DNS01, ChallengeStatus: issuance.StatusProcessing})
+	}
+	return out
 }
 
 // challenge returns the recorded challenge of an authorization.
@@ -446,11 +485,6 @@ func (r *Reconciler) finalizeOrder(ctx context.Context, s *scope, order acme.Ord
 // store downloads the chain, checks it against the order's key, writes the
 // Secret whole and records the issuance.
 func (r *Reconciler) store(ctx context.Context, s *scope, order acme.Order) error {
-	// Server-side apply would merge into someone else's Secret: ask the
-	// API server, when the cache does not hold ours.
-	if ok, err := r.checkNoForeignSecret(ctx, s); err != nil || !ok {
-		return err
-	}
 	key, err := r.orderKey(ctx, s)
 	if err != nil {
 		return err
@@ -470,7 +504,7 @@ func (r *Reconciler) store(ctx context.Context, s *scope, order acme.Order) erro
 	if err != nil {
 		return r.orderEnded(ctx, s, edgecertv1alpha1.ReasonOrderFailed, fmt.Sprintf("the CA's certificate does not match the order's key: %v", err))
 	}
-	if err := r.applySecret(ctx, s, chain, keyPEM); err != nil {
+	if err := r.applySecret(ctx, s, chain, keyPEM); err != nil || s.done {
 		return err
 	}
 	return r.complete(ctx, s, kp)
@@ -562,6 +596,7 @@ func (r *Reconciler) cleanUpOrder(ctx context.Context, s *scope) error {
 	errs := r.removeIstioRoutes(ctx, s)
 	for _, ch := range order.Challenges {
 		r.presented.Delete(ch.URL)
+		r.accepted.Delete(ch.URL)
 		if ch.Type != issuance.DNS01 {
 			continue
 		}

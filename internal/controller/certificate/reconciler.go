@@ -101,6 +101,9 @@ type Reconciler struct {
 	presented sync.Map
 	// solvers caches DNS-01 solvers (see dnsSolver).
 	solvers sync.Map
+	// accepted remembers the challenges this process told the CA to
+	// validate.
+	accepted sync.Map
 	// stored remembers the orders whose certificate this process wrote, for
 	// when its cache has not seen the Secret yet.
 	stored sync.Map

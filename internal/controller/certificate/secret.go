@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
@@ -83,19 +86,20 @@ func ownedBy(secret *corev1.Secret, cert *edgecertv1alpha1.Certificate) bool {
 	return kube.IsManaged(secret) && secret.Labels[CertificateNameLabel] == cert.Name
 }
 
-// applySecret writes the Secret whole with server-side apply: a consumer
-// never sees a key without its chain.
+// applySecret writes the Secret whole, in one server-side apply: a
+// consumer never sees a key without its chain. A Secret edgecert wrote
+// before (in the cache) is applied with force, it is ours; otherwise the
+// apply does not force, and the API server refuses it if a Secret of that
+// name appeared meanwhile with fields someone else set (every Secret of
+// another has: its type, and a TLS Secret's tls.crt and tls.key). Only
+// then is the API server asked whose it is (SecretNotOwned).
 func (r *Reconciler) applySecret(ctx context.Context, s *scope, chain, keyPEM []byte) error {
 	cert, order := s.cert, s.cert.Status.Order
 	labels := map[string]string{}
 	annotations := map[string]string{}
 	if t := cert.Spec.SecretTemplate; t != nil {
-		for k, v := range t.Labels {
-			labels[k] = v
-		}
-		for k, v := range t.Annotations {
-			annotations[k] = v
-		}
+		maps.Copy(labels, t.Labels)
+		maps.Copy(annotations, t.Annotations)
 	}
 	labels[kube.ManagedByLabel] = kube.ManagedByValue
 	labels[CertificateNameLabel] = cert.Name
@@ -103,17 +107,27 @@ func (r *Reconciler) applySecret(ctx context.Context, s *scope, chain, keyPEM []
 	annotations[IssuerKindAnnotation] = s.iss.kind
 	annotations[DNSNamesAnnotation] = strings.Join(order.DNSNames, ",")
 	annotations[OrderURLAnnotation] = order.URL
-	secret := &corev1.Secret{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: metav1.ObjectMeta{Name: cert.Spec.SecretName, Namespace: cert.Namespace, Labels: labels, Annotations: annotations},
-		Type:       corev1.SecretTypeTLS,
-		Data:       map[string][]byte{corev1.TLSCertKey: chain, corev1.TLSPrivateKeyKey: keyPEM},
-	}
+	secret := corev1ac.Secret(cert.Spec.SecretName, cert.Namespace).
+		WithLabels(labels).WithAnnotations(annotations).
+		WithType(corev1.SecretTypeTLS).
+		WithData(map[string][]byte{corev1.TLSCertKey: chain, corev1.TLSPrivateKeyKey: keyPEM})
 	if cert.Spec.SecretOwnerReference {
-		secret.OwnerReferences = []metav1.OwnerReference{ownerRef(cert)}
+		secret.WithOwnerReferences(ownerRefApply(cert))
 	}
-	//nolint:staticcheck // typed server-side apply of a whole object is what we want here.
-	if err := r.Client.Patch(ctx, secret, client.Apply, client.FieldOwner(kube.FieldManager), client.ForceOwnership); err != nil {
+	opts := []client.ApplyOption{client.FieldOwner(kube.FieldManager)}
+	if s.secret != nil {
+		opts = append(opts, client.ForceOwnership)
+	}
+	err := r.Client.Apply(ctx, secret, opts...)
+	if err != nil && s.secret == nil && (apierrors.IsConflict(err) || apierrors.IsInvalid(err)) {
+		ok, ferr := r.checkNoForeignSecret(ctx, s)
+		if ferr != nil || !ok {
+			return ferr
+		}
+		// This Certificate's own, not yet in the cache.
+		err = r.Client.Apply(ctx, secret, client.FieldOwner(kube.FieldManager), client.ForceOwnership)
+	}
+	if err != nil {
 		return fmt.Errorf("apply Secret %s: %w", cert.Spec.SecretName, err)
 	}
 	r.stored.Store(order.URL, struct{}{})
@@ -214,6 +228,12 @@ func (r *Reconciler) removeLegacyKeySecret(ctx context.Context, cert *edgecertv1
 	}
 	uid := secret.UID
 	return client.IgnoreNotFound(r.Client.Delete(ctx, secret, client.Preconditions{UID: &uid}))
+}
+
+// ownerRefApply is ownerRef for an apply configuration.
+func ownerRefApply(cert *edgecertv1alpha1.Certificate) *metav1ac.OwnerReferenceApplyConfiguration {
+	return metav1ac.OwnerReference().WithAPIVersion(edgecertv1alpha1.GroupVersion.String()).WithKind("Certificate").
+		WithName(cert.Name).WithUID(cert.UID).WithController(true).WithBlockOwnerDeletion(true)
 }
 
 func ownerRef(cert *edgecertv1alpha1.Certificate) metav1.OwnerReference {
