@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -30,14 +29,8 @@ func cmpDiff(want, got any) string { return cmp.Diff(want, got) }
 // server returns it.
 func rendered(t testing.TB, gs *edgecertv1alpha1.GatewayService, credential string) map[string]any {
 	t.Helper()
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ptr(gateway.Render(gs.Namespace, gs.Name, gs.Spec, credential)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return gateway.Render(gs.Namespace, gs.Name, gs.Spec, credential).Entry()
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // TestEachProtocolAndModeRendersAServerIstioAccepts puts one server of each
 // protocol, TLS mode and TLS source into one Gateway next to a

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/ingress"
 	"github.com/edgecert/edgecert/internal/kube"
 )
@@ -55,7 +56,7 @@ func TestIstioGatewayTwoTLSServers(t *testing.T) {
 	if err := c().Create(ctx, gw); err != nil {
 		t.Fatal(err)
 	}
-	apiSecret := ingress.GeneratedCredentialName(apps, "web", ingress.IstioPort{Name: "https-api"})
+	apiSecret := ingress.GeneratedCredentialName(apps, "web", gateway.Port{Name: "https-api"})
 
 	shop := waitIssued(t, workload, "shop-tls")
 	api := waitIssued(t, workload, apiSecret)
