@@ -13,7 +13,9 @@ import (
 )
 
 // ChallengePathPrefix is where ACME CAs ask for HTTP-01 answers (RFC 8555
-// section 8.3).
+// section 8.3). The challenge route sends it to edgecert's listener and the
+// listener (internal/controller/certificate) serves it; both use this one
+// constant so that they cannot disagree.
 const ChallengePathPrefix = "/.well-known/acme-challenge/"
 
 // ChallengePortName names the port-80 server of a challenge Gateway.
