@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/ingress"
 	"github.com/edgecert/edgecert/internal/kube"
 )
@@ -56,7 +55,9 @@ func TestIstioGatewayTwoTLSServers(t *testing.T) {
 	if err := c().Create(ctx, gw); err != nil {
 		t.Fatal(err)
 	}
-	apiSecret := ingress.GeneratedCredentialName(apps, "web", gateway.Port{Name: "https-api"})
+	// The server without a credentialName gets a Secret named
+	// "<namespace>-<gateway>-<port name>-tls".
+	apiSecret := apps + "-web-https-api-tls"
 
 	shop := waitIssued(t, workload, "shop-tls")
 	api := waitIssued(t, workload, apiSecret)
