@@ -13,7 +13,9 @@ import (
 )
 
 // ChallengePathPrefix is where ACME CAs ask for HTTP-01 answers (RFC 8555
-// section 8.3).
+// section 8.3). The challenge route sends it to edgecert's listener and the
+// listener (internal/controller/certificate) serves it; both use this one
+// constant so that they cannot disagree.
 const ChallengePathPrefix = "/.well-known/acme-challenge/"
 
 // ChallengePortName names the port-80 server of a challenge Gateway.
@@ -100,13 +102,9 @@ func (r ChallengeRoute) ServiceHost() string {
 
 // GatewaySpec is the created Gateway's spec, as an Istio Gateway's JSON.
 func (r ChallengeRoute) GatewaySpec() map[string]any {
-	s := r.Server()
 	return map[string]any{
 		"selector": toAny(r.Selector),
-		"servers": []any{map[string]any{
-			"port":  map[string]any{"number": int64(s.Port.Number), "protocol": s.Port.Protocol, "name": s.Port.Name},
-			"hosts": toAnySlice(s.Hosts),
-		}},
+		"servers":  []any{r.Server().Entry()},
 	}
 }
 
@@ -172,13 +170,6 @@ func (r ChallengeRoute) Validate() error {
 	return errors.Join(errs...)
 }
 
-// GatewayView is an Istio Gateway as HTTPSRedirects reads it.
-type GatewayView struct {
-	Namespace, Name string
-	Selector        map[string]string
-	Servers         []Server
-}
-
 // HTTPSRedirects finds what an HTTPS redirect of host does to a challenge
 // served by gateway pods picked by selector. A port-80 server with
 // tls.httpsRedirect on a Gateway of the same selector makes Envoy redirect
@@ -192,7 +183,7 @@ type GatewayView struct {
 // server's "<namespace>/" prefix (any namespace's VirtualService may bind
 // the host); an HTTPS server counts only when its prefix admits
 // VirtualServices of ns, the route's namespace.
-func HTTPSRedirects(gateways []GatewayView, selector map[string]string, ns, host string) (redirecting, https []string) {
+func HTTPSRedirects(gateways []Gateway, selector map[string]string, ns, host string) (redirecting, https []string) {
 	for _, g := range gateways {
 		if !maps.Equal(g.Selector, selector) {
 			continue

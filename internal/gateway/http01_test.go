@@ -105,7 +105,7 @@ func TestHTTPSRedirects(t *testing.T) {
 		return Server{Port: Port{Number: 443, Protocol: "HTTPS", Name: "https"}, Hosts: hosts, TLS: &ServerTLS{Mode: "SIMPLE", CredentialName: "c"}}
 	}
 	plain := Server{Port: Port{Number: 80, Protocol: "HTTP", Name: "http"}, Hosts: []string{"*"}}
-	gws := []GatewayView{
+	gws := []Gateway{
 		{Namespace: "istio-system", Name: "redirect-all", Selector: sel, Servers: []Server{redirect("*"), https("*/a.example.com")}},
 		{Namespace: "apps", Name: "app", Selector: sel, Servers: []Server{redirect("./a.example.com"), https("./a.example.com")}},
 		{Namespace: "other", Name: "other-ns-only", Selector: sel, Servers: []Server{https("other/a.example.com")}},

@@ -48,30 +48,6 @@ func (o Owners) PortNamesOf(key string) []string {
 	return names
 }
 
-// RawPortName is the port name of a spec.servers entry as the API server
-// returns it, "" when it has none.
-func RawPortName(entry any) string {
-	m, _ := entry.(map[string]any)
-	port, _ := m["port"].(map[string]any)
-	name, _ := port["name"].(string)
-	return name
-}
-
-// ParseServer reads a spec.servers entry for checking. Fields edgecert does
-// not know are dropped here, which is why servers are never written back
-// from what ParseServer returns.
-func ParseServer(entry any) (Server, error) {
-	b, err := json.Marshal(entry)
-	if err != nil {
-		return Server{}, err
-	}
-	var s Server
-	if err := json.Unmarshal(b, &s); err != nil {
-		return Server{Port: Port{Name: RawPortName(entry)}}, err
-	}
-	return s, nil
-}
-
 // Replace returns servers with key's servers (the entries whose port name
 // owners gives to key) replaced by desired, or removed when desired is nil,
 // and the owners updated to match. Every other entry is returned as it was,

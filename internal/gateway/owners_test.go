@@ -86,21 +86,3 @@ func TestOwnersRoundTrip(t *testing.T) {
 		t.Errorf("ParseOwners(\"\") = %v, %v", empty, err)
 	}
 }
-
-func TestParseServer(t *testing.T) {
-	got, err := ParseServer(map[string]any{
-		"port":  map[string]any{"name": "https", "number": int64(443), "protocol": "HTTPS"},
-		"hosts": []any{"*/a.example.com"},
-		"tls":   map[string]any{"mode": "SIMPLE", "credentialName": "c", "cipherSuites": []any{"X"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := Server{Port: Port{Number: 443, Protocol: "HTTPS", Name: "https"}, Hosts: []string{"*/a.example.com"}, TLS: &ServerTLS{Mode: "SIMPLE", CredentialName: "c"}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("ParseServer (-want +got):\n%s", diff)
-	}
-	if RawPortName("not a map") != "" {
-		t.Error("RawPortName of garbage is not empty")
-	}
-}

@@ -8,38 +8,6 @@ import (
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 )
 
-// Server is an Istio Gateway server with the fields edgecert renders and
-// the fields its checks read. JSON names are Istio's, so a Server converts
-// to and from the Gateway's spec.servers entries. Servers written by hand
-// are parsed into it only to be checked; they are written back from their
-// original form, never from this struct.
-type Server struct {
-	Port  Port       `json:"port"`
-	Hosts []string   `json:"hosts"`
-	TLS   *ServerTLS `json:"tls,omitempty"`
-	// Bind is read from hand-written servers; edgecert never sets it.
-	Bind string `json:"bind,omitempty"`
-}
-
-// Port is a server's port.
-type Port struct {
-	Number   uint32 `json:"number"`
-	Protocol string `json:"protocol"`
-	Name     string `json:"name"`
-}
-
-// ServerTLS is the subset of Istio's ServerTLSSettings edgecert writes.
-type ServerTLS struct {
-	HTTPSRedirect      bool   `json:"httpsRedirect,omitempty"`
-	Mode               string `json:"mode,omitempty"`
-	ServerCertificate  string `json:"serverCertificate,omitempty"`
-	PrivateKey         string `json:"privateKey,omitempty"`
-	CACertificates     string `json:"caCertificates,omitempty"`
-	CredentialName     string `json:"credentialName,omitempty"`
-	MinProtocolVersion string `json:"minProtocolVersion,omitempty"`
-	MaxProtocolVersion string `json:"maxProtocolVersion,omitempty"`
-}
-
 // PortName is the port name of a GatewayService's server:
 // "<protocol>-<name>-<namespace>", lower case (seed 002's convention), so
 // a reader of the Gateway sees whose server it is.

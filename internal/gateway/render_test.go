@@ -50,7 +50,7 @@ func TestRender(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			got := Render("team-a", "shop", tc.spec, CredentialName("team-a", "shop"))
+			got := Render("team-a", "shop", tc.spec, "team-a.shop")
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Render (-want +got):\n%s", diff)
 			}

@@ -8,56 +8,9 @@ import (
 	"strconv"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/runtime"
-
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/gateway"
 )
-
-// IstioGateway is the part of a networking.istio.io Gateway the shim reads.
-type IstioGateway struct {
-	Namespace   string
-	Name        string
-	Annotations map[string]string
-	Selector    map[string]string `json:"selector"`
-	Servers     []IstioServer     `json:"servers"`
-}
-
-// IstioServer is one server of an Istio Gateway.
-type IstioServer struct {
-	Port  IstioPort `json:"port"`
-	Hosts []string  `json:"hosts"`
-	TLS   *IstioTLS `json:"tls,omitempty"`
-}
-
-// IstioPort is a server's port.
-type IstioPort struct {
-	Number   int64  `json:"number"`
-	Protocol string `json:"protocol"`
-	Name     string `json:"name"`
-}
-
-// IstioTLS is a server's TLS settings; only the fields that say where the
-// certificate comes from.
-type IstioTLS struct {
-	Mode              string   `json:"mode,omitempty"`
-	CredentialName    string   `json:"credentialName,omitempty"`
-	CredentialNames   []string `json:"credentialNames,omitempty"`
-	ServerCertificate string   `json:"serverCertificate,omitempty"`
-	PrivateKey        string   `json:"privateKey,omitempty"`
-}
-
-// ParseIstioGateway reads an Istio Gateway's spec from its unstructured
-// content.
-func ParseIstioGateway(namespace, name string, annotations map[string]string, spec map[string]any) (IstioGateway, error) {
-	gw := IstioGateway{}
-	if spec != nil {
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, &gw); err != nil {
-			return gw, fmt.Errorf("read Gateway spec: %w", err)
-		}
-	}
-	gw.Namespace, gw.Name, gw.Annotations = namespace, name, annotations
-	return gw, nil
-}
 
 // Fill asks for an empty credentialName to be set on the server with
 // PortName, once SecretName exists and holds a valid key pair.
@@ -81,9 +34,9 @@ type IstioResult struct {
 // one (and a Fill). Servers that mount files, list several
 // credentialNames, or name a credential in another namespace
 // ("<ns>/<name>" is not a Kubernetes Secret name) are left alone, as are
-// hosts no certificate can name ("*", IP addresses). Only edgecert's own
-// annotations apply to Istio Gateways.
-func IstioCertificates(gw IstioGateway, workloadNamespace string, issuer edgecertv1alpha1.IssuerReference) (IstioResult, error) {
+// hosts no certificate can name ("*", IP addresses). annotations are the
+// Gateway's; only edgecert's own annotations apply to Istio Gateways.
+func IstioCertificates(gw gateway.Gateway, annotations map[string]string, workloadNamespace string, issuer edgecertv1alpha1.IssuerReference) (IstioResult, error) {
 	var res IstioResult
 	var secrets secretHosts
 	for _, s := range gw.Servers {
@@ -109,7 +62,7 @@ func IstioCertificates(gw IstioGateway, workloadNamespace string, issuer edgecer
 		}
 		secrets.add(secretKey{workloadNamespace, secret}, s.Hosts...)
 	}
-	certs, err := secrets.certificates(issuer, gw.Annotations, Options{})
+	certs, err := secrets.certificates(issuer, annotations, Options{})
 	if err != nil {
 		return IstioResult{}, err
 	}
@@ -126,10 +79,10 @@ func IstioCertificates(gw IstioGateway, workloadNamespace string, issuer edgecer
 // GeneratedCredentialName is the Secret edgecert names for a server that
 // has none: "<namespace>-<gateway>-<port name>-tls", made a valid Secret
 // name, and shortened with a hash past 253 characters.
-func GeneratedCredentialName(namespace, name string, port IstioPort) string {
+func GeneratedCredentialName(namespace, name string, port gateway.Port) string {
 	p := port.Name
 	if p == "" {
-		p = strconv.FormatInt(port.Number, 10)
+		p = strconv.FormatUint(uint64(port.Number), 10)
 	}
 	n := sanitize(namespace + "-" + name + "-" + p + "-tls")
 	if len(n) <= 253 {

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/gateway"
 )
 
 var (
@@ -70,25 +71,26 @@ func TestIssuerFor(t *testing.T) {
 	}
 }
 
-func server(portName, mode, credential string, hosts ...string) IstioServer {
-	s := IstioServer{Port: IstioPort{Number: 443, Protocol: "HTTPS", Name: portName}, Hosts: hosts}
+func server(portName, mode, credential string, hosts ...string) gateway.Server {
+	s := gateway.Server{Port: gateway.Port{Number: 443, Protocol: "HTTPS", Name: portName}, Hosts: hosts}
 	if mode != "" {
-		s.TLS = &IstioTLS{Mode: mode, CredentialName: credential}
+		s.TLS = &gateway.ServerTLS{Mode: mode, CredentialName: credential}
 	}
 	return s
 }
 
 func TestIstioCertificates(t *testing.T) {
 	tests := map[string]struct {
-		gw      IstioGateway
-		want    IstioResult
-		wantErr string
+		gw          gateway.Gateway
+		annotations map[string]string
+		want        IstioResult
+		wantErr     string
 	}{
 		"two TLS servers, prefixes stripped": {
-			gw: IstioGateway{Namespace: "apps", Name: "web", Servers: []IstioServer{
+			gw: gateway.Gateway{Namespace: "apps", Name: "web", Servers: []gateway.Server{
 				server("https-shop", "SIMPLE", "shop-tls", "*/Shop.example.com", "./www.shop.example.com."),
 				server("https-api", "MUTUAL", "api-tls", "apps/api.example.com"),
-				{Port: IstioPort{Number: 80, Protocol: "HTTP", Name: "http"}, Hosts: []string{"*/shop.example.com"}},
+				{Port: gateway.Port{Number: 80, Protocol: "HTTP", Name: "http"}, Hosts: []string{"*/shop.example.com"}},
 			}},
 			want: IstioResult{Certificates: []Certificate{
 				{Namespace: "istio-system", Name: "shop-tls", Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"shop.example.com", "www.shop.example.com"}, SecretName: "shop-tls", IssuerRef: clusterLE}},
@@ -96,7 +98,7 @@ func TestIstioCertificates(t *testing.T) {
 			}},
 		},
 		"shared credential merges hosts": {
-			gw: IstioGateway{Namespace: "apps", Name: "web", Servers: []IstioServer{
+			gw: gateway.Gateway{Namespace: "apps", Name: "web", Servers: []gateway.Server{
 				server("https-a", "SIMPLE", "shared", "a.example.com"),
 				server("https-b", "SIMPLE", "shared", "b.example.com", "a.example.com"),
 			}},
@@ -105,18 +107,18 @@ func TestIstioCertificates(t *testing.T) {
 			}},
 		},
 		"empty credential gets a generated one and a fill": {
-			gw: IstioGateway{Namespace: "apps", Name: "web", Servers: []IstioServer{server("HTTPS_Shop", "SIMPLE", "", "shop.example.com")}},
+			gw: gateway.Gateway{Namespace: "apps", Name: "web", Servers: []gateway.Server{server("HTTPS_Shop", "SIMPLE", "", "shop.example.com")}},
 			want: IstioResult{
 				Certificates: []Certificate{{Namespace: "istio-system", Name: "apps-web-https-shop-tls", Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"shop.example.com"}, SecretName: "apps-web-https-shop-tls", IssuerRef: clusterLE}}},
 				Fills:        []Fill{{PortName: "HTTPS_Shop", SecretName: "apps-web-https-shop-tls"}},
 			},
 		},
 		"left alone: passthrough, ISTIO_MUTUAL, files, several credentials, other namespace, MUTUAL without credential, only * and IPs": {
-			gw: IstioGateway{Namespace: "apps", Name: "web", Servers: []IstioServer{
+			gw: gateway.Gateway{Namespace: "apps", Name: "web", Servers: []gateway.Server{
 				server("a", "PASSTHROUGH", "", "a.example.com"),
 				server("b", "ISTIO_MUTUAL", "", "b.example.com"),
-				{Port: IstioPort{Name: "c"}, Hosts: []string{"c.example.com"}, TLS: &IstioTLS{Mode: "SIMPLE", ServerCertificate: "/etc/c.crt", PrivateKey: "/etc/c.key"}},
-				{Port: IstioPort{Name: "d"}, Hosts: []string{"d.example.com"}, TLS: &IstioTLS{Mode: "SIMPLE", CredentialNames: []string{"d-rsa", "d-ec"}}},
+				{Port: gateway.Port{Name: "c"}, Hosts: []string{"c.example.com"}, TLS: &gateway.ServerTLS{Mode: "SIMPLE", ServerCertificate: "/etc/c.crt", PrivateKey: "/etc/c.key"}},
+				{Port: gateway.Port{Name: "d"}, Hosts: []string{"d.example.com"}, TLS: &gateway.ServerTLS{Mode: "SIMPLE", CredentialNames: []string{"d-rsa", "d-ec"}}},
 				server("e", "SIMPLE", "other/e-tls", "e.example.com"),
 				server("f", "MUTUAL", "", "f.example.com"),
 				server("g", "SIMPLE", "", "*", "10.0.0.1"),
@@ -125,50 +127,32 @@ func TestIstioCertificates(t *testing.T) {
 			want: IstioResult{},
 		},
 		"renew-before annotation": {
-			gw:   IstioGateway{Namespace: "apps", Name: "web", Annotations: map[string]string{RenewBeforeAnnotation: "720h"}, Servers: []IstioServer{server("https", "SIMPLE", "x", "x.example.com")}},
-			want: IstioResult{Certificates: []Certificate{{Namespace: "istio-system", Name: "x", Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"x.example.com"}, SecretName: "x", IssuerRef: clusterLE, RenewBefore: &metav1.Duration{Duration: 720 * time.Hour}}}}},
+			gw:          gateway.Gateway{Namespace: "apps", Name: "web", Servers: []gateway.Server{server("https", "SIMPLE", "x", "x.example.com")}},
+			annotations: map[string]string{RenewBeforeAnnotation: "720h"},
+			want:        IstioResult{Certificates: []Certificate{{Namespace: "istio-system", Name: "x", Spec: edgecertv1alpha1.CertificateSpec{DNSNames: []string{"x.example.com"}, SecretName: "x", IssuerRef: clusterLE, RenewBefore: &metav1.Duration{Duration: 720 * time.Hour}}}}},
 		},
 		"bad annotation": {
-			gw:      IstioGateway{Namespace: "apps", Name: "web", Annotations: map[string]string{PrivateKeyAlgorithmAnnotation: "Ed25519"}, Servers: []IstioServer{server("https", "SIMPLE", "x", "x.example.com")}},
-			wantErr: "want RSA or ECDSA",
+			gw:          gateway.Gateway{Namespace: "apps", Name: "web", Servers: []gateway.Server{server("https", "SIMPLE", "x", "x.example.com")}},
+			annotations: map[string]string{PrivateKeyAlgorithmAnnotation: "Ed25519"},
+			wantErr:     "want RSA or ECDSA",
 		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := IstioCertificates(tc.gw, "istio-system", clusterLE)
+			got, err := IstioCertificates(tc.gw, tc.annotations, "istio-system", clusterLE)
 			checkResult(t, got, err, tc.want, tc.wantErr)
 		})
 	}
 }
 
-func TestParseIstioGateway(t *testing.T) {
-	spec := map[string]any{
-		"selector": map[string]any{"istio": "ingressgateway"},
-		"servers": []any{map[string]any{
-			"port":  map[string]any{"number": int64(443), "protocol": "HTTPS", "name": "https"},
-			"hosts": []any{"*/a.example.com"},
-			"tls":   map[string]any{"mode": "SIMPLE", "credentialName": "a-tls", "minProtocolVersion": "TLSV1_2"},
-		}},
-	}
-	got, err := ParseIstioGateway("ns", "gw", nil, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := IstioGateway{Namespace: "ns", Name: "gw", Selector: map[string]string{"istio": "ingressgateway"},
-		Servers: []IstioServer{server("https", "SIMPLE", "a-tls", "*/a.example.com")}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("gateway (-want +got):\n%s", diff)
-	}
-}
-
 func TestGeneratedCredentialName(t *testing.T) {
 	long := strings.Repeat("n", 200)
-	a := GeneratedCredentialName(long, long, IstioPort{Name: "https"})
-	b := GeneratedCredentialName(long, long, IstioPort{Name: "https2"})
+	a := GeneratedCredentialName(long, long, gateway.Port{Name: "https"})
+	b := GeneratedCredentialName(long, long, gateway.Port{Name: "https2"})
 	if len(a) > 253 || a == b || !strings.HasSuffix(a, "-tls") {
 		t.Errorf("long names: %q (%d) and %q must differ, fit 253 and end in -tls", a, len(a), b)
 	}
-	if got := GeneratedCredentialName("ns", "gw", IstioPort{Number: 8443}); got != "ns-gw-8443-tls" {
+	if got := GeneratedCredentialName("ns", "gw", gateway.Port{Number: 8443}); got != "ns-gw-8443-tls" {
 		t.Errorf("unnamed port: %q, want ns-gw-8443-tls", got)
 	}
 }

@@ -12,10 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/gateway"
 )
-
-// challengePathPrefix is where ACME CAs ask for HTTP-01 answers (RFC 8555 8.3).
-const challengePathPrefix = "/.well-known/acme-challenge/"
 
 // HTTP01Solver answers HTTP-01 challenges from Certificate status through
 // the manager's cache, so every replica answers, leader or not, and no
@@ -53,7 +51,7 @@ func (s *HTTP01Solver) Start(ctx context.Context) error {
 // authorization of the Certificate whose order holds that token and whose
 // challenge is for the requested host.
 func (s *HTTP01Solver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	token, ok := strings.CutPrefix(req.URL.Path, challengePathPrefix)
+	token, ok := strings.CutPrefix(req.URL.Path, gateway.ChallengePathPrefix)
 	if !ok || token == "" || strings.Contains(token, "/") || (req.Method != http.MethodGet && req.Method != http.MethodHead) {
 		http.NotFound(w, req)
 		return

@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -105,30 +104,25 @@ func (r *Reconciler) followRedirects(ctx context.Context, s *scope, route *gatew
 	if err := r.Client.List(ctx, &list); err != nil {
 		return fmt.Errorf("list Istio Gateways: %w", err)
 	}
-	views := make([]gateway.GatewayView, 0, len(list.Items))
+	gateways := make([]gateway.Gateway, 0, len(list.Items))
 	selector := route.Selector
 	for _, u := range list.Items {
-		v := gateway.GatewayView{Namespace: u.GetNamespace(), Name: u.GetName()}
 		spec, _, _ := unstructured.NestedMap(u.Object, "spec")
-		var parsed struct {
-			Selector map[string]string `json:"selector"`
-			Servers  []gateway.Server  `json:"servers"`
-		}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, &parsed); err != nil {
+		gw, err := gateway.ParseGateway(u.GetNamespace(), u.GetName(), spec)
+		if err != nil {
 			continue
 		}
-		v.Selector, v.Servers = parsed.Selector, parsed.Servers
-		if v.Namespace+"/"+v.Name == route.ExistingGateway {
-			selector = v.Selector
+		if gw.Namespace+"/"+gw.Name == route.ExistingGateway {
+			selector = gw.Selector
 		}
-		views = append(views, v)
+		gateways = append(gateways, gw)
 	}
 	if route.ExistingGateway != "" && selector == nil {
 		return reconcile.TerminalError(fmt.Errorf("HTTP-01 route through Istio: Gateway %s not found", route.ExistingGateway))
 	}
 	var redirecting []string
 	for _, h := range route.Hosts {
-		red, https := gateway.HTTPSRedirects(views, selector, cert.Namespace, h)
+		red, https := gateway.HTTPSRedirects(gateways, selector, cert.Namespace, h)
 		for _, g := range red {
 			if !slices.Contains(redirecting, g) {
 				redirecting = append(redirecting, g)

@@ -10,7 +10,6 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -79,11 +78,7 @@ func (r *Reconciler) planFor(ctx context.Context, s *scope, gw *unstructured.Uns
 		if p.conflict = gateway.Check(me, hand, others); p.conflict != nil {
 			return p, nil
 		}
-		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(desired)
-		if err != nil {
-			return plan{}, err
-		}
-		desiredRaw = m
+		desiredRaw = desired.Entry()
 	}
 	p.servers, p.owners = gateway.Replace(raw, owners, s.key, desiredRaw)
 	p.changed = !apiequality.Semantic.DeepEqual(raw, p.servers) || owners.String() != p.owners.String()

@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,19 +24,6 @@ import (
 )
 
 func cmpDiff(want, got any) string { return cmp.Diff(want, got) }
-
-// rendered is the server edgecert must have written for gs, as the API
-// server returns it.
-func rendered(t testing.TB, gs *edgecertv1alpha1.GatewayService, credential string) map[string]any {
-	t.Helper()
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ptr(gateway.Render(gs.Namespace, gs.Name, gs.Spec, credential)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func ptr[T any](v T) *T { return &v }
 
 // TestEachProtocolAndModeRendersAServerIstioAccepts puts one server of each
 // protocol, TLS mode and TLS source into one Gateway next to a
@@ -53,24 +39,77 @@ func TestEachProtocolAndModeRendersAServerIstioAccepts(t *testing.T) {
 		t.Fatal(err)
 	}
 	paths := &edgecertv1alpha1.TLSSecretPath{ServerCertificate: "/etc/istio/certs/tls.crt", PrivateKey: "/etc/istio/certs/tls.key", CACertificates: "/etc/istio/certs/ca.crt"}
-	specs := map[string]edgecertv1alpha1.GatewayServiceSpec{
-		"http":          httpSpec(80, host("www")),
-		"redirect":      {Hosts: []string{host("redirect")}, Port: 80, Protocol: "HTTP", HTTPSRedirect: true},
-		"grpc":          {Hosts: []string{host("grpc")}, Port: 8080, Protocol: "GRPC"},
-		"http2":         {Hosts: []string{host("h2")}, Port: 8080, Protocol: "HTTP2"},
-		"mongo":         {Hosts: []string{host("mongo")}, Port: 27017, Protocol: "MONGO"},
-		"tcp":           {Hosts: []string{host("tcp")}, Port: 9000, Protocol: "TCP"},
-		"simple":        secretRefSpec("web-tls", host("shop"), "*."+ns+".example.test"),
-		"mutual":        {Hosts: []string{host("mtls")}, Port: 8443, Protocol: "HTTPS", TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "MUTUAL", MinProtocolVersion: "TLSV1_2", MaxProtocolVersion: "TLSV1_3", SecretRef: &edgecertv1alpha1.LocalSecretReference{Name: "web-tls"}}},
-		"passthrough":   {Hosts: []string{host("db")}, Port: 15443, Protocol: "TLS", TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "PASSTHROUGH"}},
-		"tls-simple":    {Hosts: []string{host("smtp")}, Port: 465, Protocol: "TLS", TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "SIMPLE", SecretRef: &edgecertv1alpha1.LocalSecretReference{Name: "web-tls"}}},
-		"path-simple":   {Hosts: []string{host("legacy")}, Port: 9443, Protocol: "HTTPS", TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "SIMPLE", SecretPath: &edgecertv1alpha1.TLSSecretPath{ServerCertificate: paths.ServerCertificate, PrivateKey: paths.PrivateKey}}},
-		"path-mutual":   {Hosts: []string{host("legacy-mtls")}, Port: 9444, Protocol: "HTTPS", TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "MUTUAL", SecretPath: paths}},
-		"redirect-only": {Hosts: []string{host("old")}, Port: 8081, Protocol: "HTTP", HTTPSRedirect: true},
+	// want is each server as Istio reads it from the Gateway, written out:
+	// port name "<protocol>-<name>-<namespace>", hosts "<namespace>/<host>",
+	// credentialName "<namespace>.<name>" for a copied Secret.
+	specs := map[string]struct {
+		spec edgecertv1alpha1.GatewayServiceSpec
+		want map[string]any
+	}{
+		"http": {spec: httpSpec(80, host("www")), want: map[string]any{
+			"port":  map[string]any{"number": int64(80), "protocol": "HTTP", "name": "http-http-" + ns},
+			"hosts": []any{ns + "/www." + ns + ".example.test"},
+		}},
+		"redirect": {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{host("redirect")}, Port: 80, Protocol: "HTTP", HTTPSRedirect: true}, want: map[string]any{
+			"port":  map[string]any{"number": int64(80), "protocol": "HTTP", "name": "http-redirect-" + ns},
+			"hosts": []any{ns + "/redirect." + ns + ".example.test"},
+			"tls":   map[string]any{"httpsRedirect": true},
+		}},
+		"grpc": {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{host("grpc")}, Port: 8080, Protocol: "GRPC"}, want: map[string]any{
+			"port":  map[string]any{"number": int64(8080), "protocol": "GRPC", "name": "grpc-grpc-" + ns},
+			"hosts": []any{ns + "/grpc." + ns + ".example.test"},
+		}},
+		"http2": {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{host("h2")}, Port: 8080, Protocol: "HTTP2"}, want: map[string]any{
+			"port":  map[string]any{"number": int64(8080), "protocol": "HTTP2", "name": "http2-http2-" + ns},
+			"hosts": []any{ns + "/h2." + ns + ".example.test"},
+		}},
+		"mongo": {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{host("mongo")}, Port: 27017, Protocol: "MONGO"}, want: map[string]any{
+			"port":  map[string]any{"number": int64(27017), "protocol": "MONGO", "name": "mongo-mongo-" + ns},
+			"hosts": []any{ns + "/mongo." + ns + ".example.test"},
+		}},
+		"tcp": {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{host("tcp")}, Port: 9000, Protocol: "TCP"}, want: map[string]any{
+			"port":  map[string]any{"number": int64(9000), "protocol": "TCP", "name": "tcp-tcp-" + ns},
+			"hosts": []any{ns + "/tcp." + ns + ".example.test"},
+		}},
+		"simple": {spec: secretRefSpec("web-tls", host("shop"), "*."+ns+".example.test"), want: map[string]any{
+			"port":  map[string]any{"number": int64(443), "protocol": "HTTPS", "name": "https-simple-" + ns},
+			"hosts": []any{ns + "/shop." + ns + ".example.test", ns + "/*." + ns + ".example.test"},
+			"tls":   map[string]any{"mode": "SIMPLE", "credentialName": ns + ".simple"},
+		}},
+		"mutual": {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{host("mtls")}, Port: 8443, Protocol: "HTTPS", TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "MUTUAL", MinProtocolVersion: "TLSV1_2", MaxProtocolVersion: "TLSV1_3", SecretRef: &edgecertv1alpha1.LocalSecretReference{Name: "web-tls"}}}, want: map[string]any{
+			"port":  map[string]any{"number": int64(8443), "protocol": "HTTPS", "name": "https-mutual-" + ns},
+			"hosts": []any{ns + "/mtls." + ns + ".example.test"},
+			"tls":   map[string]any{"mode": "MUTUAL", "credentialName": ns + ".mutual", "minProtocolVersion": "TLSV1_2", "maxProtocolVersion": "TLSV1_3"},
+		}},
+		"passthrough": {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{host("db")}, Port: 15443, Protocol: "TLS", TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "PASSTHROUGH"}}, want: map[string]any{
+			"port":  map[string]any{"number": int64(15443), "protocol": "TLS", "name": "tls-passthrough-" + ns},
+			"hosts": []any{ns + "/db." + ns + ".example.test"},
+			"tls":   map[string]any{"mode": "PASSTHROUGH"},
+		}},
+		"tls-simple": {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{host("smtp")}, Port: 465, Protocol: "TLS", TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "SIMPLE", SecretRef: &edgecertv1alpha1.LocalSecretReference{Name: "web-tls"}}}, want: map[string]any{
+			"port":  map[string]any{"number": int64(465), "protocol": "TLS", "name": "tls-tls-simple-" + ns},
+			"hosts": []any{ns + "/smtp." + ns + ".example.test"},
+			"tls":   map[string]any{"mode": "SIMPLE", "credentialName": ns + ".tls-simple"},
+		}},
+		"path-simple": {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{host("legacy")}, Port: 9443, Protocol: "HTTPS", TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "SIMPLE", SecretPath: &edgecertv1alpha1.TLSSecretPath{ServerCertificate: paths.ServerCertificate, PrivateKey: paths.PrivateKey}}}, want: map[string]any{
+			"port":  map[string]any{"number": int64(9443), "protocol": "HTTPS", "name": "https-path-simple-" + ns},
+			"hosts": []any{ns + "/legacy." + ns + ".example.test"},
+			"tls":   map[string]any{"mode": "SIMPLE", "serverCertificate": "/etc/istio/certs/tls.crt", "privateKey": "/etc/istio/certs/tls.key"},
+		}},
+		"path-mutual": {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{host("legacy-mtls")}, Port: 9444, Protocol: "HTTPS", TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "MUTUAL", SecretPath: paths}}, want: map[string]any{
+			"port":  map[string]any{"number": int64(9444), "protocol": "HTTPS", "name": "https-path-mutual-" + ns},
+			"hosts": []any{ns + "/legacy-mtls." + ns + ".example.test"},
+			"tls":   map[string]any{"mode": "MUTUAL", "serverCertificate": "/etc/istio/certs/tls.crt", "privateKey": "/etc/istio/certs/tls.key", "caCertificates": "/etc/istio/certs/ca.crt"},
+		}},
+		"redirect-only": {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{host("old")}, Port: 8081, Protocol: "HTTP", HTTPSRedirect: true}, want: map[string]any{
+			"port":  map[string]any{"number": int64(8081), "protocol": "HTTP", "name": "http-redirect-only-" + ns},
+			"hosts": []any{ns + "/old." + ns + ".example.test"},
+			"tls":   map[string]any{"httpsRedirect": true},
+		}},
 	}
 	objs := map[string]*edgecertv1alpha1.GatewayService{}
-	for name, spec := range specs {
-		objs[name] = newGS(t, ns, name, spec)
+	for name, tc := range specs {
+		objs[name] = newGS(t, ns, name, tc.spec)
 	}
 	servers := map[string]*edgecertv1alpha1.GatewayService{}
 	for name, gs := range objs {
@@ -86,8 +125,8 @@ func TestEachProtocolAndModeRendersAServerIstioAccepts(t *testing.T) {
 		if gs.Status.CredentialName != credential {
 			t.Errorf("%s: status.credentialName = %q, want %q", name, gs.Status.CredentialName, credential)
 		}
-		want := rendered(t, gs, credential)
-		portName := gateway.PortName(gs.Spec.Protocol, name, ns)
+		want := specs[name].want
+		portName := want["port"].(map[string]any)["name"].(string)
 		if gs.Status.PortName != portName || gs.Status.Gateway != cl.gwNamespace+"/"+cl.gwName {
 			t.Errorf("%s: status port name %q, gateway %q", name, gs.Status.PortName, gs.Status.Gateway)
 		}
@@ -157,10 +196,14 @@ func TestConflictOlderWinsNewerReports(t *testing.T) {
 		t.Error("the refused GatewayService is not Stalled")
 	}
 	servers, owners := cl.servers(t)
-	if _, ok := servers[gateway.PortName("HTTP", "shop", nsB)]; ok {
+	if _, ok := servers["http-shop-"+nsB]; ok {
 		t.Error("the newer server was written")
 	}
-	if diff := cmp.Diff(rendered(t, a, ""), servers[a.Status.PortName]); diff != "" {
+	wantA := map[string]any{
+		"port":  map[string]any{"number": int64(80), "protocol": "HTTP", "name": "http-shop-" + nsA},
+		"hosts": []any{nsA + "/" + host},
+	}
+	if diff := cmp.Diff(wantA, servers["http-shop-"+nsA]); diff != "" {
 		t.Errorf("the older server (-want +got):\n%s", diff)
 	}
 	if len(owners) != 1 {
@@ -187,13 +230,17 @@ func TestConflictOlderWinsNewerReports(t *testing.T) {
 	deleteAndWait(t, a)
 	b = waitReady(t, b, metav1.ConditionTrue, edgecertv1alpha1.ReasonServerReady)
 	servers, owners = cl.servers(t)
-	if _, ok := servers[gateway.PortName("HTTP", "shop", nsA)]; ok {
+	if _, ok := servers["http-shop-"+nsA]; ok {
 		t.Error("the deleted GatewayService's server is still there")
 	}
-	if diff := cmp.Diff(rendered(t, b, ""), servers[b.Status.PortName]); diff != "" {
+	wantB := map[string]any{
+		"port":  map[string]any{"number": int64(80), "protocol": "HTTP", "name": "http-shop-" + nsB},
+		"hosts": []any{nsB + "/" + host, nsB + "/other.shared-" + nsA + ".example.test"},
+	}
+	if diff := cmp.Diff(wantB, servers["http-shop-"+nsB]); diff != "" {
 		t.Errorf("the newer server after the older went (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(gateway.Owners{b.Status.PortName: nsB + "/shop"}, owners); diff != "" {
+	if diff := cmp.Diff(gateway.Owners{"http-shop-" + nsB: nsB + "/shop"}, owners); diff != "" {
 		t.Errorf("owners (-want +got):\n%s", diff)
 	}
 	cl.checkHandWritten(t)
@@ -274,7 +321,7 @@ func TestUnclaimedHostIsRefused(t *testing.T) {
 	}
 	waitReady(t, gs, metav1.ConditionFalse, edgecertv1alpha1.ReasonHostNotClaimed)
 	servers, _ := cl.servers(t)
-	if _, ok := servers[gateway.PortName("HTTP", "steal", ns)]; ok {
+	if _, ok := servers["http-steal-"+ns]; ok {
 		t.Error("the server stayed after its claim was revoked")
 	}
 	cl.checkHandWritten(t)
@@ -417,9 +464,13 @@ func TestHandWrittenServersSurviveEditsAndEdgecertRepairsItsOwn(t *testing.T) {
 		}
 		return out
 	})
+	want := map[string]any{
+		"port":  map[string]any{"number": int64(80), "protocol": "HTTP", "name": "http-web-" + ns},
+		"hosts": []any{ns + "/web." + ns + ".example.test"},
+	}
 	eventually(t, "edgecert writes its server back", func() (bool, string) {
 		servers, _ := cl.servers(t)
-		return cmp.Equal(servers[gs.Status.PortName], rendered(t, gs, "")), fmt.Sprint(servers[gs.Status.PortName])
+		return cmp.Equal(servers["http-web-"+ns], want), fmt.Sprint(servers["http-web-"+ns])
 	})
 	cl.checkHandWritten(t)
 	deleteAndWait(t, gs)
@@ -553,12 +604,27 @@ func TestFiftyTenantsConvergeWithoutLostUpdates(t *testing.T) {
 	if len(servers) != tenants+1 || len(owners) != tenants {
 		t.Errorf("%d servers, %d owners; want %d and %d", len(servers), len(owners), tenants+1, tenants)
 	}
-	for _, gs := range objs {
-		if diff := cmp.Diff(rendered(t, gs, gs.Status.CredentialName), servers[gs.Status.PortName]); diff != "" {
-			t.Errorf("%s/%s (-want +got):\n%s", gs.Namespace, gs.Name, diff)
+	for i, ns := range namespaces {
+		// Even tenants asked for HTTP on 80, odd ones for HTTPS on 443
+		// from their Secret "tls", copied as "<namespace>.app".
+		portName := "http-app-" + ns
+		want := map[string]any{
+			"port":  map[string]any{"number": int64(80), "protocol": "HTTP", "name": portName},
+			"hosts": []any{ns + "/app." + ns + ".example.test"},
 		}
-		if owners[gs.Status.PortName] != gs.Namespace+"/"+gs.Name {
-			t.Errorf("owner of %s = %q", gs.Status.PortName, owners[gs.Status.PortName])
+		if i%2 == 1 {
+			portName = "https-app-" + ns
+			want = map[string]any{
+				"port":  map[string]any{"number": int64(443), "protocol": "HTTPS", "name": portName},
+				"hosts": []any{ns + "/app." + ns + ".example.test"},
+				"tls":   map[string]any{"mode": "SIMPLE", "credentialName": ns + ".app"},
+			}
+		}
+		if diff := cmp.Diff(want, servers[portName]); diff != "" {
+			t.Errorf("%s/app (-want +got):\n%s", ns, diff)
+		}
+		if owners[portName] != ns+"/app" {
+			t.Errorf("owner of %s = %q", portName, owners[portName])
 		}
 	}
 	cl.checkHandWritten(t)

@@ -13,6 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/ingress"
 	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/pki"
@@ -66,16 +67,16 @@ func (r *IstioGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return result(r.sync(ctx, src, u, nil))
 	}
 	spec, _, _ := unstructured.NestedMap(u.Object, "spec")
-	gw, err := ingress.ParseIstioGateway(u.GetNamespace(), u.GetName(), u.GetAnnotations(), spec)
+	gw, err := gateway.ParseGateway(u.GetNamespace(), u.GetName(), spec)
 	if err != nil {
-		r.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
+		r.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "read Gateway spec: %v", err)
 		return ctrl.Result{}, nil
 	}
 	ws, err := r.workloadNamespace(ctx, gw)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	want, err := ingress.IstioCertificates(gw, ws, issuer)
+	want, err := ingress.IstioCertificates(gw, u.GetAnnotations(), ws, issuer)
 	if err != nil {
 		r.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
@@ -83,13 +84,13 @@ func (r *IstioGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err := r.sync(ctx, src, u, want.Certificates); err != nil {
 		return result(err)
 	}
-	return result(r.fill(ctx, u, ws, want.Fills))
+	return result(r.fill(ctx, u, gw, ws, want.Fills))
 }
 
 // workloadNamespace finds where the Gateway's pods run, from the Services
 // labelled with the Gateway's selector (as Istio's charts label the
 // ingress gateway Service) whose pod selector includes it.
-func (r *IstioGatewayReconciler) workloadNamespace(ctx context.Context, gw ingress.IstioGateway) (string, error) {
+func (r *IstioGatewayReconciler) workloadNamespace(ctx context.Context, gw gateway.Gateway) (string, error) {
 	var services []ingress.ServiceSelector
 	if len(gw.Selector) > 0 {
 		var list corev1.ServiceList
@@ -106,16 +107,16 @@ func (r *IstioGatewayReconciler) workloadNamespace(ctx context.Context, gw ingre
 }
 
 // fill sets credentialName on each server of fills whose Secret exists in
-// the workload namespace and holds a valid key pair. The JSON patch tests
-// the resourceVersion and the server's port name first, so it changes
-// nothing if the Gateway changed since it was read (optimistic
-// concurrency), and touches only that one field. A server whose Secret is
-// not there yet is looked at again when its Certificate changes.
-func (r *IstioGatewayReconciler) fill(ctx context.Context, u *unstructured.Unstructured, ws string, fills []ingress.Fill) error {
+// the workload namespace and holds a valid key pair. gw is u as parsed,
+// whose Servers[i] is u's /spec/servers/i. The JSON patch tests the
+// resourceVersion and the server's port name first, so it changes nothing
+// if the Gateway changed since it was read (optimistic concurrency), and
+// touches only that one field. A server whose Secret is not there yet is
+// looked at again when its Certificate changes.
+func (r *IstioGatewayReconciler) fill(ctx context.Context, u *unstructured.Unstructured, gw gateway.Gateway, ws string, fills []ingress.Fill) error {
 	if len(fills) == 0 {
 		return nil
 	}
-	servers, _, _ := unstructured.NestedSlice(u.Object, "spec", "servers")
 	var ops []map[string]any
 	var named []string
 	for _, f := range fills {
@@ -129,11 +130,8 @@ func (r *IstioGatewayReconciler) fill(ctx context.Context, u *unstructured.Unstr
 		if _, err := pki.ParseKeyPair(secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey]); err != nil {
 			continue
 		}
-		for i, s := range servers {
-			m, _ := s.(map[string]any)
-			name, _, _ := unstructured.NestedString(m, "port", "name")
-			cred, _, _ := unstructured.NestedString(m, "tls", "credentialName")
-			if name != f.PortName || cred != "" {
+		for i, s := range gw.Servers {
+			if s.Port.Name != f.PortName || s.TLS == nil || s.TLS.CredentialName != "" {
 				continue
 			}
 			ops = append(ops,

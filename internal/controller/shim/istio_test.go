@@ -55,7 +55,9 @@ func TestIstioGatewayTwoTLSServers(t *testing.T) {
 	if err := c().Create(ctx, gw); err != nil {
 		t.Fatal(err)
 	}
-	apiSecret := ingress.GeneratedCredentialName(apps, "web", ingress.IstioPort{Name: "https-api"})
+	// The server without a credentialName gets a Secret named
+	// "<namespace>-<gateway>-<port name>-tls".
+	apiSecret := apps + "-web-https-api-tls"
 
 	shop := waitIssued(t, workload, "shop-tls")
 	api := waitIssued(t, workload, apiSecret)
