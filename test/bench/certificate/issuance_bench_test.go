@@ -50,8 +50,8 @@ type phase struct {
 	// floorCPU and bedCPU are the CPU seconds each process used during the
 	// floor's and the controller's issuance: where the time went.
 	floorCPU, bedCPU map[string]float64
-	writesPerCert     float64
-	peakRSSMiB        float64
+	writesPerCert    float64
+	peakRSSMiB       float64
 	// single are 5 one-certificate runs (controller, then floor), made only
 	// when asked.
 	single, floorSingle []time.Duration
