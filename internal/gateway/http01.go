@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,6 +8,7 @@ import (
 	"strings"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/names"
 )
 
 // ChallengePathPrefix is where ACME CAs ask for HTTP-01 answers (RFC 8555
@@ -66,12 +65,7 @@ func NewChallengeRoute(namespace, name string, hosts []string, spec *edgecertv1a
 // ChallengeRouteName is "<certificate>-http01-<solver>", shortened with a
 // hash past the 253 characters of an object name.
 func ChallengeRouteName(certificate string, solver int) string {
-	n := fmt.Sprintf("%s-http01-%d", certificate, solver)
-	if len(n) <= 253 {
-		return n
-	}
-	sum := sha256.Sum256([]byte(n))
-	return strings.TrimRight(n[:253-17], "-.") + "-" + hex.EncodeToString(sum[:8])
+	return names.Fit(certificate, fmt.Sprintf("-http01-%d", solver), names.MaxObjectName)
 }
 
 // Server is the created Gateway's one server: plain HTTP on port 80 for

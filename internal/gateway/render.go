@@ -1,11 +1,10 @@
 package gateway
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/names"
 )
 
 // PortName is the port name of a GatewayService's server:
@@ -62,22 +61,12 @@ func Render(namespace, name string, spec edgecertv1alpha1.GatewayServiceSpec, cr
 // Namespaces hold no dots, so two GatewayServices never share a name; a
 // name too long for a Secret is shortened with a hash.
 func CredentialName(namespace, name string) string {
-	n := namespace + "." + name
-	if len(n) <= 253 {
-		return n
-	}
-	sum := sha256.Sum256([]byte(n))
-	return n[:253-17] + "-" + hex.EncodeToString(sum[:8])
+	return names.Fit(namespace+"."+name, "", names.MaxObjectName)
 }
 
 // CertificateName is the Certificate edgecert makes for a GatewayService
 // with issuerRef, in the GatewayService's namespace; its Secret has the
 // same name.
 func CertificateName(name string) string {
-	n := name + "-gateway-tls"
-	if len(n) <= 253 {
-		return n
-	}
-	sum := sha256.Sum256([]byte(name))
-	return name[:253-12-17] + "-" + hex.EncodeToString(sum[:8]) + "-gateway-tls"
+	return names.Fit(name, "-gateway-tls", names.MaxObjectName)
 }

@@ -1,14 +1,12 @@
 package ingress
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"net/netip"
 	"slices"
-	"strings"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/gateway"
+	"github.com/edgecert/edgecert/internal/names"
 )
 
 // Labels and annotation on every Certificate a shim generates. The labels
@@ -59,11 +57,7 @@ func (s Source) String() string { return s.Kind + " " + s.Namespace + "/" + s.Na
 // LabelValue returns v when it fits in a label value (63 characters),
 // else a prefix and a hash of v, so that it still identifies v.
 func LabelValue(v string) string {
-	if len(v) <= 63 {
-		return v
-	}
-	sum := sha256.Sum256([]byte(v))
-	return strings.TrimRight(v[:46], "-.") + "-" + hex.EncodeToString(sum[:8])
+	return names.Fit(v, "", names.MaxLabelValue)
 }
 
 // Certificate is one Certificate a source wants. Its name is the Secret's

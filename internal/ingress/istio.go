@@ -1,8 +1,6 @@
 package ingress
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,6 +8,7 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/gateway"
+	"github.com/edgecert/edgecert/internal/names"
 )
 
 // Fill asks for an empty credentialName to be set on the server with
@@ -84,12 +83,7 @@ func GeneratedCredentialName(namespace, name string, port gateway.Port) string {
 	if p == "" {
 		p = strconv.FormatUint(uint64(port.Number), 10)
 	}
-	n := sanitize(namespace + "-" + name + "-" + p + "-tls")
-	if len(n) <= 253 {
-		return n
-	}
-	sum := sha256.Sum256([]byte(n))
-	return strings.TrimRight(n[:253-21], "-.") + "-" + hex.EncodeToString(sum[:8]) + "-tls"
+	return names.Fit(sanitize(namespace+"-"+name+"-"+p), "-tls", names.MaxObjectName)
 }
 
 // sanitize lowers s and turns what a Secret name cannot hold into "-".

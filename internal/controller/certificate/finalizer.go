@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -42,8 +41,8 @@ func (r *Reconciler) finalize(ctx context.Context, cert *edgecertv1alpha1.Certif
 	base := cert.DeepCopy()
 	controllerutil.RemoveFinalizer(cert, edgecertv1alpha1.CertificateFinalizer)
 	if err := r.Client.Patch(ctx, cert, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(kube.FieldManager)); err != nil {
-		if apierrors.IsConflict(err) {
-			return ctrl.Result{RequeueAfter: conflictRequeue}, nil
+		if kube.IsConflict(err) {
+			return kube.ConflictRequeue(), nil
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

@@ -72,11 +72,10 @@ func (r *Reconciler) issuer(ctx context.Context, cert *edgecertv1alpha1.Certific
 	ref := cert.Spec.IssuerRef
 	var obj edgecertv1alpha1.GenericIssuer
 	key := types.NamespacedName{Name: ref.Name}
-	kind := ref.Kind
+	kind := ref.KindOrDefault()
 	if kind == edgecertv1alpha1.ClusterIssuerKind {
 		obj = &edgecertv1alpha1.ClusterIssuer{}
 	} else {
-		kind = edgecertv1alpha1.IssuerKind
 		obj = &edgecertv1alpha1.Issuer{}
 		key.Namespace = cert.Namespace
 	}

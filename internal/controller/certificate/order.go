@@ -200,7 +200,7 @@ func (r *Reconciler) driveOrder(ctx context.Context, s *scope, fresh *acme.Order
 			if s.current == nil {
 				// This process stored it and its cache has not seen the
 				// Secret yet; the Secret's watch event brings the pass back.
-				s.requeue(conflictRequeue)
+				s.requeue(kube.ConflictRequeue().RequeueAfter)
 				s.keepStatus = true
 				return nil
 			}

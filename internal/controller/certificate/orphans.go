@@ -5,10 +5,11 @@ import (
 	"slices"
 	"sync"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/acme"
 	"github.com/edgecert/edgecert/internal/issuance"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // orphanPool finds the orders a previous controller created and never

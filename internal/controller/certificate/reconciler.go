@@ -200,8 +200,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		base := cert.DeepCopy()
 		controllerutil.AddFinalizer(cert, edgecertv1alpha1.CertificateFinalizer)
 		if err := r.Client.Patch(ctx, cert, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(kube.FieldManager)); err != nil {
-			if apierrors.IsConflict(err) {
-				return ctrl.Result{RequeueAfter: conflictRequeue}, nil
+			if kube.IsConflict(err) {
+				return kube.ConflictRequeue(), nil
 			}
 			return ctrl.Result{}, err
 		}
@@ -231,9 +231,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	return s.result, nil
 }
-
-// conflictRequeue is how soon a pass that lost a write race runs again.
-const conflictRequeue = 100 * time.Millisecond
 
 // cacheLagRequeue is how soon a pass that found the cache behind its own
 // last write looks again, should the watch event of that write (which
@@ -271,10 +268,10 @@ func (r *Reconciler) noteWrite(cert *edgecertv1alpha1.Certificate) {
 // whose write failed and runs again does not record them twice).
 func (r *Reconciler) finish(ctx context.Context, s *scope, before *edgecertv1alpha1.Certificate, result ctrl.Result, err error) (ctrl.Result, error) {
 	switch {
-	case apierrors.IsConflict(err):
+	case kube.IsConflict(err):
 		// Someone wrote the Certificate since it was read: look again,
 		// quietly, with the newer copy.
-		err, result = nil, ctrl.Result{RequeueAfter: conflictRequeue}
+		err, result = nil, kube.ConflictRequeue()
 	case err != nil:
 		s.facts.transient = err
 	}
@@ -283,8 +280,8 @@ func (r *Reconciler) finish(ctx context.Context, s *scope, before *edgecertv1alp
 	}
 	if !apiequality.Semantic.DeepEqual(before.Status, s.cert.Status) {
 		if perr := r.patchStatus(ctx, before, s); perr != nil {
-			if apierrors.IsConflict(perr) {
-				return ctrl.Result{RequeueAfter: conflictRequeue}, err
+			if kube.IsConflict(perr) {
+				return kube.ConflictRequeue(), err
 			}
 			return result, errors.Join(err, perr)
 		}
@@ -325,10 +322,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, before *edgecertv1alpha1.C
 }
 
 func (r *Reconciler) recordMetrics(cert *edgecertv1alpha1.Certificate) {
-	kind := cert.Spec.IssuerRef.Kind
-	if kind == "" {
-		kind = edgecertv1alpha1.IssuerKind
-	}
+	kind := cert.Spec.IssuerRef.KindOrDefault()
 	if cert.Status.NotAfter != nil {
 		metrics.CertificateExpiry.WithLabelValues(cert.Namespace, cert.Name, cert.Spec.IssuerRef.Name, kind).Set(float64(cert.Status.NotAfter.Unix()))
 	}

@@ -230,13 +230,16 @@ func (r *Reconciler) removeLegacyKeySecret(ctx context.Context, cert *edgecertv1
 	return client.IgnoreNotFound(r.Client.Delete(ctx, secret, client.Preconditions{UID: &uid}))
 }
 
-// ownerRefApply is ownerRef for an apply configuration.
-func ownerRefApply(cert *edgecertv1alpha1.Certificate) *metav1ac.OwnerReferenceApplyConfiguration {
-	return metav1ac.OwnerReference().WithAPIVersion(edgecertv1alpha1.GroupVersion.String()).WithKind("Certificate").
-		WithName(cert.Name).WithUID(cert.UID).WithController(true).WithBlockOwnerDeletion(true)
+// ownerRef makes the Certificate the controller of what edgecert makes for
+// it (its Secret when secretOwnerReference is set, its HTTP-01 routes), so
+// the garbage collector deletes them with it.
+func ownerRef(cert *edgecertv1alpha1.Certificate) metav1.OwnerReference {
+	return *metav1.NewControllerRef(cert, edgecertv1alpha1.GroupVersion.WithKind("Certificate"))
 }
 
-func ownerRef(cert *edgecertv1alpha1.Certificate) metav1.OwnerReference {
-	t := true
-	return metav1.OwnerReference{APIVersion: edgecertv1alpha1.GroupVersion.String(), Kind: "Certificate", Name: cert.Name, UID: cert.UID, Controller: &t, BlockOwnerDeletion: &t}
+// ownerRefApply is ownerRef for an apply configuration.
+func ownerRefApply(cert *edgecertv1alpha1.Certificate) *metav1ac.OwnerReferenceApplyConfiguration {
+	o := ownerRef(cert)
+	return metav1ac.OwnerReference().WithAPIVersion(o.APIVersion).WithKind(o.Kind).WithName(o.Name).WithUID(o.UID).
+		WithController(*o.Controller).WithBlockOwnerDeletion(*o.BlockOwnerDeletion)
 }

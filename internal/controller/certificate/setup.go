@@ -57,11 +57,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &edgecertv1alpha1.Certificate{}, issuerIndex, func(o client.Object) []string {
 		ref := o.(*edgecertv1alpha1.Certificate).Spec.IssuerRef
-		kind := ref.Kind
-		if kind == "" {
-			kind = edgecertv1alpha1.IssuerKind
-		}
-		return []string{kind + "/" + ref.Name}
+		return []string{ref.KindOrDefault() + "/" + ref.Name}
 	}); err != nil {
 		return err
 	}

@@ -7,12 +7,9 @@ package certmerge
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -21,7 +18,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -32,6 +28,7 @@ import (
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/bundle"
 	"github.com/edgecert/edgecert/internal/kube"
+	"github.com/edgecert/edgecert/internal/names"
 )
 
 // Labels, annotations and the finalizer CertMerge puts on what it writes.
@@ -161,9 +158,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	before := obj.DeepCopyObject().(mergeObject)
 	s := &scope{obj: obj, facts: facts{generation: obj.GetGeneration()}}
 	defer func() {
-		if errors.Is(retErr, errConflict) {
+		if kube.IsConflict(retErr) {
 			retErr = nil
-			result = ctrl.Result{RequeueAfter: conflictRequeue}
+			result = kube.ConflictRequeue()
 		} else if retErr != nil && s.facts.terminal == nil {
 			s.facts.transient = retErr
 		}
@@ -185,13 +182,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	return ctrl.Result{}, nil
 }
-
-// errConflict stops a pass whose write lost a race; it is requeued
-// quietly, without an error in the log or status.
-var errConflict = errors.New("conflict")
-
-// conflictRequeue is how soon a pass that lost a write race runs again.
-const conflictRequeue = 200 * time.Millisecond
 
 // equalStatus ignores nothing: conditions keep their transition times when
 // unchanged, so an identical status means a no-op pass.
@@ -332,7 +322,7 @@ func (r *Reconciler) reconcileBundle(ctx context.Context, s *scope) error {
 		err = r.Client.Update(ctx, desired, opts)
 	}
 	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
-		return errConflict
+		return kube.ErrConflict
 	}
 	if err != nil {
 		return fmt.Errorf("write bundle Secret %s: %w", key, err)
@@ -398,11 +388,7 @@ func ownerOf(secret *corev1.Secret) metav1.Object {
 // labelValue is name when it fits a label value, else a shortened name with
 // a hash, so that long CertMerge names still label their bundle uniquely.
 func labelValue(name string) string {
-	if len(validation.IsValidLabelValue(name)) == 0 {
-		return name
-	}
-	sum := sha256.Sum256([]byte(name))
-	return name[:50] + "-" + hex.EncodeToString(sum[:])[:12]
+	return names.Fit(name, "", names.MaxLabelValue)
 }
 
 // reconcileWorkloads puts the bundle checksum on each workload's pod

@@ -17,6 +17,7 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/bundle"
+	"github.com/edgecert/edgecert/internal/kube"
 )
 
 // SetupWithManager registers the CertMerge and ClusterCertMerge
@@ -43,7 +44,7 @@ func SetupWithManager(mgr ctrl.Manager) error {
 		}
 		b := ctrl.NewControllerManagedBy(mgr).
 			Named(k.name).
-			For(k.newObject(), builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, deletionStarted))).
+			For(k.newObject(), builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, kube.DeletionStarted))).
 			Owns(&corev1.Secret{}, builder.WithPredicates(bundleTampered)).
 			WatchesRawSource(w.Source(r.mapSecret))
 		if k.name == certMergeKind.name {
@@ -54,16 +55,6 @@ func SetupWithManager(mgr ctrl.Manager) error {
 		}
 	}
 	return nil
-}
-
-// deletionStarted passes the update that sets deletionTimestamp.
-var deletionStarted = predicate.Funcs{
-	CreateFunc:  func(event.CreateEvent) bool { return false },
-	DeleteFunc:  func(event.DeleteEvent) bool { return false },
-	GenericFunc: func(event.GenericEvent) bool { return false },
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		return e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
-	},
 }
 
 // bundleTampered passes a bundle Secret's deletion, and an update whose

@@ -2,7 +2,6 @@ package gatewayservice
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -185,13 +184,13 @@ func (r *Reconciler) putServer(ctx context.Context, s *scope) error {
 	// Write from the cached copy: its resourceVersion makes a stale copy
 	// fail instead of overwriting. On a conflict, plan again once from a
 	// fresh read.
-	if err := r.write(ctx, s, gw.DeepCopy(), p); !errors.Is(err, errConflict) {
+	if err := r.write(ctx, s, gw.DeepCopy(), p); !kube.IsConflict(err) {
 		return err
 	}
 	fresh := newGateway()
 	if err := r.APIReader.Get(ctx, key, fresh); err != nil {
 		if apierrors.IsNotFound(err) {
-			return errConflict
+			return kube.ErrConflict
 		}
 		return fmt.Errorf("get Gateway %s: %w", key, err)
 	}
@@ -223,7 +222,7 @@ func (r *Reconciler) removeServer(ctx context.Context, s *scope, gatewayKey stri
 	if err != nil || !p.changed {
 		return err
 	}
-	if err := r.write(ctx, s, gw.DeepCopy(), p); !errors.Is(err, errConflict) {
+	if err := r.write(ctx, s, gw.DeepCopy(), p); !kube.IsConflict(err) {
 		return err
 	}
 	fresh := newGateway()
@@ -244,7 +243,7 @@ func (r *Reconciler) write(ctx context.Context, s *scope, fresh *unstructured.Un
 		rv := fresh.GetResourceVersion()
 		if err := r.Client.Delete(ctx, fresh, client.Preconditions{ResourceVersion: &rv}); err != nil {
 			if apierrors.IsConflict(err) {
-				return errConflict
+				return kube.ErrConflict
 			}
 			return client.IgnoreNotFound(err)
 		}
@@ -267,7 +266,7 @@ func (r *Reconciler) write(ctx context.Context, s *scope, fresh *unstructured.Un
 	if err := r.Client.Update(ctx, fresh, client.FieldOwner(kube.FieldManager)); err != nil {
 		switch {
 		case apierrors.IsConflict(err):
-			return errConflict
+			return kube.ErrConflict
 		case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err):
 			s.keep = true
 			s.facts.fail(edgecertv1alpha1.ReasonGatewayRejected, fmt.Sprintf("Gateway %s refused the server: %s", gwKey, err.Error()), true)
@@ -306,7 +305,7 @@ func (r *Reconciler) createGateway(ctx context.Context, s *scope) error {
 	gw.Object["spec"] = map[string]any{"selector": selector, "servers": p.servers}
 	if err := r.Client.Create(ctx, gw, client.FieldOwner(kube.FieldManager)); err != nil {
 		if apierrors.IsAlreadyExists(err) {
-			return errConflict
+			return kube.ErrConflict
 		}
 		if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
 			s.keep = true

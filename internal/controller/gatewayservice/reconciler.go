@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -109,11 +108,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	before := gs.DeepCopy()
 	s := &scope{gs: &gs, key: req.String(), facts: facts{generation: gs.Generation}}
 	defer func() {
-		if errors.Is(retErr, errConflict) {
+		if kube.IsConflict(retErr) {
 			// Someone wrote the Gateway between our read and our write:
 			// look again soon, quietly.
 			retErr = nil
-			result = ctrl.Result{RequeueAfter: time.Duration(50+rand.IntN(200)) * time.Millisecond}
+			result = kube.ConflictRequeue()
 			s.facts.transient = nil
 			s.facts.requeued = true
 		} else if retErr != nil {
@@ -146,9 +145,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 	return r.requeue(s), nil
 }
-
-// errConflict stops a pass whose Gateway write lost a race.
-var errConflict = errors.New("gateway changed under us")
 
 // requeue asks to look again when a tenant Secret, which is not watched,
 // is involved.
@@ -278,7 +274,7 @@ func (r *Reconciler) finalize(ctx context.Context, gs *edgecertv1alpha1.GatewayS
 	}
 	for gw := range gateways {
 		if err := r.removeServer(ctx, s, gw); err != nil {
-			if errors.Is(err, errConflict) {
+			if kube.IsConflict(err) {
 				return ctrl.Result{RequeueAfter: 100 * time.Millisecond}, nil
 			}
 			return ctrl.Result{}, err

@@ -89,7 +89,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("gatewayservice").
 		For(&edgecertv1alpha1.GatewayService{}, builder.WithPredicates(predicate.Or[client.Object](
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}, deletionStarted))).
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}, kube.DeletionStarted))).
 		Owns(&edgecertv1alpha1.Certificate{}).
 		Watches(&edgecertv1alpha1.GatewayService{}, handler.EnqueueRequestsFromMapFunc(r.blocked), builder.WithPredicates(specChangedOrGone)).
 		Watches(newGateway(), gatewayHandler{r: r}).
@@ -98,16 +98,6 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(copyOwner)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)
-}
-
-// deletionStarted passes the update that sets deletionTimestamp.
-var deletionStarted = predicate.Funcs{
-	CreateFunc:  func(event.CreateEvent) bool { return false },
-	DeleteFunc:  func(event.DeleteEvent) bool { return false },
-	GenericFunc: func(event.GenericEvent) bool { return false },
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		return e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
-	},
 }
 
 // specChangedOrGone passes what can free a host, a port or a port name for

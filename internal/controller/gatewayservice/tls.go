@@ -125,9 +125,7 @@ func (r *Reconciler) issuedSecret(ctx context.Context, s *scope) (*corev1.Secret
 	name := gateway.CertificateName(s.gs.Name)
 	s.certificateName = name
 	ref := *s.gs.Spec.TLS.IssuerRef
-	if ref.Kind == "" {
-		ref.Kind = edgecertv1alpha1.IssuerKind
-	}
+	ref.Kind = ref.KindOrDefault()
 	want := edgecertv1alpha1.CertificateSpec{DNSNames: slices.Clone(s.gs.Spec.Hosts), SecretName: name, IssuerRef: ref}
 	var cert edgecertv1alpha1.Certificate
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: s.gs.Namespace, Name: name}, &cert)
@@ -138,7 +136,9 @@ func (r *Reconciler) issuedSecret(ctx context.Context, s *scope) (*corev1.Secret
 				Finalizers: []string{edgecertv1alpha1.CertificateFinalizer}},
 			Spec: want,
 		}
-		cert.OwnerReferences = []metav1.OwnerReference{ownerRef(s.gs)}
+		// The GatewayService controls it, so the garbage collector
+		// deletes it too.
+		cert.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(s.gs, edgecertv1alpha1.GroupVersion.WithKind("GatewayService"))}
 		if err := r.Client.Create(ctx, &cert, client.FieldOwner(kube.FieldManager)); err != nil && !apierrors.IsAlreadyExists(err) {
 			return nil, fmt.Errorf("create Certificate %s: %w", name, err)
 		}
@@ -156,7 +156,7 @@ func (r *Reconciler) issuedSecret(ctx context.Context, s *scope) (*corev1.Secret
 		cert.Spec.DNSNames, cert.Spec.SecretName, cert.Spec.IssuerRef = want.DNSNames, want.SecretName, want.IssuerRef
 		if err := r.Client.Update(ctx, &cert, client.FieldOwner(kube.FieldManager)); err != nil {
 			if apierrors.IsConflict(err) {
-				return nil, errConflict
+				return nil, kube.ErrConflict
 			}
 			return nil, fmt.Errorf("update Certificate %s: %w", name, err)
 		}
@@ -312,10 +312,3 @@ func (r *Reconciler) deleteCopies(ctx context.Context, gs *edgecertv1alpha1.Gate
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// ownerRef makes the GatewayService the controller of what edgecert makes
-// for it in its namespace, so the garbage collector deletes it too.
-func ownerRef(gs *edgecertv1alpha1.GatewayService) metav1.OwnerReference {
-	t := true
-	return metav1.OwnerReference{APIVersion: edgecertv1alpha1.GroupVersion.String(), Kind: "GatewayService", Name: gs.Name, UID: gs.UID, Controller: &t, BlockOwnerDeletion: &t}
-}

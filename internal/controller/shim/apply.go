@@ -7,7 +7,6 @@ package shim
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -119,11 +118,14 @@ func (s *certSync) apply(ctx context.Context, src ingress.Source, obj client.Obj
 			Spec: spec,
 		}
 		if obj.GetNamespace() == d.Namespace {
-			cert.OwnerReferences = []metav1.OwnerReference{ownerRef(obj)}
+			// The source controls a Certificate in its own namespace, so the
+			// garbage collector deletes it with the source even when
+			// edgecert is not running.
+			cert.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(obj, obj.GetObjectKind().GroupVersionKind())}
 		}
 		if err := s.Client.Create(ctx, &cert, client.FieldOwner(kube.FieldManager)); err != nil {
 			if apierrors.IsAlreadyExists(err) {
-				return errRetry
+				return kube.ErrConflict
 			}
 			return fmt.Errorf("create Certificate %s/%s: %w", d.Namespace, d.Name, err)
 		}
@@ -149,7 +151,7 @@ func (s *certSync) apply(ctx context.Context, src ingress.Source, obj client.Obj
 	cert.Spec = spec
 	if err := s.Client.Patch(ctx, &cert, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(kube.FieldManager)); err != nil {
 		if apierrors.IsConflict(err) {
-			return errRetry
+			return kube.ErrConflict
 		}
 		return fmt.Errorf("update Certificate %s/%s: %w", d.Namespace, d.Name, err)
 	}
@@ -193,9 +195,7 @@ func (s *certSync) report(obj client.Object, cert *edgecertv1alpha1.Certificate)
 // Certificate either, the shim owns it.
 func normalize(spec edgecertv1alpha1.CertificateSpec) edgecertv1alpha1.CertificateSpec {
 	out := edgecertv1alpha1.CertificateSpec{DNSNames: spec.DNSNames, SecretName: spec.SecretName, IssuerRef: spec.IssuerRef, RenewBefore: spec.RenewBefore, SecretOwnerReference: spec.SecretOwnerReference}
-	if out.IssuerRef.Kind == "" {
-		out.IssuerRef.Kind = edgecertv1alpha1.IssuerKind
-	}
+	out.IssuerRef.Kind = out.IssuerRef.KindOrDefault()
 	if spec.PrivateKey != nil {
 		k := *spec.PrivateKey
 		if k.Algorithm == "" {
@@ -216,22 +216,10 @@ func certLabels(src ingress.Source) map[string]string {
 	return l
 }
 
-// ownerRef makes the source the controller of a Certificate in its own
-// namespace, so the garbage collector deletes it with the source even when
-// edgecert is not running.
-func ownerRef(obj client.Object) metav1.OwnerReference {
-	gvk := obj.GetObjectKind().GroupVersionKind()
-	t := true
-	return metav1.OwnerReference{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Name: obj.GetName(), UID: obj.GetUID(), Controller: &t, BlockOwnerDeletion: &t}
-}
-
-// errRetry asks for a quiet, early retry: someone else wrote first.
-var errRetry = fmt.Errorf("conflict: retry")
-
-// result turns errRetry into a quiet requeue.
+// result turns a lost write race into a quiet, early retry.
 func result(err error) (reconcile.Result, error) {
-	if err == errRetry {
-		return reconcile.Result{RequeueAfter: time.Duration(50+rand.IntN(200)) * time.Millisecond}, nil
+	if kube.IsConflict(err) {
+		return kube.ConflictRequeue(), nil
 	}
 	return reconcile.Result{}, err
 }

@@ -1,0 +1,38 @@
+// Package names makes the names edgecert gives to objects and label values
+// from other names, within Kubernetes' length limits, the same way
+// everywhere: a name too long keeps its start and gets a hash of the whole,
+// so two long names that share a start still differ.
+package names
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// Kubernetes' length limits.
+const (
+	// MaxObjectName is the longest DNS subdomain: Secret, Certificate,
+	// Gateway names.
+	MaxObjectName = 253
+	// MaxLabelValue is the longest label value.
+	MaxLabelValue = 63
+)
+
+// hashLen is how many hex characters of the hash a shortened name keeps.
+const hashLen = 16
+
+// Fit returns base+suffix when it is at most max characters long, else
+// base cut short (without a trailing "-" or ".") + "-" + 16 hex characters
+// of the SHA-256 of base+suffix + suffix. The result is at most max long
+// and keeps suffix, so names that end in a meaningful suffix ("-tls") keep
+// it.
+func Fit(base, suffix string, max int) string {
+	full := base + suffix
+	if len(full) <= max {
+		return full
+	}
+	sum := sha256.Sum256([]byte(full))
+	keep := max - len(suffix) - 1 - hashLen
+	return strings.TrimRight(base[:keep], "-.") + "-" + hex.EncodeToString(sum[:])[:hashLen] + suffix
+}
