@@ -31,6 +31,10 @@ const (
 	// ReasonInvalidSpec: the spec cannot be acted on; the message says which
 	// field and why.
 	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonTransientError (on Reconciling): the last pass failed for a
+	// reason that should pass by itself (network, CA or API server
+	// errors); the message says which, and edgecert retries with backoff.
+	ReasonTransientError = "TransientError"
 )
 
 // Issuer and ClusterIssuer reasons.
@@ -75,10 +79,6 @@ const (
 	// not yet served by every authoritative server; the message names it.
 	// Bounded: an order whose records stay invisible is abandoned.
 	ReasonWaitingForDNSPropagation = "WaitingForDNSPropagation"
-	// ReasonTransientError: the last pass failed for a reason that should
-	// pass by itself (network, CA or API server errors); the message says
-	// which, and edgecert retries with backoff.
-	ReasonTransientError = "TransientError"
 	// ReasonOrderAbandoned: an order in flight was given up without the CA
 	// failing it (too old, expired at the CA, its records never became
 	// visible); its records were removed and a new attempt follows after
@@ -95,16 +95,79 @@ const (
 	ReasonChallengeRouteFailed = "ChallengeRouteFailed"
 )
 
-// Certificate event reasons (besides Issued, OrderFailed and
-// OrderAbandoned, which are also condition reasons).
+// Event reasons. Events say what happened, once, when it happened; a pass
+// that changes nothing records none. The reasons of conditions above are
+// also event reasons where an event says the same (Issued, OrderFailed,
+// AccountRegistered, ...); these are events only.
+
+// Certificate events.
 const (
-	// EventReasonRenewalWindowMoved: the CA moved the certificate's renewal
+	// ReasonRenewalWindowMoved: the CA moved the certificate's renewal
 	// window (ACME Renewal Information) and edgecert moved renewalTime.
-	EventReasonRenewalWindowMoved = "RenewalWindowMoved"
-	// EventReasonCleanUpFailed: a Certificate was deleted mid-order and
-	// edgecert could not remove every challenge record or route before
-	// giving up; the message names what is left.
-	EventReasonCleanUpFailed = "CleanUpFailed"
+	ReasonRenewalWindowMoved = "RenewalWindowMoved"
+	// ReasonCleanUpFailed: challenge records or routes of an order that
+	// ended (or of a Certificate deleted mid-order) could not all be
+	// removed; the note names what is left.
+	ReasonCleanUpFailed = "CleanUpFailed"
+	// ReasonChallengeRouted: the Gateway and VirtualService that route
+	// HTTP-01 challenges through Istio were created.
+	ReasonChallengeRouted = "ChallengeRouted"
+	// ReasonChallengeRedirected: a Gateway redirects a host to HTTPS before
+	// any route; the CA follows the redirect to port 443.
+	ReasonChallengeRedirected = "ChallengeRedirected"
+)
+
+// Events on the sources of shim-generated Certificates (annotated Istio
+// Gateways, Gateway API Gateways, Ingresses) and on GatewayServices.
+const (
+	// ReasonCertificateCreated: a Certificate was created for the object.
+	ReasonCertificateCreated = "CertificateCreated"
+	// ReasonCertificateUpdated: the object's hosts or options changed.
+	ReasonCertificateUpdated = "CertificateUpdated"
+	// ReasonCertificateDeleted: the object no longer asks for it.
+	ReasonCertificateDeleted = "CertificateDeleted"
+	// ReasonCertificateConflict: a Certificate of that name exists and
+	// belongs to something else; it is left alone.
+	ReasonCertificateConflict = "CertificateConflict"
+	// ReasonBadAnnotation: the object's annotations cannot be acted on;
+	// its Certificates are left as they are.
+	ReasonBadAnnotation = "BadAnnotation"
+	// ReasonCredentialNameSet: edgecert named the issued Secret in a
+	// server that had no credentialName.
+	ReasonCredentialNameSet = "CredentialNameSet"
+	// ReasonCertificateIssued: a generated Certificate became Ready; its
+	// Secret holds a certificate for its current hosts.
+	ReasonCertificateIssued = "CertificateIssued"
+	// ReasonReferenceNotPermitted: a Gateway API listener names a Secret
+	// in another namespace and no ReferenceGrant there permits it; no
+	// Certificate is made for that Secret.
+	ReasonReferenceNotPermitted = "ReferenceNotPermitted"
+)
+
+// GatewayService events.
+const (
+	// ReasonServerAdded, ReasonServerUpdated, ReasonServerRemoved: edgecert
+	// changed the GatewayService's server in the Gateway.
+	ReasonServerAdded   = "ServerAdded"
+	ReasonServerUpdated = "ServerUpdated"
+	ReasonServerRemoved = "ServerRemoved"
+	// ReasonGatewayCreated, ReasonGatewayDeleted: edgecert created the
+	// policy's Gateway, or deleted it once it created it and no server is
+	// left.
+	ReasonGatewayCreated = "GatewayCreated"
+	ReasonGatewayDeleted = "GatewayDeleted"
+	// ReasonSecretCopied: the TLS Secret was copied into the gateway
+	// workload namespace.
+	ReasonSecretCopied = "SecretCopied"
+)
+
+// CertMerge events.
+const (
+	// ReasonBundleUpdated: the bundle Secret was written with new content.
+	ReasonBundleUpdated = "BundleUpdated"
+	// ReasonWorkloadRolled: a workload's pod template got the new bundle
+	// checksum, so its pods restart with the new files.
+	ReasonWorkloadRolled = "WorkloadRolled"
 )
 
 // CertMerge and ClusterCertMerge conditions. Both are True in steady state;

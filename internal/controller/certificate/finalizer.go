@@ -34,7 +34,7 @@ func (r *Reconciler) finalize(ctx context.Context, cert *edgecertv1alpha1.Certif
 			if s.now.Sub(cert.DeletionTimestamp.Time) < withDefault(r.CleanUpTimeout, DefaultCleanUpTimeout) {
 				return ctrl.Result{}, fmt.Errorf("clean up before deletion: %w", err)
 			}
-			r.Events.Eventf(cert, nil, corev1.EventTypeWarning, edgecertv1alpha1.EventReasonCleanUpFailed, "Delete",
+			r.Events.Eventf(cert, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonCleanUpFailed, "Delete",
 				"Deleted mid-order without removing every challenge record or route: %s", err.Error())
 		}
 	}

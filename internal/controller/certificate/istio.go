@@ -23,16 +23,6 @@ import (
 	"github.com/edgecert/edgecert/internal/kube"
 )
 
-// Event reasons about HTTP-01 routes through Istio, on the Certificate.
-const (
-	// ReasonChallengeRouted: the Gateway and VirtualService that route the
-	// challenges were created.
-	ReasonChallengeRouted = "ChallengeRouted"
-	// ReasonChallengeRedirected: a Gateway redirects a host to HTTPS before
-	// any route; the CA follows the redirect to port 443.
-	ReasonChallengeRedirected = "ChallengeRedirected"
-)
-
 // defaultRoutePropagation is how long a new route is given to reach the
 // gateway pods before the CA is told to validate: istiod debounces pushes
 // for 100 ms and a push usually lands well within a second.
@@ -88,7 +78,7 @@ func (r *Reconciler) presentIstioRoute(ctx context.Context, s *scope, solver int
 		return 0, err
 	}
 	r.presented.Store(key, created)
-	s.event(corev1.EventTypeNormal, ReasonChallengeRouted, "Present",
+	s.event(corev1.EventTypeNormal, edgecertv1alpha1.ReasonChallengeRouted, "Present",
 		fmt.Sprintf("Routing %s<token> for %s through Gateway %s to Service %s/%s", gateway.ChallengePathPrefix, strings.Join(route.Hosts, ", "),
 			strings.Join(route.Gateways(), ", "), spec.SolverService.Namespace, spec.SolverService.Name))
 	return max(0, created.Add(delay).Sub(r.Now())), nil
@@ -135,7 +125,7 @@ func (r *Reconciler) followRedirects(ctx context.Context, s *scope, route *gatew
 		}
 	}
 	if len(redirecting) > 0 {
-		s.event(corev1.EventTypeWarning, ReasonChallengeRedirected, "Present",
+		s.event(corev1.EventTypeWarning, edgecertv1alpha1.ReasonChallengeRedirected, "Present",
 			fmt.Sprintf("Gateway %s redirects the hosts to HTTPS (tls.httpsRedirect) before any route; the CA follows the redirect to port 443, where the challenge is routed on Gateways %v: this needs a certificate already served there. Redirect with a VirtualService route instead, or use DNS-01",
 				strings.Join(redirecting, ", "), route.RedirectGateways))
 	}

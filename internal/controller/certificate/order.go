@@ -581,7 +581,7 @@ func (r *Reconciler) acmeFailed(ctx context.Context, s *scope, reason string, er
 func (r *Reconciler) cleanUpAfter(ctx context.Context, s *scope) {
 	if err := r.cleanUpOrder(ctx, s); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Clean up after the order")
-		s.event(corev1.EventTypeWarning, edgecertv1alpha1.EventReasonCleanUpFailed, "CleanUp", err.Error())
+		s.event(corev1.EventTypeWarning, edgecertv1alpha1.ReasonCleanUpFailed, "CleanUp", err.Error())
 	}
 }
 

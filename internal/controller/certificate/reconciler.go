@@ -290,6 +290,9 @@ func (r *Reconciler) finish(ctx context.Context, s *scope, before *edgecertv1alp
 		r.Events.Eventf(s.cert, nil, e.typ, e.reason, e.action, "%s", e.note)
 	}
 	r.recordMetrics(s.cert)
+	if err == nil && s.facts.stalled {
+		return kube.Stop(errors.New(s.facts.blocked.message), result.RequeueAfter)
+	}
 	return result, err
 }
 

@@ -72,7 +72,7 @@ func (r *Reconciler) pollRenewalInfo(ctx context.Context, s *scope) error {
 			if w.ExplanationURL != "" {
 				note += " (see " + w.ExplanationURL + ")"
 			}
-			s.event(corev1.EventTypeNormal, edgecertv1alpha1.EventReasonRenewalWindowMoved, "Renew", note)
+			s.event(corev1.EventTypeNormal, edgecertv1alpha1.ReasonRenewalWindowMoved, "Renew", note)
 		}
 	}
 	s.facts.renewal = renewal

@@ -3,11 +3,11 @@ package certificate
 import (
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/issuance"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/pki"
 )
 
@@ -94,12 +94,8 @@ const readyMessage = "Certificate is up to date and has not expired"
 // conditions they decide as they were.
 func setStatus(cert *edgecertv1alpha1.Certificate, f facts) {
 	st := &cert.Status
-	set := func(t string, s metav1.ConditionStatus, reason, msg string) {
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: truncate(msg), ObservedGeneration: f.generation})
-	}
-	if f.decided {
-		st.ObservedGeneration = f.generation
-	}
+	c := kube.Conditions{List: &st.Conditions, Generation: f.generation}
+	kube.ObserveGeneration(&st.ObservedGeneration, f.generation, f.decided)
 	if f.current != nil && f.currentValid {
 		nb, na := metav1.NewTime(f.current.Leaf.NotBefore), metav1.NewTime(f.current.Leaf.NotAfter)
 		st.NotBefore, st.NotAfter = &nb, &na
@@ -114,55 +110,44 @@ func setStatus(cert *edgecertv1alpha1.Certificate, f facts) {
 	failure := f.failed.or(f.rateLimited)
 	switch {
 	case f.currentValid:
-		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonIssued, readyMessage)
+		c.Ready(edgecertv1alpha1.ReasonIssued, readyMessage)
 	case f.blocked != nil:
-		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, f.blocked.reason, f.blocked.message)
+		c.NotReady(f.blocked.reason, f.blocked.message)
 	case failure != nil:
-		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, failure.reason, failure.message)
+		c.NotReady(failure.reason, failure.message)
 	case f.backingOff:
 		// Ready keeps the failure that started the backoff.
 	case f.decision != nil && f.decision.Issue:
-		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, f.decision.Reason, f.decision.Message)
+		c.NotReady(f.decision.Reason, f.decision.Message)
 	}
 
 	switch {
 	case f.decision == nil:
 	case failure != nil:
-		set(edgecertv1alpha1.IssuingCondition, metav1.ConditionFalse, failure.reason, failure.message)
+		c.Set(edgecertv1alpha1.IssuingCondition, metav1.ConditionFalse, failure.reason, failure.message)
 	case f.backingOff:
 		// Issuing keeps the failure that started the backoff.
 	case f.decision.Issue || st.Order != nil:
-		set(edgecertv1alpha1.IssuingCondition, metav1.ConditionTrue, f.decision.Reason, f.decision.Message)
+		c.Set(edgecertv1alpha1.IssuingCondition, metav1.ConditionTrue, f.decision.Reason, f.decision.Message)
 	default:
-		meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.IssuingCondition)
+		c.Remove(edgecertv1alpha1.IssuingCondition)
 	}
 
 	switch {
 	case f.blocked != nil && f.stalled:
-		set(edgecertv1alpha1.StalledCondition, metav1.ConditionTrue, f.blocked.reason, f.blocked.message)
-		meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.ReconcilingCondition)
-		return
+		// Stalled, and Ready as set above: a valid certificate stays Ready
+		// while its renewal is blocked.
+		c.Set(edgecertv1alpha1.StalledCondition, metav1.ConditionTrue, f.blocked.reason, f.blocked.message)
+		c.Remove(edgecertv1alpha1.ReconcilingCondition)
 	case f.transient != nil:
-		set(edgecertv1alpha1.ReconcilingCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonTransientError, f.transient.Error())
-		return
-	}
-	meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.StalledCondition)
-	switch {
+		c.Set(edgecertv1alpha1.ReconcilingCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonTransientError, f.transient.Error())
 	case f.waiting != nil:
-		set(edgecertv1alpha1.ReconcilingCondition, metav1.ConditionTrue, f.waiting.reason, f.waiting.message)
+		c.Reconciling(f.waiting.reason, f.waiting.message)
 	case st.Order != nil:
-		set(edgecertv1alpha1.ReconcilingCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonProgressing, "ACME order "+st.Order.URL+" in progress")
+		c.Reconciling(edgecertv1alpha1.ReasonProgressing, "ACME order "+st.Order.URL+" in progress")
 	case f.decision != nil:
-		meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.ReconcilingCondition)
+		c.Settled()
+	default:
+		c.Remove(edgecertv1alpha1.StalledCondition)
 	}
-}
-
-// maxMessage keeps condition messages readable (the API allows 32 KiB).
-const maxMessage = 4096
-
-func truncate(s string) string {
-	if len(s) <= maxMessage {
-		return s
-	}
-	return s[:maxMessage-3] + "..."
 }

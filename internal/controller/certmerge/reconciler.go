@@ -329,7 +329,7 @@ func (r *Reconciler) reconcileBundle(ctx context.Context, s *scope) error {
 	}
 	s.bundle = desired
 	ctrl.LoggerFrom(ctx).Info("Wrote bundle Secret", "secret", klog.KObj(desired), "sources", len(res.Included), "checksum", res.Checksum)
-	r.Events.Eventf(s.obj, desired, corev1.EventTypeNormal, "BundleUpdated", "WriteBundle",
+	r.Events.Eventf(s.obj, desired, corev1.EventTypeNormal, edgecertv1alpha1.ReasonBundleUpdated, "WriteBundle",
 		"Wrote %s with %d sources (checksum %.12s)", key, len(res.Included), res.Checksum)
 	return nil
 }
@@ -433,7 +433,7 @@ func (r *Reconciler) reconcileWorkloads(ctx context.Context, s *scope) error {
 			return fmt.Errorf("annotate %s %s: %w", w.Kind, key, err)
 		}
 		ctrl.LoggerFrom(ctx).Info("Rolled workload", "kind", w.Kind, "workload", klog.KRef(key.Namespace, key.Name), "checksum", checksum)
-		r.Events.Eventf(s.obj, obj, corev1.EventTypeNormal, "WorkloadRolled", "RollWorkload",
+		r.Events.Eventf(s.obj, obj, corev1.EventTypeNormal, edgecertv1alpha1.ReasonWorkloadRolled, "RollWorkload",
 			"Set %s on %s %s (checksum %.12s)", ChecksumAnnotation, w.Kind, key, checksum)
 	}
 	return nil

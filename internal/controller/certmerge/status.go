@@ -10,6 +10,7 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/bundle"
+	"github.com/edgecert/edgecert/internal/kube"
 )
 
 // facts are what one pass found; status is a pure function of them.
@@ -27,25 +28,19 @@ type facts struct {
 	missingWorkloads []string
 }
 
-// maxMessage keeps condition messages readable when many sources fail.
-const maxMessage = 2048
-
 // setStatus turns a pass's facts into status: the source lists, Ready,
 // Reconciling, Stalled, SourcesReady and KeysUnique. ObservedGeneration
 // moves only when the pass acted on the spec.
 func setStatus(st *edgecertv1alpha1.CertMergeStatus, f facts) {
-	set := func(t string, s metav1.ConditionStatus, reason, msg string) {
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: truncate(msg), ObservedGeneration: f.generation})
-	}
+	c := kube.Conditions{List: &st.Conditions, Generation: f.generation}
+	set := c.Set
+	kube.ObserveGeneration(&st.ObservedGeneration, f.generation, f.terminal != nil || f.merged != nil)
 	switch {
 	case f.terminal != nil:
-		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, f.terminalReason, f.terminal.Error())
-		set(edgecertv1alpha1.StalledCondition, metav1.ConditionTrue, f.terminalReason, f.terminal.Error())
-		meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.ReconcilingCondition)
+		c.Stalled(f.terminalReason, f.terminal.Error())
 		return
 	case f.transient != nil:
-		set(edgecertv1alpha1.ReconcilingCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonProgressing, f.transient.Error())
-		meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.StalledCondition)
+		c.Reconciling(edgecertv1alpha1.ReasonTransientError, f.transient.Error())
 		if meta.FindStatusCondition(st.Conditions, edgecertv1alpha1.ReadyCondition) == nil {
 			set(edgecertv1alpha1.ReadyCondition, metav1.ConditionUnknown, edgecertv1alpha1.ReasonProgressing, "Merging sources")
 		}
@@ -54,9 +49,7 @@ func setStatus(st *edgecertv1alpha1.CertMergeStatus, f facts) {
 		return
 	}
 	res := f.merged
-	meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.ReconcilingCondition)
-	meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.StalledCondition)
-	st.ObservedGeneration = f.generation
+	c.Settled()
 
 	st.Sources = nil
 	for _, in := range res.Included {
@@ -106,13 +99,6 @@ func setStatus(st *edgecertv1alpha1.CertMergeStatus, f facts) {
 	default:
 		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonBundleUpToDate, fmt.Sprintf("Bundle holds %d sources", len(res.Included)))
 	}
-}
-
-func truncate(s string) string {
-	if len(s) <= maxMessage {
-		return s
-	}
-	return s[:maxMessage-3] + "..."
 }
 
 // excludedChanged reports whether the set of left-out sources or their

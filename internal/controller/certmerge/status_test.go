@@ -49,13 +49,16 @@ func TestSetStatus(t *testing.T) {
 			wantObsGen:  3,
 			wantSources: 1,
 		},
+		// The pass concluded about this spec (it is invalid): observed.
 		"invalid spec": {
-			facts: facts{generation: 3, terminal: errors.New("bad"), terminalReason: edgecertv1alpha1.ReasonInvalidSpec},
-			want:  []cond{{"Ready", "False", "InvalidSpec"}, {"Stalled", "True", "InvalidSpec"}},
+			facts:      facts{generation: 3, terminal: errors.New("bad"), terminalReason: edgecertv1alpha1.ReasonInvalidSpec},
+			want:       []cond{{"Ready", "False", "InvalidSpec"}, {"Stalled", "True", "InvalidSpec"}},
+			wantObsGen: 3,
 		},
+		// A transient error ended it before any conclusion: not observed.
 		"transient error": {
 			facts: facts{generation: 3, transient: errors.New("timeout")},
-			want:  []cond{{"Reconciling", "True", "Progressing"}, {"Ready", "Unknown", "Progressing"}},
+			want:  []cond{{"Reconciling", "True", "TransientError"}, {"Ready", "Unknown", "Progressing"}},
 		},
 	}
 	for name, tc := range tests {

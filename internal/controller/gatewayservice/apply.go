@@ -247,7 +247,7 @@ func (r *Reconciler) write(ctx context.Context, s *scope, fresh *unstructured.Un
 			}
 			return client.IgnoreNotFound(err)
 		}
-		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, "GatewayDeleted", "Reconcile", "Deleted Gateway %s, which edgecert created and which has no server left", gwKey)
+		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, edgecertv1alpha1.ReasonGatewayDeleted, "Reconcile", "Deleted Gateway %s, which edgecert created and which has no server left", gwKey)
 		return nil
 	}
 	if err := unstructured.SetNestedSlice(fresh.Object, p.servers, "spec", "servers"); err != nil {
@@ -276,11 +276,11 @@ func (r *Reconciler) write(ctx context.Context, s *scope, fresh *unstructured.Un
 	}
 	switch {
 	case s.desired == nil:
-		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, "ServerRemoved", "Reconcile", "Removed server from Gateway %s", gwKey)
+		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerRemoved, "Reconcile", "Removed server from Gateway %s", gwKey)
 	case p.hadServer:
-		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, "ServerUpdated", "Reconcile", "Updated server %s in Gateway %s", s.desired.Port.Name, gwKey)
+		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerUpdated, "Reconcile", "Updated server %s in Gateway %s", s.desired.Port.Name, gwKey)
 	default:
-		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, "ServerAdded", "Reconcile", "Added server %s to Gateway %s", s.desired.Port.Name, gwKey)
+		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerAdded, "Reconcile", "Added server %s to Gateway %s", s.desired.Port.Name, gwKey)
 	}
 	return nil
 }
@@ -314,6 +314,6 @@ func (r *Reconciler) createGateway(ctx context.Context, s *scope) error {
 		}
 		return fmt.Errorf("create Gateway %s: %w", s.target.Key(), err)
 	}
-	r.Events.Eventf(s.gs, gw, corev1.EventTypeNormal, "GatewayCreated", "Reconcile", "Created Gateway %s with server %s (selector from GatewayPolicy %s)", s.target.Key(), s.desired.Port.Name, s.target.Policy)
+	r.Events.Eventf(s.gs, gw, corev1.EventTypeNormal, edgecertv1alpha1.ReasonGatewayCreated, "Reconcile", "Created Gateway %s with server %s (selector from GatewayPolicy %s)", s.target.Key(), s.desired.Port.Name, s.target.Policy)
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/gateway"
@@ -115,7 +116,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			result = kube.ConflictRequeue()
 			s.facts.transient = nil
 			s.facts.requeued = true
-		} else if retErr != nil {
+		} else if retErr != nil && !errors.Is(retErr, reconcile.TerminalError(nil)) {
 			s.facts.transient = retErr
 		}
 		setStatus(&gs.Status, s.facts)
@@ -137,13 +138,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			if err == nil {
 				err = r.applyOutcome(ctx, s)
 			}
-			return r.requeue(s), err
+			return r.end(s, err)
 		}
 	}
-	if err := r.applyOutcome(ctx, s); err != nil {
-		return ctrl.Result{}, err
+	return r.end(s, r.applyOutcome(ctx, s))
+}
+
+// end ends a pass: a stalled GatewayService stops (kube.Stop), to be
+// looked at again when what it waits for changes.
+func (r *Reconciler) end(s *scope, err error) (ctrl.Result, error) {
+	if err == nil && s.facts.stalled {
+		return kube.Stop(errors.New(s.facts.message), r.requeue(s).RequeueAfter)
 	}
-	return r.requeue(s), nil
+	return r.requeue(s), err
 }
 
 // requeue asks to look again when a tenant Secret, which is not watched,

@@ -2,7 +2,6 @@ package gatewayservice
 
 import (
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/kube"
@@ -57,35 +56,29 @@ func setStatus(st *edgecertv1alpha1.GatewayServiceStatus, f facts) {
 	if f.requeued {
 		return
 	}
+	c := kube.Conditions{List: &st.Conditions, Generation: f.generation}
 	if f.transient != nil {
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: edgecertv1alpha1.ReconcilingCondition, Status: metav1.ConditionTrue,
-			Reason: edgecertv1alpha1.ReasonProgressing, Message: kube.TerminalMessage(f.transient), ObservedGeneration: f.generation})
+		c.Reconciling(edgecertv1alpha1.ReasonTransientError, kube.TerminalMessage(f.transient))
 		if meta.FindStatusCondition(st.Conditions, edgecertv1alpha1.ReadyCondition) == nil {
-			meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: edgecertv1alpha1.ReadyCondition, Status: metav1.ConditionFalse,
-				Reason: edgecertv1alpha1.ReasonProgressing, Message: "Not reconciled yet", ObservedGeneration: f.generation})
+			c.NotReady(edgecertv1alpha1.ReasonProgressing, "Not reconciled yet")
 		}
 		return
 	}
 	if f.reason == "" {
 		return
 	}
-	status := metav1.ConditionFalse
-	if f.isReady {
-		status = metav1.ConditionTrue
+	kube.ObserveGeneration(&st.ObservedGeneration, f.generation, true)
+	switch {
+	case f.stalled:
+		c.Stalled(f.reason, f.message)
+	case f.waiting:
+		c.NotReady(f.reason, f.message)
+		c.Reconciling(f.reason, f.message)
+	case f.isReady:
+		c.Ready(f.reason, f.message)
+		c.Settled()
+	default:
+		c.NotReady(f.reason, f.message)
+		c.Settled()
 	}
-	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: edgecertv1alpha1.ReadyCondition, Status: status,
-		Reason: f.reason, Message: f.message, ObservedGeneration: f.generation})
-	if f.stalled {
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: edgecertv1alpha1.StalledCondition, Status: metav1.ConditionTrue,
-			Reason: f.reason, Message: f.message, ObservedGeneration: f.generation})
-	} else {
-		meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.StalledCondition)
-	}
-	if f.waiting {
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: edgecertv1alpha1.ReconcilingCondition, Status: metav1.ConditionTrue,
-			Reason: f.reason, Message: f.message, ObservedGeneration: f.generation})
-	} else {
-		meta.RemoveStatusCondition(&st.Conditions, edgecertv1alpha1.ReconcilingCondition)
-	}
-	st.ObservedGeneration = f.generation
 }

@@ -142,7 +142,7 @@ func (r *Reconciler) issuedSecret(ctx context.Context, s *scope) (*corev1.Secret
 		if err := r.Client.Create(ctx, &cert, client.FieldOwner(kube.FieldManager)); err != nil && !apierrors.IsAlreadyExists(err) {
 			return nil, fmt.Errorf("create Certificate %s: %w", name, err)
 		}
-		r.Events.Eventf(s.gs, &cert, corev1.EventTypeNormal, "CertificateCreated", "Reconcile", "Created Certificate %s for %s", name, strings.Join(want.DNSNames, ", "))
+		r.Events.Eventf(s.gs, &cert, corev1.EventTypeNormal, edgecertv1alpha1.ReasonCertificateCreated, "Reconcile", "Created Certificate %s for %s", name, strings.Join(want.DNSNames, ", "))
 		s.facts.wait(edgecertv1alpha1.ReasonCertificateNotReady, fmt.Sprintf("Waiting for Certificate %s to be issued", name))
 		return nil, nil
 	case err != nil:
@@ -247,7 +247,7 @@ func (r *Reconciler) writeCopy(ctx context.Context, s *scope) error {
 		}
 		err = r.Client.Create(ctx, secret, client.FieldOwner(kube.FieldManager))
 		if err == nil {
-			r.Events.Eventf(s.gs, secret, corev1.EventTypeNormal, "SecretCopied", "Reconcile", "Created Secret %s/%s from %s", c.namespace, c.name, c.source)
+			r.Events.Eventf(s.gs, secret, corev1.EventTypeNormal, edgecertv1alpha1.ReasonSecretCopied, "Reconcile", "Created Secret %s/%s from %s", c.namespace, c.name, c.source)
 			return nil
 		}
 		if !apierrors.IsAlreadyExists(err) {
@@ -288,7 +288,7 @@ func (r *Reconciler) writeCopy(ctx context.Context, s *scope) error {
 	if existing == nil {
 		verb = "Created"
 	}
-	r.Events.Eventf(s.gs, secret, corev1.EventTypeNormal, "SecretCopied", "Reconcile", "%s Secret %s/%s from %s", verb, c.namespace, c.name, c.source)
+	r.Events.Eventf(s.gs, secret, corev1.EventTypeNormal, edgecertv1alpha1.ReasonSecretCopied, "Reconcile", "%s Secret %s/%s from %s", verb, c.namespace, c.name, c.source)
 	return nil
 }
 

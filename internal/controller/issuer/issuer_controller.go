@@ -76,7 +76,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	before := obj.DeepCopyObject().(edgecertv1alpha1.GenericIssuer)
 	result, err := r.reconcile(ctx, obj)
-	obj.GetStatus().ObservedGeneration = obj.GetGeneration()
+	kube.ObserveGeneration(&obj.GetStatus().ObservedGeneration, obj.GetGeneration(), err == nil || errors.Is(err, reconcile.TerminalError(nil)))
 	if patchErr := r.patchStatus(ctx, before, obj); patchErr != nil {
 		return ctrl.Result{}, errors.Join(err, patchErr)
 	}
@@ -185,8 +185,8 @@ func (r *Reconciler) failACME(obj edgecertv1alpha1.GenericIssuer, err error) (ct
 	r.Events.Eventf(obj, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonAccountFailed, "Register", "ACME account registration failed: %s", c.Message)
 	switch c.Class {
 	case acme.Terminal:
-		meta.SetStatusCondition(&obj.GetStatus().Conditions, metav1.Condition{Type: edgecertv1alpha1.StalledCondition, Status: metav1.ConditionTrue, Reason: edgecertv1alpha1.ReasonAccountFailed, Message: c.Message, ObservedGeneration: obj.GetGeneration()})
-		return ctrl.Result{}, reconcile.TerminalError(err)
+		kube.Conditions{List: &obj.GetStatus().Conditions, Generation: obj.GetGeneration()}.Stalled(edgecertv1alpha1.ReasonAccountFailed, c.Message)
+		return kube.Stop(err, 0)
 	case acme.RateLimited:
 		return ctrl.Result{RequeueAfter: c.RetryAfter}, nil
 	}
@@ -194,14 +194,18 @@ func (r *Reconciler) failACME(obj edgecertv1alpha1.GenericIssuer, err error) (ct
 }
 
 // setConditions sets Ready and keeps Stalled in step: Stalled only while a
-// person must act.
+// person must act (an invalid spec).
 func setConditions(status *edgecertv1alpha1.IssuerStatus, ready metav1.ConditionStatus, reason, msg string, gen int64) {
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: edgecertv1alpha1.ReadyCondition, Status: ready, Reason: reason, Message: msg, ObservedGeneration: gen})
-	if ready == metav1.ConditionTrue || reason != edgecertv1alpha1.ReasonInvalidSpec {
-		meta.RemoveStatusCondition(&status.Conditions, edgecertv1alpha1.StalledCondition)
-	}
-	if reason == edgecertv1alpha1.ReasonInvalidSpec {
-		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: edgecertv1alpha1.StalledCondition, Status: metav1.ConditionTrue, Reason: reason, Message: msg, ObservedGeneration: gen})
+	c := kube.Conditions{List: &status.Conditions, Generation: gen}
+	switch {
+	case ready == metav1.ConditionTrue:
+		c.Ready(reason, msg)
+		c.Settled()
+	case reason == edgecertv1alpha1.ReasonInvalidSpec:
+		c.Stalled(reason, msg)
+	default:
+		c.NotReady(reason, msg)
+		c.Remove(edgecertv1alpha1.StalledCondition)
 	}
 }
 

@@ -27,35 +27,6 @@ import (
 	"github.com/edgecert/edgecert/internal/kube"
 )
 
-// Event reasons on a source object.
-const (
-	// ReasonCertificateCreated: a Certificate was created for the source.
-	ReasonCertificateCreated = "CertificateCreated"
-	// ReasonCertificateUpdated: the source's hosts or options changed.
-	ReasonCertificateUpdated = "CertificateUpdated"
-	// ReasonCertificateDeleted: the source no longer asks for it.
-	ReasonCertificateDeleted = "CertificateDeleted"
-	// ReasonCertificateConflict: a Certificate of that name exists and
-	// belongs to something else; it is left alone.
-	ReasonCertificateConflict = "CertificateConflict"
-	// ReasonBadAnnotation: the source's annotations cannot be acted on;
-	// its Certificates are left as they are.
-	ReasonBadAnnotation = "BadAnnotation"
-	// ReasonCredentialNameSet: edgecert named the issued Secret in a
-	// server that had no credentialName.
-	ReasonCredentialNameSet = "CredentialNameSet"
-	// ReasonCertificateIssued: a generated Certificate became Ready; its
-	// Secret holds a certificate for its current hosts.
-	ReasonCertificateIssued = "CertificateIssued"
-	// ReasonCertificateNotReady: a generated Certificate cannot be issued
-	// for now; the note carries its Ready reason and message.
-	ReasonCertificateNotReady = "CertificateNotReady"
-	// ReasonReferenceNotPermitted: a Gateway API listener names a Secret
-	// in another namespace and no ReferenceGrant there permits it; no
-	// Certificate is made for that Secret.
-	ReasonReferenceNotPermitted = "ReferenceNotPermitted"
-)
-
 // certSync creates, updates and deletes the Certificates generated for
 // sources, and tells the source how they fare.
 type certSync struct {
@@ -99,7 +70,7 @@ func (s *certSync) sync(ctx context.Context, src ingress.Source, obj client.Obje
 		s.reported.Delete(client.ObjectKeyFromObject(cert).String())
 		log.Info("Deleted generated Certificate", "certificate", client.ObjectKeyFromObject(cert), "source", src.String())
 		if obj != nil {
-			s.Events.Eventf(obj, cert, corev1.EventTypeNormal, ReasonCertificateDeleted, "Reconcile", "Deleted Certificate %s/%s; its Secret stays", cert.Namespace, cert.Name)
+			s.Events.Eventf(obj, cert, corev1.EventTypeNormal, edgecertv1alpha1.ReasonCertificateDeleted, "Reconcile", "Deleted Certificate %s/%s; its Secret stays", cert.Namespace, cert.Name)
 		}
 	}
 	return nil
@@ -129,7 +100,7 @@ func (s *certSync) apply(ctx context.Context, src ingress.Source, obj client.Obj
 			}
 			return fmt.Errorf("create Certificate %s/%s: %w", d.Namespace, d.Name, err)
 		}
-		s.Events.Eventf(obj, &cert, corev1.EventTypeNormal, ReasonCertificateCreated, "Reconcile", "Created Certificate %s/%s for %s", d.Namespace, d.Name, strings.Join(spec.DNSNames, ", "))
+		s.Events.Eventf(obj, &cert, corev1.EventTypeNormal, edgecertv1alpha1.ReasonCertificateCreated, "Reconcile", "Created Certificate %s/%s for %s", d.Namespace, d.Name, strings.Join(spec.DNSNames, ", "))
 		return nil
 	}
 	if err != nil {
@@ -140,7 +111,7 @@ func (s *certSync) apply(ctx context.Context, src ingress.Source, obj client.Obj
 		if owner == "" {
 			owner = "someone else"
 		}
-		s.Events.Eventf(obj, &cert, corev1.EventTypeWarning, ReasonCertificateConflict, "Reconcile", "Certificate %s/%s for Secret %s belongs to %s; left alone", d.Namespace, d.Name, d.Spec.SecretName, owner)
+		s.Events.Eventf(obj, &cert, corev1.EventTypeWarning, edgecertv1alpha1.ReasonCertificateConflict, "Reconcile", "Certificate %s/%s for Secret %s belongs to %s; left alone", d.Namespace, d.Name, d.Spec.SecretName, owner)
 		return nil
 	}
 	if apiequality.Semantic.DeepEqual(normalize(cert.Spec), spec) {
@@ -155,7 +126,7 @@ func (s *certSync) apply(ctx context.Context, src ingress.Source, obj client.Obj
 		}
 		return fmt.Errorf("update Certificate %s/%s: %w", d.Namespace, d.Name, err)
 	}
-	s.Events.Eventf(obj, &cert, corev1.EventTypeNormal, ReasonCertificateUpdated, "Reconcile", "Updated Certificate %s/%s for %s", d.Namespace, d.Name, strings.Join(spec.DNSNames, ", "))
+	s.Events.Eventf(obj, &cert, corev1.EventTypeNormal, edgecertv1alpha1.ReasonCertificateUpdated, "Reconcile", "Updated Certificate %s/%s for %s", d.Namespace, d.Name, strings.Join(spec.DNSNames, ", "))
 	return nil
 }
 
@@ -182,11 +153,11 @@ func (s *certSync) report(obj client.Object, cert *edgecertv1alpha1.Certificate)
 		if cert.Status.NotAfter != nil {
 			expires = ", valid until " + cert.Status.NotAfter.UTC().Format(time.RFC3339)
 		}
-		s.Events.Eventf(obj, cert, corev1.EventTypeNormal, ReasonCertificateIssued, "Reconcile", "Certificate %s/%s is Ready: Secret %s holds a certificate for %s%s",
+		s.Events.Eventf(obj, cert, corev1.EventTypeNormal, edgecertv1alpha1.ReasonCertificateIssued, "Reconcile", "Certificate %s/%s is Ready: Secret %s holds a certificate for %s%s",
 			cert.Namespace, cert.Name, cert.Spec.SecretName, strings.Join(cert.Spec.DNSNames, ", "), expires)
 		return
 	}
-	s.Events.Eventf(obj, cert, corev1.EventTypeWarning, ReasonCertificateNotReady, "Reconcile", "Certificate %s/%s is not Ready (%s): %s", cert.Namespace, cert.Name, cond.Reason, cond.Message)
+	s.Events.Eventf(obj, cert, corev1.EventTypeWarning, edgecertv1alpha1.ReasonCertificateNotReady, "Reconcile", "Certificate %s/%s is not Ready (%s): %s", cert.Namespace, cert.Name, cond.Reason, cond.Message)
 }
 
 // normalize applies the API server's defaults so that a desired spec

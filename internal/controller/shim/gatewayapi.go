@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -45,7 +47,7 @@ func (r *GatewayAPIGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	}
 	issuer, ok, err := ingress.IssuerFor(gw.Annotations, ingress.Options{})
 	if err != nil {
-		r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
+		r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
 	}
 	if !ok {
@@ -61,14 +63,14 @@ func (r *GatewayAPIGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	}
 	want, err := ingress.GatewayAPICertificates(&gw, issuer, grants)
 	if err != nil {
-		r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
+		r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
 	}
 	err = r.sync(ctx, src, &gw, want.Certificates)
 	// After the sync, so that a refused ref's Certificate (from a grant
 	// since removed) is already gone when the event is seen.
 	for _, ref := range want.Refused {
-		r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, ReasonReferenceNotPermitted, "Reconcile", "%s", ref)
+		r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonReferenceNotPermitted, "Reconcile", "%s", ref)
 	}
 	return result(err)
 }

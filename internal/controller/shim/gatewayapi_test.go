@@ -16,7 +16,6 @@ import (
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	shimcontroller "github.com/edgecert/edgecert/internal/controller/shim"
 	"github.com/edgecert/edgecert/internal/ingress"
 )
 
@@ -151,7 +150,7 @@ func TestGatewayAPIGatewayCrossNamespaceReferenceGrant(t *testing.T) {
 			if e.Regarding.UID != gw.UID {
 				continue
 			}
-			if e.Type == corev1.EventTypeWarning && e.Reason == shimcontroller.ReasonReferenceNotPermitted && e.Note == wantNote {
+			if e.Type == corev1.EventTypeWarning && e.Reason == edgecertv1alpha1.ReasonReferenceNotPermitted && e.Note == wantNote {
 				return true, ""
 			}
 			seen = append(seen, e.Type+" "+e.Reason+": "+e.Note)

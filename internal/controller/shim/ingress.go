@@ -3,6 +3,8 @@ package shim
 import (
 	"context"
 
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -39,7 +41,7 @@ func (r *IngressReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	issuer, ok, err := ingress.IssuerFor(ing.Annotations, r.Options)
 	if err != nil {
-		r.Events.Eventf(&ing, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
+		r.Events.Eventf(&ing, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
 	}
 	if !ok {
@@ -47,7 +49,7 @@ func (r *IngressReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	want, err := ingress.IngressCertificates(&ing, issuer, r.Options)
 	if err != nil {
-		r.Events.Eventf(&ing, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
+		r.Events.Eventf(&ing, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
 	}
 	return result(r.sync(ctx, src, &ing, want))

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -60,7 +62,7 @@ func (r *IstioGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	issuer, ok, err := ingress.IssuerFor(u.GetAnnotations(), ingress.Options{})
 	if err != nil {
-		r.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
+		r.Events.Eventf(u, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
 	}
 	if !ok {
@@ -69,7 +71,7 @@ func (r *IstioGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	spec, _, _ := unstructured.NestedMap(u.Object, "spec")
 	gw, err := gateway.ParseGateway(u.GetNamespace(), u.GetName(), spec)
 	if err != nil {
-		r.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "read Gateway spec: %v", err)
+		r.Events.Eventf(u, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonBadAnnotation, "Reconcile", "read Gateway spec: %v", err)
 		return ctrl.Result{}, nil
 	}
 	ws, err := r.workloadNamespace(ctx, gw)
@@ -78,7 +80,7 @@ func (r *IstioGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	want, err := ingress.IstioCertificates(gw, u.GetAnnotations(), ws, issuer)
 	if err != nil {
-		r.Events.Eventf(u, nil, corev1.EventTypeWarning, ReasonBadAnnotation, "Reconcile", "%v", err)
+		r.Events.Eventf(u, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
 	}
 	if err := r.sync(ctx, src, u, want.Certificates); err != nil {
@@ -155,7 +157,7 @@ func (r *IstioGatewayReconciler) fill(ctx context.Context, u *unstructured.Unstr
 		return fmt.Errorf("set credentialName on Gateway %s/%s: %w", u.GetNamespace(), u.GetName(), err)
 	}
 	for _, n := range named {
-		r.Events.Eventf(u, nil, corev1.EventTypeNormal, ReasonCredentialNameSet, "Reconcile", "Set credentialName of server %s (the Secret is issued in %s)", n, ws)
+		r.Events.Eventf(u, nil, corev1.EventTypeNormal, edgecertv1alpha1.ReasonCredentialNameSet, "Reconcile", "Set credentialName of server %s (the Secret is issued in %s)", n, ws)
 	}
 	return nil
 }
