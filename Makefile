@@ -10,6 +10,7 @@ KUBE_APISERVER := $(BIN)/kube-apiserver-$(KUBERNETES_VERSION)
 ETCD           := $(BIN)/etcd-$(ETCD_VERSION)
 PEBBLE         := $(BIN)/pebble-$(PEBBLE_VERSION)
 CONTROLLER_GEN := $(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
+GOLANGCI_LINT  := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 GO_TEST_FLAGS  ?= -count=1 -timeout=40m
 
 ##@ Everyday
@@ -43,13 +44,17 @@ generate: $(CONTROLLER_GEN) ## Regenerate deepcopy, CRDs (config/crd) and RBAC (
 	$(CONTROLLER_GEN) rbac:roleName=edgecert-controller paths=./internal/... output:rbac:artifacts:config=config/rbac
 
 .PHONY: verify
-verify: ## Regenerate, gofmt, go vet, go mod tidy; fail on any difference.
+verify: $(GOLANGCI_LINT) ## Regenerate, gofmt, go vet, go mod tidy, lint; fail on any difference or finding.
 	hack/verify.sh
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml).
+	$(GOLANGCI_LINT) run ./...
 
 ##@ Tools (built from the Go module proxy, cached in bin/ by version)
 
 .PHONY: tools
-tools: $(KUBE_APISERVER) $(ETCD) $(PEBBLE) $(CONTROLLER_GEN) named ## Build the test bed's tools; a second run does nothing.
+tools: $(KUBE_APISERVER) $(ETCD) $(PEBBLE) $(CONTROLLER_GEN) $(GOLANGCI_LINT) named ## Build the test bed's tools and the linter; a second run does nothing.
 
 # The version the API server reports (/version), as release builds stamp it.
 KUBE_VERSION_PARTS   := $(subst ., ,$(patsubst v%,%,$(KUBERNETES_VERSION)))
@@ -76,6 +81,10 @@ $(PEBBLE):
 $(CONTROLLER_GEN):
 	GOBIN=$(BIN)/.controller-gen-$(CONTROLLER_GEN_VERSION) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 	mv $(BIN)/.controller-gen-$(CONTROLLER_GEN_VERSION)/controller-gen $@ && rmdir $(BIN)/.controller-gen-$(CONTROLLER_GEN_VERSION)
+
+$(GOLANGCI_LINT):
+	GOBIN=$(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint $@ && rmdir $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 # named comes from Debian's bind9 package, not the module proxy.
 .PHONY: named

@@ -30,4 +30,10 @@ if [ -n "$unformatted" ]; then
 fi
 
 go vet ./...
+
+# The linters (.golangci.yml); make verify builds the pinned version first.
+if ! make --no-print-directory lint; then
+	echo "verify: golangci-lint found problems (see above)" >&2
+	status=1
+fi
 exit $status

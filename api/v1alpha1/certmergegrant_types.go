@@ -33,7 +33,7 @@ type CertMergeGrantFrom struct {
 	Name string `json:"name,omitempty"`
 }
 
-// CertMergeGrant, created in a source namespace by whoever owns it, lets
+// CertMergeGrant is created in a source namespace by whoever owns it, and lets
 // CertMerges of other namespaces read its TLS Secrets, in the spirit of
 // Gateway API's ReferenceGrant: the owner of the data consents, not the
 // reader. ClusterCertMerges need no grant.

@@ -112,7 +112,9 @@ edgecert demo is running.
 			return fmt.Errorf("manager: %w", err)
 		}
 	case <-ctx.Done():
-		<-mgrDone
+		if err := <-mgrDone; err != nil {
+			return fmt.Errorf("manager: %w", err)
+		}
 	}
 	fmt.Println("Stopped.")
 	return nil

@@ -90,7 +90,7 @@ func GeneratedCredentialName(namespace, name string, port gateway.Port) string {
 func sanitize(s string) string {
 	b := []byte(strings.ToLower(s))
 	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '.' {
 			b[i] = '-'
 		}
 	}

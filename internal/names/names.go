@@ -22,17 +22,17 @@ const (
 // hashLen is how many hex characters of the hash a shortened name keeps.
 const hashLen = 16
 
-// Fit returns base+suffix when it is at most max characters long, else
+// Fit returns base+suffix when it is at most limit characters long, else
 // base cut short (without a trailing "-" or ".") + "-" + 16 hex characters
-// of the SHA-256 of base+suffix + suffix. The result is at most max long
+// of the SHA-256 of base+suffix + suffix. The result is at most limit long
 // and keeps suffix, so names that end in a meaningful suffix ("-tls") keep
 // it.
-func Fit(base, suffix string, max int) string {
+func Fit(base, suffix string, limit int) string {
 	full := base + suffix
-	if len(full) <= max {
+	if len(full) <= limit {
 		return full
 	}
 	sum := sha256.Sum256([]byte(full))
-	keep := max - len(suffix) - 1 - hashLen
+	keep := limit - len(suffix) - 1 - hashLen
 	return strings.TrimRight(base[:keep], "-.") + "-" + hex.EncodeToString(sum[:])[:hashLen] + suffix
 }

@@ -165,7 +165,7 @@ func (b *BIND) Pid() int { return b.proc.Pid() }
 // Stop ends named and removes its directory.
 func (b *BIND) Stop() {
 	if b.proc != nil {
-		_ = b.proc.stop()
+		b.proc.stop()
 	}
 	os.RemoveAll(b.dir)
 }

@@ -222,7 +222,7 @@ func (p *Pebble) Stop() {
 		p.gate.close()
 	}
 	if p.proc != nil {
-		_ = p.proc.stop()
+		p.proc.stop()
 	}
 	os.RemoveAll(p.dir)
 }

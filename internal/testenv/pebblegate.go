@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -91,15 +92,13 @@ func startPebbleGate(target string, cert tls.Certificate, pebbleCA []byte) (*peb
 			if err != nil {
 				return
 			}
-			resp, respBody, err := g.forward(upstream, target, r, body)
+			status, header, respBody, err := g.forward(upstream, target, r, body)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusBadGateway)
 				return
 			}
-			for k, v := range resp.Header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(resp.StatusCode)
+			maps.Copy(w.Header(), header)
+			w.WriteHeader(status)
 			_, _ = w.Write(respBody)
 		}),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
@@ -110,11 +109,11 @@ func startPebbleGate(target string, cert tls.Certificate, pebbleCA []byte) (*peb
 }
 
 // forward sends one request to Pebble, inside the gate when its class
-// needs it, and reads the whole answer.
-func (g *pebbleGate) forward(client *http.Client, target string, in *http.Request, body []byte) (*http.Response, []byte, error) {
+// needs it, and reads the whole answer: status, headers and body.
+func (g *pebbleGate) forward(client *http.Client, target string, in *http.Request, body []byte) (int, http.Header, []byte, error) {
 	out, err := http.NewRequestWithContext(in.Context(), in.Method, "https://"+target+in.URL.RequestURI(), bytes.NewReader(body))
 	if err != nil {
-		return nil, nil, err
+		return 0, nil, nil, err
 	}
 	out.Header = in.Header.Clone()
 	out.Host = in.Host
@@ -124,11 +123,11 @@ func (g *pebbleGate) forward(client *http.Client, target string, in *http.Reques
 	}
 	resp, err := client.Do(out)
 	if err != nil {
-		return nil, nil, err
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
-	return resp, data, err
+	return resp.StatusCode, resp.Header, data, err
 }
 
 // Addr is the gate's host:port.

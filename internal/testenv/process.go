@@ -79,9 +79,9 @@ func (p *process) waitReady(timeout time.Duration, ready func() error) error {
 }
 
 // stop sends SIGTERM, then SIGKILL if the process has not ended in 5 s.
-func (p *process) stop() error {
+func (p *process) stop() {
 	if p.exited() {
-		return nil
+		return
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -90,7 +90,6 @@ func (p *process) stop() error {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 	}
-	return nil
 }
 
 // Pid is the operating system's id of the process.
@@ -119,7 +118,7 @@ func FreePort() (int, error) {
 		if err != nil {
 			continue
 		}
-		u.Close()
+		_ = u.Close()
 		return port, nil
 	}
 	return 0, errors.New("no free loopback port found")

@@ -371,7 +371,7 @@ func (r *Reconciler) decide(ctx context.Context, s *scope) error {
 			return nil
 		}
 		// The spec moved on: drop the order (the CA lets it expire).
-		r.cleanUpOrder(ctx, s)
+		r.cleanUpAfter(ctx, s)
 		cert.Status.Order = nil
 	}
 	if !decision.Issue {

@@ -206,7 +206,7 @@ func (r *Reconciler) accept(s *scope, p plan) bool {
 		return true
 	}
 	s.keep = true
-	s.facts.fail(p.conflict.Reason, p.conflict.Message, true)
+	s.facts.fail(p.conflict.Reason, p.conflict.Message)
 	return false
 }
 
@@ -269,7 +269,7 @@ func (r *Reconciler) write(ctx context.Context, s *scope, fresh *unstructured.Un
 			return kube.ErrConflict
 		case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err):
 			s.keep = true
-			s.facts.fail(edgecertv1alpha1.ReasonGatewayRejected, fmt.Sprintf("Gateway %s refused the server: %s", gwKey, err.Error()), true)
+			s.facts.fail(edgecertv1alpha1.ReasonGatewayRejected, fmt.Sprintf("Gateway %s refused the server: %s", gwKey, err.Error()))
 			return nil
 		}
 		return fmt.Errorf("update Gateway %s: %w", gwKey, err)
@@ -309,7 +309,7 @@ func (r *Reconciler) createGateway(ctx context.Context, s *scope) error {
 		}
 		if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
 			s.keep = true
-			s.facts.fail(edgecertv1alpha1.ReasonGatewayRejected, fmt.Sprintf("creating Gateway %s/%s failed: %s", s.target.Namespace, s.target.Name, err.Error()), true)
+			s.facts.fail(edgecertv1alpha1.ReasonGatewayRejected, fmt.Sprintf("creating Gateway %s/%s failed: %s", s.target.Namespace, s.target.Name, err.Error()))
 			return nil
 		}
 		return fmt.Errorf("create Gateway %s: %w", s.target.Key(), err)

@@ -176,7 +176,7 @@ func (r *Reconciler) route(ctx context.Context, s *scope) (bool, error) {
 	}
 	target, refusal := gateway.Route(policies.Items, ns, s.gs.Spec.TrafficType, s.gs.Spec.Hosts)
 	if refusal != nil {
-		s.facts.fail(refusal.Reason, refusal.Message, true)
+		s.facts.fail(refusal.Reason, refusal.Message)
 		return true, nil
 	}
 	s.target, s.routed = target, true
@@ -216,7 +216,7 @@ func (r *Reconciler) validate(_ context.Context, s *scope) (bool, error) {
 	probe := gateway.Render(s.gs.Namespace, s.gs.Name, s.gs.Spec, gateway.CredentialName(s.gs.Namespace, s.gs.Name))
 	errs = append(errs, gateway.ValidateServer(probe))
 	if err := errors.Join(errs...); err != nil {
-		s.facts.fail(edgecertv1alpha1.ReasonInvalidSpec, err.Error(), true)
+		s.facts.fail(edgecertv1alpha1.ReasonInvalidSpec, err.Error())
 		return true, nil
 	}
 	return false, nil

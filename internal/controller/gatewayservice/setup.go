@@ -181,13 +181,13 @@ func (h gatewayHandler) Update(ctx context.Context, e event.UpdateEvent, q queue
 
 // enqueue wakes the owners whose server differs between old and new, and
 // the blocked GatewayServices.
-func (h gatewayHandler) enqueue(ctx context.Context, q queue, old, new map[string]any) {
+func (h gatewayHandler) enqueue(ctx context.Context, q queue, old, current map[string]any) {
 	for key, o := range old {
-		if n, ok := new[key]; !ok || !apiequality.Semantic.DeepEqual(o, n) {
+		if n, ok := current[key]; !ok || !apiequality.Semantic.DeepEqual(o, n) {
 			q.Add(reconcile.Request{NamespacedName: splitKey(key)})
 		}
 	}
-	for key := range new {
+	for key := range current {
 		if _, ok := old[key]; !ok {
 			q.Add(reconcile.Request{NamespacedName: splitKey(key)})
 		}

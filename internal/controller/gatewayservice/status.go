@@ -24,8 +24,9 @@ type facts struct {
 	requeued bool
 }
 
-func (f *facts) fail(reason, message string, stalled bool) {
-	f.reason, f.message, f.stalled, f.isReady = reason, message, stalled, false
+// fail records what a person must fix.
+func (f *facts) fail(reason, message string) {
+	f.reason, f.message, f.stalled, f.isReady = reason, message, true, false
 }
 
 func (f *facts) wait(reason, message string) {

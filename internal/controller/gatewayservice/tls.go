@@ -96,11 +96,11 @@ func (r *Reconciler) tenantSecret(ctx context.Context, s *scope, name string) (*
 		return nil, fmt.Errorf("get Secret %s: %w", name, err)
 	}
 	if secret == nil {
-		s.facts.fail(edgecertv1alpha1.ReasonSecretNotFound, fmt.Sprintf("Secret %s/%s does not exist", s.gs.Namespace, name), true)
+		s.facts.fail(edgecertv1alpha1.ReasonSecretNotFound, fmt.Sprintf("Secret %s/%s does not exist", s.gs.Namespace, name))
 		return nil, nil
 	}
 	if problem := checkKeyPair(secret, s.gs.Spec.Hosts); problem != "" {
-		s.facts.fail(edgecertv1alpha1.ReasonSecretInvalid, fmt.Sprintf("Secret %s/%s %s", s.gs.Namespace, name, problem), true)
+		s.facts.fail(edgecertv1alpha1.ReasonSecretInvalid, fmt.Sprintf("Secret %s/%s %s", s.gs.Namespace, name, problem))
 		return nil, nil
 	}
 	return secret, nil
@@ -149,7 +149,7 @@ func (r *Reconciler) issuedSecret(ctx context.Context, s *scope) (*corev1.Secret
 		return nil, fmt.Errorf("get Certificate %s: %w", name, err)
 	}
 	if !metav1.IsControlledBy(&cert, s.gs) {
-		s.facts.fail(edgecertv1alpha1.ReasonCertificateNotOwned, fmt.Sprintf("Certificate %s/%s exists and does not belong to this GatewayService; delete or rename it", s.gs.Namespace, name), true)
+		s.facts.fail(edgecertv1alpha1.ReasonCertificateNotOwned, fmt.Sprintf("Certificate %s/%s exists and does not belong to this GatewayService; delete or rename it", s.gs.Namespace, name))
 		return nil, nil
 	}
 	if !equalCertSpec(cert.Spec, want) {
@@ -199,17 +199,17 @@ func (r *Reconciler) clientCA(ctx context.Context, s *scope, source *corev1.Secr
 		}
 		where = fmt.Sprintf("Secret %s/%s", s.gs.Namespace, ref.Name)
 		if secret == nil {
-			s.facts.fail(edgecertv1alpha1.ReasonSecretNotFound, where+" does not exist", true)
+			s.facts.fail(edgecertv1alpha1.ReasonSecretNotFound, where+" does not exist")
 			return nil, nil
 		}
 		ca = secret.Data[caKey]
 	}
 	if len(ca) == 0 {
-		s.facts.fail(edgecertv1alpha1.ReasonSecretInvalid, where+" has no ca.crt: MUTUAL needs the client CAs", true)
+		s.facts.fail(edgecertv1alpha1.ReasonSecretInvalid, where+" has no ca.crt: MUTUAL needs the client CAs")
 		return nil, nil
 	}
 	if _, err := pki.ParseCertificates(ca); err != nil {
-		s.facts.fail(edgecertv1alpha1.ReasonSecretInvalid, fmt.Sprintf("%s: ca.crt: %v", where, err), true)
+		s.facts.fail(edgecertv1alpha1.ReasonSecretInvalid, fmt.Sprintf("%s: ca.crt: %v", where, err))
 		return nil, nil
 	}
 	return ca, nil
@@ -261,7 +261,7 @@ func (r *Reconciler) writeCopy(ctx context.Context, s *scope) error {
 	}
 	if existing != nil && !ownsCopy(existing, s.gs) {
 		s.keep = true
-		s.facts.fail(edgecertv1alpha1.ReasonSecretNotOwned, fmt.Sprintf("Secret %s/%s exists and edgecert did not create it for this GatewayService", c.namespace, c.name), true)
+		s.facts.fail(edgecertv1alpha1.ReasonSecretNotOwned, fmt.Sprintf("Secret %s/%s exists and edgecert did not create it for this GatewayService", c.namespace, c.name))
 		return nil
 	}
 	if existing != nil && existing.Type == corev1.SecretTypeTLS && maps.EqualFunc(existing.Data, c.data, bytes.Equal) && existing.Annotations[SourceAnnotation] == c.source {

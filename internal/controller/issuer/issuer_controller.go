@@ -87,7 +87,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj edgecertv1alpha1.Generic
 	spec, status := obj.GetSpec(), obj.GetStatus()
 	ns := edgecertv1alpha1.IssuerSecretNamespace(obj, r.ClusterResourceNamespace)
 
-	key, err := r.ensureAccountKey(ctx, obj, types.NamespacedName{Namespace: ns, Name: spec.ACME.PrivateKeySecretRef.Name})
+	key, err := r.ensureAccountKey(ctx, types.NamespacedName{Namespace: ns, Name: spec.ACME.PrivateKeySecretRef.Name})
 	if err != nil {
 		return r.fail(obj, err)
 	}
@@ -133,7 +133,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj edgecertv1alpha1.Generic
 // ensureAccountKey reads the account key Secret, creating it with a new
 // ECDSA P-256 key when it does not exist. A Secret you made with your own
 // key is used as it is.
-func (r *Reconciler) ensureAccountKey(ctx context.Context, obj client.Object, key types.NamespacedName) (crypto.Signer, error) {
+func (r *Reconciler) ensureAccountKey(ctx context.Context, key types.NamespacedName) (crypto.Signer, error) {
 	secret, err := r.Secrets.Get(ctx, key)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -41,7 +42,7 @@ func (r *GatewayAPIGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		}
 		return result(r.sync(ctx, src, nil, nil))
 	}
-	gw.SetGroupVersionKind(gatewayv1.SchemeGroupVersion.WithKind("Gateway"))
+	gw.SetGroupVersionKind(schema.GroupVersion(gatewayv1.GroupVersion).WithKind("Gateway"))
 	if !gw.DeletionTimestamp.IsZero() {
 		return result(r.sync(ctx, src, &gw, nil))
 	}

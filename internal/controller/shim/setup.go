@@ -72,11 +72,11 @@ func SetupWithManager(mgr ctrl.Manager, o Options) error {
 		}
 	}
 	gatewayAPI := &GatewayAPIGatewayReconciler{certSync: certs}
-	gatewayOK, err := served(gatewayv1.SchemeGroupVersion.WithKind("Gateway"))
+	gatewayOK, err := served(schema.GroupVersion(gatewayv1.GroupVersion).WithKind("Gateway"))
 	if err != nil {
 		return err
 	}
-	grantOK, err := served(gatewayv1beta1.SchemeGroupVersion.WithKind("ReferenceGrant"))
+	grantOK, err := served(schema.GroupVersion(gatewayv1beta1.GroupVersion).WithKind("ReferenceGrant"))
 	if err != nil {
 		return err
 	}

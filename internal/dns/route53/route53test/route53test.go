@@ -28,8 +28,6 @@ import (
 	"time"
 )
 
-const xmlns = "https://route53.amazonaws.com/doc/2013-04-01/"
-
 // Server is the Route 53 test double. Point the provider's BaseEndpoint at
 // URL. Its methods are safe for concurrent use.
 type Server struct {
