@@ -149,8 +149,7 @@ func (r *Reconciler) applyRouteObject(ctx context.Context, cert *edgecertv1alpha
 	u.Object["spec"] = spec
 	u.SetLabels(map[string]string{kube.ManagedByLabel: kube.ManagedByValue, CertificateNameLabel: cert.Name})
 	u.SetOwnerReferences([]metav1.OwnerReference{ownerRef(cert)})
-	//nolint:staticcheck // server-side apply of a whole unstructured object.
-	if err := r.Client.Patch(ctx, u, client.Apply, client.FieldOwner(kube.FieldManager), client.ForceOwnership); err != nil {
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(kube.FieldManager), client.ForceOwnership); err != nil {
 		return time.Time{}, fmt.Errorf("apply %s %s/%s: %w", gvk.Kind, cert.Namespace, name, err)
 	}
 	// The API server keeps creation times in whole seconds: the object may

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -267,28 +269,24 @@ func (r *Reconciler) writeCopy(ctx context.Context, s *scope) error {
 	if existing != nil && existing.Type == corev1.SecretTypeTLS && maps.EqualFunc(existing.Data, c.data, bytes.Equal) && existing.Annotations[SourceAnnotation] == c.source {
 		return nil
 	}
-	secret := &corev1.Secret{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: metav1.ObjectMeta{Name: c.name, Namespace: c.namespace, Labels: copyLabels(s.gs),
-			Annotations: map[string]string{SourceAnnotation: c.source}},
-		Type: corev1.SecretTypeTLS,
-		Data: c.data,
-	}
+	secret := corev1ac.Secret(c.name, c.namespace).WithLabels(copyLabels(s.gs)).
+		WithAnnotations(map[string]string{SourceAnnotation: c.source}).
+		WithType(corev1.SecretTypeTLS).WithData(c.data)
 	if existing != nil && existing.Type != corev1.SecretTypeTLS {
 		// The type is immutable: start again.
 		if err := r.Client.Delete(ctx, existing); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("replace Secret %s/%s: %w", c.namespace, c.name, err)
 		}
 	}
-	//nolint:staticcheck // typed server-side apply of a whole object is what we want here.
-	if err := r.Client.Patch(ctx, secret, client.Apply, client.FieldOwner(kube.FieldManager), client.ForceOwnership); err != nil {
+	if err := r.Client.Apply(ctx, secret, client.FieldOwner(kube.FieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply Secret %s/%s: %w", c.namespace, c.name, err)
 	}
 	verb := "Updated"
 	if existing == nil {
 		verb = "Created"
 	}
-	r.Events.Eventf(s.gs, secret, corev1.EventTypeNormal, edgecertv1alpha1.ReasonSecretCopied, "Reconcile", "%s Secret %s/%s from %s", verb, c.namespace, c.name, c.source)
+	written := &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: metav1.ObjectMeta{Name: c.name, Namespace: c.namespace}}
+	r.Events.Eventf(s.gs, written, corev1.EventTypeNormal, edgecertv1alpha1.ReasonSecretCopied, "Reconcile", "%s Secret %s/%s from %s", verb, c.namespace, c.name, c.source)
 	return nil
 }
 
