@@ -69,7 +69,7 @@ func (p *process) waitReady(timeout time.Duration, ready func() error) error {
 			return nil
 		}
 		if p.exited() {
-			return fmt.Errorf("%s exited before it was ready (%v):\n%s", p.name, p.err, p.logTail())
+			return fmt.Errorf("%s exited before it was ready (%w):\n%s", p.name, p.err, p.logTail())
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s not ready after %s: %w\n%s", p.name, timeout, err, p.logTail())
