@@ -23,24 +23,12 @@ func issueDemoCertificate(ctx context.Context, bed *testenv.Bed) error {
 	c := bed.ControlPlane.Client
 	const ns = "edgecert-system"
 	zone := strings.TrimSuffix(bed.BIND.Zones[0], ".")
+	issuer := bed.ClusterIssuer("pebble", edgecertv1alpha1.ACMESolver{HTTP01: &edgecertv1alpha1.HTTP01Solver{}}, bed.BINDSolver(zone))
+	issuer.Spec.ACME.Email = "ops@" + zone
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "bind-tsig", Namespace: ns}, Data: map[string][]byte{"secret": []byte(bed.BIND.Key.Secret)}},
-		&edgecertv1alpha1.ClusterIssuer{
-			ObjectMeta: metav1.ObjectMeta{Name: "pebble"},
-			Spec: edgecertv1alpha1.IssuerSpec{ACME: edgecertv1alpha1.ACMEIssuer{
-				Server: bed.Pebble.DirectoryURL, Email: "ops@" + zone, CABundle: bed.Pebble.ServerCAPEM,
-				PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: "pebble-account"},
-				Solvers: []edgecertv1alpha1.ACMESolver{
-					{HTTP01: &edgecertv1alpha1.HTTP01Solver{}},
-					{Selector: &edgecertv1alpha1.SolverSelector{DNSZones: []string{zone}}, DNS01: &edgecertv1alpha1.DNS01Solver{
-						Nameservers: []string{bed.BIND.Addr},
-						RFC2136: &edgecertv1alpha1.RFC2136Provider{Nameserver: bed.BIND.Addr, TSIGKeyName: bed.BIND.Key.Name, TSIGAlgorithm: "HMACSHA256",
-							TSIGSecretRef: edgecertv1alpha1.SecretKeySelector{Name: "bind-tsig", Key: "secret"}},
-					}},
-				},
-			}},
-		},
+		bed.TSIGSecret(ns),
+		issuer,
 		&edgecertv1alpha1.Certificate{
 			ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "shop"},
 			Spec: edgecertv1alpha1.CertificateSpec{

@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/edgecert/edgecert/internal/bundle/bundletest"
+	"github.com/edgecert/edgecert/internal/testenv"
 )
 
 var (
@@ -17,7 +17,7 @@ var (
 type pair struct{ cert, key []byte }
 
 func newPair(notAfter time.Time, hosts ...string) pair {
-	c, k := bundletest.KeyPair(notAfter, hosts...)
+	c, k := testenv.SelfSigned(notAfter.Add(-90*24*time.Hour), notAfter, hosts...)
 	return pair{c, k}
 }
 

@@ -88,6 +88,9 @@ type Options struct {
 	// Certificates owned by them, so removing the annotation or the source
 	// deletes the Secret too (by default it stays).
 	ShimSecretOwnerReference bool
+	// GatewayService tunes the GatewayService controller; it has no flags
+	// (its defaults suit a cluster; tests shorten SecretResyncPeriod).
+	GatewayService gatewayservice.Options
 }
 
 // DefaultOptions are the defaults a platform engineer expects: metrics on
@@ -205,7 +208,7 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	if err := certmerge.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up certmerge controllers: %w", err)
 	}
-	if err := gatewayservice.SetupWithManager(context.Background(), mgr, gatewayservice.Options{}); err != nil {
+	if err := gatewayservice.SetupWithManager(context.Background(), mgr, o.GatewayService); err != nil {
 		return fmt.Errorf("set up gatewayservice controller: %w", err)
 	}
 	shimOpts := shim.Options{

@@ -1,34 +1,13 @@
 package pki
 
 import (
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-func selfSigned(t *testing.T, spec KeySpec, names []string, notBefore, notAfter time.Time) ([]byte, []byte) {
-	t.Helper()
-	key, err := GenerateKey(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names, NotBefore: notBefore, NotAfter: notAfter}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM, err := EncodeKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), keyPEM
-}
+	"github.com/edgecert/edgecert/internal/testenv"
+)
 
 func TestKeySpecNormalize(t *testing.T) {
 	tests := map[string]struct {
@@ -85,8 +64,8 @@ func TestGenerateKeyMatchesSpec(t *testing.T) {
 
 func TestParseKeyPair(t *testing.T) {
 	now := time.Now()
-	certA, keyA := selfSigned(t, KeySpec{}, []string{"a.example.test"}, now, now.Add(time.Hour))
-	_, keyB := selfSigned(t, KeySpec{}, []string{"b.example.test"}, now, now.Add(time.Hour))
+	certA, keyA := testenv.SelfSigned(now, now.Add(time.Hour), "a.example.test")
+	_, keyB := testenv.SelfSigned(now, now.Add(time.Hour), "b.example.test")
 
 	if kp, err := ParseKeyPair(certA, keyA); err != nil || kp.Leaf.DNSNames[0] != "a.example.test" {
 		t.Fatalf("matching pair: %v, %v", kp, err)
@@ -107,7 +86,7 @@ func TestParseKeyPair(t *testing.T) {
 
 func TestCovers(t *testing.T) {
 	now := time.Now()
-	certPEM, keyPEM := selfSigned(t, KeySpec{}, []string{"example.test", "*.apps.example.test"}, now, now.Add(time.Hour))
+	certPEM, keyPEM := testenv.SelfSigned(now, now.Add(time.Hour), "example.test", "*.apps.example.test")
 	kp, err := ParseKeyPair(certPEM, keyPEM)
 	if err != nil {
 		t.Fatal(err)

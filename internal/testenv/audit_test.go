@@ -80,7 +80,7 @@ func TestAuditLogsWritesAndNoReads(t *testing.T) {
 		{"patch", "certificates", "status", "shop", 200},
 	}
 	var ws []testenv.AuditWrite
-	testenv.Eventually(t, 10*time.Second, "audit records of the writes in "+ns, func() (bool, string) {
+	testenv.Eventually(t, "audit records of the writes in "+ns, func() (bool, string) {
 		if ws, err = bed.ControlPlane.AuditWrites(); err != nil {
 			return false, err.Error()
 		}

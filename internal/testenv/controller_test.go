@@ -29,14 +29,14 @@ func TestControllerKillAndLeaderHandover(t *testing.T) {
 			return ok, "log " + c.LogPath
 		}
 	}
-	testenv.Eventually(t, 30*time.Second, "first replica leads", leads(a))
+	testenv.Eventually(t, "first replica leads", leads(a))
 
 	b, err := testenv.StartController(bed.ControlPlane.Kubeconfig, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Stop()
-	testenv.Eventually(t, 10*time.Second, "second replica tries for the lease", func() (bool, string) {
+	testenv.Eventually(t, "second replica tries for the lease", func() (bool, string) {
 		ok, err := b.LogContains("Attempting to acquire leader lease")
 		return ok && err == nil, "log " + b.LogPath
 	})
@@ -53,7 +53,7 @@ func TestControllerKillAndLeaderHandover(t *testing.T) {
 	if !a.Exited() {
 		t.Fatal("Kill returned before the process exited")
 	}
-	testenv.Eventually(t, 45*time.Second, "second replica takes the lease over", leads(b))
+	testenv.Eventually(t, "second replica takes the lease over", leads(b))
 
 	// Stop shuts down gracefully and says so; Kill left no such line.
 	b.Stop()

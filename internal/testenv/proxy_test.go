@@ -76,7 +76,7 @@ func TestProxyBlackHolesPebbleAndResumes(t *testing.T) {
 		}
 		done <- err
 	}()
-	testenv.Eventually(t, 5*time.Second, "a third stalled connection", func() (bool, string) {
+	testenv.Eventually(t, "a third stalled connection", func() (bool, string) {
 		n := proxy.Stalled()
 		return n == 3, fmt.Sprint("stalled ", n)
 	})
@@ -99,7 +99,7 @@ func TestProxyBlackHolesPebbleAndResumes(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	testenv.Eventually(t, 5*time.Second, "no stalled connection", func() (bool, string) {
+	testenv.Eventually(t, "no stalled connection", func() (bool, string) {
 		return proxy.Stalled() == 0, ""
 	})
 
@@ -132,12 +132,12 @@ func TestBlackHoleAcceptsAndNeverAnswers(t *testing.T) {
 	if _, err := conn.Read(make([]byte, 1)); !isTimeout(err) {
 		t.Fatalf("read from the black hole: err = %v, want a timeout (no answer, no close)", err)
 	}
-	testenv.Eventually(t, 5*time.Second, "2 accepted connections, the one the HTTP client gave up on closed", func() (bool, string) {
+	testenv.Eventually(t, "2 accepted connections, the one the HTTP client gave up on closed", func() (bool, string) {
 		n, open := bh.Accepted(), bh.Open()
 		return n == 2 && open == 1, fmt.Sprint("accepted ", n, " open ", open)
 	})
 	conn.Close()
-	testenv.Eventually(t, 5*time.Second, "no open connection once the client hung up", func() (bool, string) {
+	testenv.Eventually(t, "no open connection once the client hung up", func() (bool, string) {
 		return bh.Open() == 0, fmt.Sprint("open ", bh.Open())
 	})
 

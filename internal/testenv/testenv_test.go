@@ -35,16 +35,8 @@ import (
 var bed *testenv.Bed
 
 func TestMain(m *testing.M) {
-	var err error
 	// Audit on, so TestAuditLogsWritesAndNoReads checks it end to end.
-	bed, err = testenv.Start(testenv.Options{ControlPlane: testenv.ControlPlaneOptions{Audit: true}})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start test bed:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	bed.Stop()
-	os.Exit(code)
+	testenv.Main(m, testenv.Options{ControlPlane: testenv.ControlPlaneOptions{Audit: true}}, &bed)
 }
 
 func TestControlPlaneIsARealAPIServer(t *testing.T) {

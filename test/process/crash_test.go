@@ -27,7 +27,7 @@ func TestKilledAtRandomMomentsNoOrderIsMadeTwice(t *testing.T) {
 	slow := []string{"--max-concurrent-reconciles", "4"}
 	ctl := startController(t, controllerNS, slow...)
 	waitLeader(t, ctl)
-	createClusterIssuer(t, "crash", bed.Pebble.DirectoryURL, bindSolver())
+	createClusterIssuer(t, controllerNS, "crash", bed.Pebble.DirectoryURL)
 	before, err := bed.Pebble.OrdersCreated()
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestKilledAtRandomMomentsNoOrderIsMadeTwice(t *testing.T) {
 		ctl = startController(t, controllerNS, slow...)
 		waitLeader(t, ctl)
 	}
-	testenv.Eventually(t, 2*time.Minute, "all certificates Ready", func() (bool, string) {
+	testenv.Eventually(t, "all certificates Ready", func() (bool, string) {
 		got := readyCount(t, certNS, "crash")
 		return got == n, "ready: " + itoa(got)
 	})

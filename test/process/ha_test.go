@@ -2,7 +2,6 @@ package process
 
 import (
 	"testing"
-	"time"
 
 	"github.com/edgecert/edgecert/internal/testenv"
 )
@@ -19,7 +18,7 @@ func TestStandbyTakesOverFromAKilledLeader(t *testing.T) {
 	a := startController(t, controllerNS, slow...)
 	waitLeader(t, a)
 	b := startController(t, controllerNS, slow...)
-	createClusterIssuer(t, "ha", bed.Pebble.DirectoryURL, bindSolver())
+	createClusterIssuer(t, controllerNS, "ha", bed.Pebble.DirectoryURL)
 	if led, err := b.LogContains(testenv.LeaseAcquired); err != nil || led {
 		t.Fatalf("the second replica leads while the first holds the lease (%v)", err)
 	}
@@ -29,7 +28,7 @@ func TestStandbyTakesOverFromAKilledLeader(t *testing.T) {
 	}
 
 	createCertificates(t, certNS, "ha", "ha", n)
-	testenv.Eventually(t, time.Minute, "some, not all, certificates Ready", func() (bool, string) {
+	testenv.Eventually(t, "some, not all, certificates Ready", func() (bool, string) {
 		got := readyCount(t, certNS, "ha")
 		return got >= 1, "ready: " + itoa(got)
 	})
@@ -38,7 +37,7 @@ func TestStandbyTakesOverFromAKilledLeader(t *testing.T) {
 	}
 	a.Kill()
 	waitLeader(t, b)
-	testenv.Eventually(t, 2*time.Minute, "all certificates Ready", func() (bool, string) {
+	testenv.Eventually(t, "all certificates Ready", func() (bool, string) {
 		got := readyCount(t, certNS, "ha")
 		return got == n, "ready: " + itoa(got)
 	})

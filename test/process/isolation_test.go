@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -42,7 +41,7 @@ func TestASilentIssuerLeavesWorkersForTheOthers(t *testing.T) {
 	if err := c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "aws", Namespace: controllerNS}, Data: map[string][]byte{"id": []byte("AKIDTEST"), "key": []byte("secret")}}); err != nil {
 		t.Fatal(err)
 	}
-	createClusterIssuer(t, "silent", "https://"+proxy.Addr+"/dir", edgecertv1alpha1.ACMESolver{DNS01: &edgecertv1alpha1.DNS01Solver{
+	createClusterIssuer(t, controllerNS, "silent", "https://"+proxy.Addr+"/dir", edgecertv1alpha1.ACMESolver{DNS01: &edgecertv1alpha1.DNS01Solver{
 		Nameservers: []string{bed.BIND.Addr},
 		Route53: &edgecertv1alpha1.Route53Provider{
 			Region: "us-east-1", HostedZoneID: "Z0SILENT", Endpoint: "http://" + route53.Addr,
@@ -50,11 +49,11 @@ func TestASilentIssuerLeavesWorkersForTheOthers(t *testing.T) {
 			SecretAccessKeySecretRef: &edgecertv1alpha1.SecretKeySelector{Name: "aws", Key: "key"},
 		},
 	}})
-	createClusterIssuer(t, "healthy", bed.Pebble.DirectoryURL, bindSolver())
+	createClusterIssuer(t, controllerNS, "healthy", bed.Pebble.DirectoryURL)
 
 	// Route 53 silent: the orders are made, their records never published.
 	createCertificates(t, certNS, "silent", "silent-dns", 4)
-	testenv.Eventually(t, time.Minute, "the silent Route 53 calls reach their deadline and show in status", func() (bool, string) {
+	testenv.Eventually(t, "the silent Route 53 calls reach their deadline and show in status", func() (bool, string) {
 		var list edgecertv1alpha1.CertificateList
 		if err := c.List(ctx, &list, client.InNamespace(certNS), client.MatchingLabels{"run": "silent-dns"}); err != nil {
 			return false, err.Error()
@@ -78,7 +77,7 @@ func TestASilentIssuerLeavesWorkersForTheOthers(t *testing.T) {
 	proxy.SetBlackHole(true)
 	createCertificates(t, certNS, "silent", "silent-acme", 4)
 	createCertificates(t, certNS, "healthy", "healthy", 10)
-	testenv.Eventually(t, 2*time.Minute, "the healthy issuer's certificates Ready", func() (bool, string) {
+	testenv.Eventually(t, "the healthy issuer's certificates Ready", func() (bool, string) {
 		got := readyCount(t, certNS, "healthy")
 		return got == 10, "ready: " + itoa(got)
 	})

@@ -9,10 +9,8 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -31,15 +29,7 @@ const controllerNamespace = "edgecert-system"
 var bed *testenv.Bed
 
 func TestMain(m *testing.M) {
-	var err error
-	bed, err = testenv.Start(testenv.Options{ControlPlane: testenv.ControlPlaneOptions{Audit: true}})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	bed.Stop()
-	os.Exit(code)
+	testenv.Main(m, testenv.Options{ControlPlane: testenv.ControlPlaneOptions{Audit: true}}, &bed)
 }
 
 // shortLease makes a standby or restarted replica take over within about
@@ -66,7 +56,7 @@ func startController(t *testing.T, ns string, extra ...string) *testenv.Controll
 // waitLeader waits until c holds the leader lease.
 func waitLeader(t *testing.T, c *testenv.Controller) {
 	t.Helper()
-	testenv.Eventually(t, time.Minute, "controller "+c.LogPath+" leads", func() (bool, string) {
+	testenv.Eventually(t, "controller "+c.LogPath+" leads", func() (bool, string) {
 		ok, err := c.LogContains(testenv.LeaseAcquired)
 		if err != nil {
 			return false, err.Error()
@@ -76,8 +66,7 @@ func waitLeader(t *testing.T, c *testenv.Controller) {
 }
 
 // setUpNamespaces makes edgecert's namespace (a fresh one per test, so that
-// tests do not share a Lease) with the TSIG Secret, and a namespace for
-// Certificates.
+// tests do not share a Lease) and a namespace for Certificates.
 func setUpNamespaces(t *testing.T) (controllerNS, certNS string) {
 	t.Helper()
 	ctx := context.Background()
@@ -88,46 +77,17 @@ func setUpNamespaces(t *testing.T) (controllerNS, certNS string) {
 	if certNS, err = bed.ControlPlane.CreateNamespace(ctx, "certs"); err != nil {
 		t.Fatal(err)
 	}
-	tsig := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tsig", Namespace: controllerNS}, Data: map[string][]byte{"secret": []byte(bed.BIND.Key.Secret)}}
-	if err := bed.ControlPlane.Client.Create(ctx, tsig); err != nil {
-		t.Fatal(err)
-	}
 	return controllerNS, certNS
 }
 
-// bindSolver is DNS-01 through the test BIND.
-func bindSolver() edgecertv1alpha1.ACMESolver {
-	return edgecertv1alpha1.ACMESolver{DNS01: &edgecertv1alpha1.DNS01Solver{
-		Nameservers: []string{bed.BIND.Addr},
-		RFC2136: &edgecertv1alpha1.RFC2136Provider{Nameserver: bed.BIND.Addr, TSIGKeyName: bed.BIND.Key.Name, TSIGAlgorithm: "HMACSHA256",
-			TSIGSecretRef: edgecertv1alpha1.SecretKeySelector{Name: "tsig", Key: "secret"}},
-	}}
-}
-
 // createClusterIssuer makes a ClusterIssuer for directory (Pebble, or a
-// proxy in front of it) with solvers, and waits until it is Ready.
-func createClusterIssuer(t *testing.T, name, directory string, solvers ...edgecertv1alpha1.ACMESolver) {
+// proxy in front of it) with solvers (DNS-01 through the test BIND when
+// none), its Secrets in controllerNS, and waits until it is Ready.
+func createClusterIssuer(t *testing.T, controllerNS, name, directory string, solvers ...edgecertv1alpha1.ACMESolver) {
 	t.Helper()
-	ctx := context.Background()
-	c := bed.ControlPlane.Client
-	iss := &edgecertv1alpha1.ClusterIssuer{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: edgecertv1alpha1.IssuerSpec{ACME: edgecertv1alpha1.ACMEIssuer{
-			Server: directory, CABundle: bed.Pebble.ServerCAPEM,
-			PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: name + "-account"},
-			Solvers:             solvers,
-		}},
-	}
-	if err := c.Create(ctx, iss); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Delete(context.Background(), iss) })
-	testenv.Eventually(t, time.Minute, "ClusterIssuer "+name+" Ready", func() (bool, string) {
-		if err := c.Get(ctx, client.ObjectKeyFromObject(iss), iss); err != nil {
-			return false, err.Error()
-		}
-		return meta.IsStatusConditionTrue(iss.Status.Conditions, edgecertv1alpha1.ReadyCondition), fmt.Sprint(iss.Status.Conditions)
-	})
+	iss := bed.ClusterIssuer(name, solvers...)
+	iss.Spec.ACME.Server = directory
+	bed.CreateIssuer(t, iss, controllerNS)
 }
 
 // host is the name of the i-th host of a test in the bed's zone.
@@ -183,7 +143,7 @@ func checkIssued(t *testing.T, ns, prefix string, n int) {
 		t.Fatal("Pebble's root does not parse")
 	}
 	var writes []testenv.AuditWrite
-	testenv.Eventually(t, 10*time.Second, "audit log holds the Secret writes", func() (bool, string) {
+	testenv.Eventually(t, "audit log holds the Secret writes", func() (bool, string) {
 		writes, err = bed.ControlPlane.AuditWrites()
 		if err != nil {
 			return false, err.Error()

@@ -22,9 +22,9 @@ func TestOneSecretWriteAndOneIssuedEventPerIssuance(t *testing.T) {
 	controllerNS, certNS := setUpNamespaces(t)
 	ctl := startController(t, controllerNS)
 	waitLeader(t, ctl)
-	createClusterIssuer(t, "writes", bed.Pebble.DirectoryURL, bindSolver())
+	createClusterIssuer(t, controllerNS, "writes", bed.Pebble.DirectoryURL)
 	createCertificates(t, certNS, "writes", "writes", n)
-	testenv.Eventually(t, time.Minute, "all certificates Ready", func() (bool, string) {
+	testenv.Eventually(t, "all certificates Ready", func() (bool, string) {
 		got := readyCount(t, certNS, "writes")
 		return got == n, "ready: " + itoa(got)
 	})

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	acmez "github.com/mholt/acmez/v3/acme"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,16 +22,15 @@ import (
 	"github.com/edgecert/edgecert/internal/testenv/managertest"
 )
 
-// bed is the test bed with edgecert's manager running against it.
-var bed *managertest.Env
+var bed *testenv.Bed
 
 func TestMain(m *testing.M) {
 	managertest.Main(m, managertest.Options{}, &bed)
 }
 
 // newIssuer creates, in a fresh namespace, an Issuer for the test Pebble
-// with a DNS-01 solver on the test BIND for dnsZones, and an HTTP-01
-// solver for everything else; and waits for it to be Ready.
+// with a DNS-01 solver on the test BIND for dns.example.test, and an
+// HTTP-01 solver for everything else; and waits for it to be Ready.
 func newIssuer(t *testing.T) (string, *edgecertv1alpha1.Issuer) {
 	t.Helper()
 	return newIssuerWithHTTP01(t, &edgecertv1alpha1.HTTP01Solver{})
@@ -38,50 +39,13 @@ func newIssuer(t *testing.T) (string, *edgecertv1alpha1.Issuer) {
 // newIssuerWithHTTP01 is newIssuer with the given HTTP-01 solver.
 func newIssuerWithHTTP01(t *testing.T, http01 *edgecertv1alpha1.HTTP01Solver) (string, *edgecertv1alpha1.Issuer) {
 	t.Helper()
-	ctx := context.Background()
-	c := bed.ControlPlane.Client
-	ns, err := bed.ControlPlane.CreateNamespace(ctx, "cert")
+	ns, err := bed.ControlPlane.CreateNamespace(context.Background(), "cert")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tsig := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tsig", Namespace: ns}, Data: map[string][]byte{"secret": []byte(bed.BIND.Key.Secret)}}
-	if err := c.Create(ctx, tsig); err != nil {
-		t.Fatal(err)
-	}
-	iss := &edgecertv1alpha1.Issuer{
-		ObjectMeta: metav1.ObjectMeta{Name: "pebble", Namespace: ns},
-		Spec: edgecertv1alpha1.IssuerSpec{ACME: edgecertv1alpha1.ACMEIssuer{
-			Server:              bed.Pebble.DirectoryURL,
-			Email:               "ops@example.test",
-			CABundle:            bed.Pebble.ServerCAPEM,
-			PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: "pebble-account"},
-			Solvers: []edgecertv1alpha1.ACMESolver{
-				{HTTP01: http01},
-				{
-					Selector: &edgecertv1alpha1.SolverSelector{DNSZones: []string{"dns.example.test"}},
-					DNS01: &edgecertv1alpha1.DNS01Solver{
-						Nameservers: []string{bed.BIND.Addr},
-						RFC2136: &edgecertv1alpha1.RFC2136Provider{
-							Nameserver:    bed.BIND.Addr,
-							TSIGKeyName:   bed.BIND.Key.Name,
-							TSIGAlgorithm: "HMACSHA256",
-							TSIGSecretRef: edgecertv1alpha1.SecretKeySelector{Name: "tsig", Key: "secret"},
-						},
-					},
-				},
-			},
-		}},
-	}
-	if err := c.Create(ctx, iss); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "issuer Ready", func() (bool, string) {
-		if err := c.Get(ctx, client.ObjectKeyFromObject(iss), iss); err != nil {
-			return false, err.Error()
-		}
-		cond := meta.FindStatusCondition(iss.Status.Conditions, edgecertv1alpha1.ReadyCondition)
-		return cond != nil && cond.Status == metav1.ConditionTrue, fmt.Sprint(cond)
-	})
+	iss := bed.Issuer(ns, "pebble", edgecertv1alpha1.ACMESolver{HTTP01: http01}, bed.BINDSolver("dns.example.test"))
+	iss.Spec.ACME.Email = "ops@example.test"
+	bed.CreateIssuer(t, iss, managertest.ControllerNamespace)
 	if !strings.HasPrefix(iss.Status.AccountURI, "https://127.0.0.1:") {
 		t.Fatalf("account URI = %q, want Pebble's", iss.Status.AccountURI)
 	}
@@ -110,7 +74,7 @@ func newCertificate(t *testing.T, ns, name string, hosts ...string) *edgecertv1a
 func waitReady(t *testing.T, cert *edgecertv1alpha1.Certificate, status metav1.ConditionStatus, reason string) *edgecertv1alpha1.Certificate {
 	t.Helper()
 	got := &edgecertv1alpha1.Certificate{}
-	eventually(t, "certificate "+cert.Name+" Ready="+string(status), func() (bool, string) {
+	testenv.Eventually(t, "certificate "+cert.Name+" Ready="+string(status), func() (bool, string) {
 		if err := bed.ControlPlane.Client.Get(context.Background(), client.ObjectKeyFromObject(cert), got); err != nil {
 			return false, err.Error()
 		}
@@ -265,7 +229,7 @@ func TestUnknownIssuerIsReported(t *testing.T) {
 func waitReadyMessage(t *testing.T, cert *edgecertv1alpha1.Certificate, reason, substr string) *edgecertv1alpha1.Certificate {
 	t.Helper()
 	got := &edgecertv1alpha1.Certificate{}
-	eventually(t, "certificate "+cert.Name+" reason "+reason, func() (bool, string) {
+	testenv.Eventually(t, "certificate "+cert.Name+" reason "+reason, func() (bool, string) {
 		if err := bed.ControlPlane.Client.Get(context.Background(), client.ObjectKeyFromObject(cert), got); err != nil {
 			return false, err.Error()
 		}
@@ -282,12 +246,6 @@ func queryTXT(t *testing.T, name string) []string {
 		t.Fatal(err)
 	}
 	return txt
-}
-
-// eventually waits up to a minute for cond (testenv.Eventually).
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	testenv.Eventually(t, time.Minute, what, cond)
 }
 
 // The Route53 provider is wired into issuers: the TXT record of a pending
@@ -319,23 +277,63 @@ func TestRoute53SolverPublishesTheChallengeRecord(t *testing.T) {
 	}
 	cert := newCertificate(t, ns, "r53", "app.r53.example.test")
 	defer c.Delete(ctx, cert)
+	// The record is in Route53, and edgecert has looked for it at the
+	// authoritative server (BIND, which does not have it) and waits.
 	var got edgecertv1alpha1.Certificate
-	eventually(t, "TXT record in Route53", func() (bool, string) {
+	wantWaiting := "Waiting for TXT record _acme-challenge.app.r53.example.test. (zone example.test.) to be served by every authoritative server"
+	testenv.Eventually(t, "TXT record in Route53, and edgecert waiting for it to propagate", func() (bool, string) {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(cert), &got); err != nil || got.Status.Order == nil || len(got.Status.Order.Challenges) != 1 {
 			return false, fmt.Sprintf("order %+v", got.Status.Order)
 		}
 		want := got.Status.Order.Challenges[0].DNS01Value
 		txt := r53.TXT("_acme-challenge.app.r53.example.test.")
-		return len(txt) == 1 && txt[0] == want, fmt.Sprintf("Route53 TXT %v, want [%s]", txt, want)
+		waiting := meta.FindStatusCondition(got.Status.Conditions, edgecertv1alpha1.ReconcilingCondition)
+		return len(txt) == 1 && txt[0] == want && waiting != nil && waiting.Status == metav1.ConditionTrue &&
+				waiting.Reason == edgecertv1alpha1.ReasonWaitingForDNSPropagation && waiting.Message == wantWaiting,
+			fmt.Sprintf("Route53 TXT %v, want [%s]; conditions %+v", txt, want, got.Status.Conditions)
 	})
-	// BIND (what the CA and the propagation check see) does not have the
-	// record, so edgecert must not have told the CA to validate.
-	if ch := got.Status.Order.Challenges[0]; ch.Zone != "example.test." || ch.RecordName != "_acme-challenge.app.r53.example.test." {
+	ch := got.Status.Order.Challenges[0]
+	if ch.Zone != "example.test." || ch.RecordName != "_acme-challenge.app.r53.example.test." {
 		t.Errorf("challenge zone/record = %s %s", ch.Zone, ch.RecordName)
 	}
-	if !meta.IsStatusConditionTrue(got.Status.Conditions, edgecertv1alpha1.IssuingCondition) {
-		t.Errorf("Issuing is not True while the record is not visible: %+v", got.Status.Conditions)
+	// So edgecert has not told the CA to validate: at Pebble, the
+	// authorization and its dns-01 challenge are still pending (a challenge
+	// the CA was told to validate is processing, then invalid here).
+	authz := pebbleAuthorization(t, iss, ch.AuthorizationURL)
+	if authz.Status != "pending" {
+		t.Errorf("authorization %s is %s at Pebble, want pending", ch.AuthorizationURL, authz.Status)
 	}
+	var statuses []string
+	for _, c := range authz.Challenges {
+		if c.URL == ch.URL {
+			statuses = append(statuses, c.Type+" "+c.Status)
+		}
+	}
+	if diff := cmp.Diff([]string{"dns-01 pending"}, statuses); diff != "" {
+		t.Errorf("challenge %s at Pebble (-want +got):\n%s", ch.URL, diff)
+	}
+}
+
+// pebbleAuthorization reads an authorization from Pebble (a POST-as-GET
+// signed with the issuer's account key, read from its Secret), to see what
+// the CA was told, with an ACME client of its own.
+func pebbleAuthorization(t *testing.T, iss *edgecertv1alpha1.Issuer, url string) acmez.Authorization {
+	t.Helper()
+	ctx := context.Background()
+	var secret corev1.Secret
+	if err := bed.ControlPlane.Client.Get(ctx, types.NamespacedName{Namespace: iss.Namespace, Name: iss.Spec.ACME.PrivateKeySecretRef.Name}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	key, err := pki.ParseKey(secret.Data[edgecertv1alpha1.AccountKeyDataKey])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &acmez.Client{Directory: bed.Pebble.DirectoryURL, HTTPClient: bed.Pebble.HTTPClient()}
+	authz, err := cl.GetAuthorization(ctx, acmez.Account{PrivateKey: key, Location: iss.Status.AccountURI}, url)
+	if err != nil {
+		t.Fatalf("get authorization %s from Pebble: %v", url, err)
+	}
+	return authz
 }
 
 // A failed order leaves nothing in DNS: the TXT record of the host that

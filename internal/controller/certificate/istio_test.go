@@ -19,6 +19,7 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/kube"
+	"github.com/edgecert/edgecert/internal/testenv"
 )
 
 // istioHTTP01 routes HTTP-01 through the ingress gateway pods labelled
@@ -47,7 +48,7 @@ func routeObjects(t *testing.T, cert *edgecertv1alpha1.Certificate, wantGateway 
 	key := types.NamespacedName{Namespace: cert.Namespace, Name: cert.Name + "-http01-0"}
 	vs := &istionetworkingv1.VirtualService{}
 	gw := &istionetworkingv1.Gateway{}
-	eventually(t, "challenge route "+key.String(), func() (bool, string) {
+	testenv.Eventually(t, "challenge route "+key.String(), func() (bool, string) {
 		if err := bed.ControlPlane.Client.Get(ctx, key, vs); err != nil {
 			return false, err.Error()
 		}
@@ -70,7 +71,7 @@ func checkRouteGone(t *testing.T, cert *edgecertv1alpha1.Certificate) {
 	t.Helper()
 	key := types.NamespacedName{Namespace: cert.Namespace, Name: cert.Name + "-http01-0"}
 	for _, obj := range []client.Object{&istionetworkingv1.VirtualService{}, &istionetworkingv1.Gateway{}} {
-		eventually(t, fmt.Sprintf("%T %s removed", obj, key), func() (bool, string) {
+		testenv.Eventually(t, fmt.Sprintf("%T %s removed", obj, key), func() (bool, string) {
 			err := bed.ControlPlane.Client.Get(context.Background(), key, obj)
 			return apierrors.IsNotFound(err), fmt.Sprint(err)
 		})
@@ -122,7 +123,7 @@ func TestHTTP01ThroughIstioCreatesTheRouteAndRemovesItAfter(t *testing.T) {
 	waitReady(t, cert, metav1.ConditionTrue, edgecertv1alpha1.ReasonIssued)
 	checkSecret(t, cert, "routed.example.test", "www.routed.example.test")
 	checkRouteGone(t, cert)
-	checkEvent(t, cert, "ChallengeRouted", "through Gateway "+ns+"/routed-http01-0 to Service edgecert-system/edgecert-http01")
+	bed.ControlPlane.ExpectEvent(t, cert, "ChallengeRouted", "through Gateway "+ns+"/routed-http01-0 to Service edgecert-system/edgecert-http01")
 }
 
 // checkChallengeRoute fails unless routes are exactly one route sending
@@ -167,7 +168,7 @@ func TestHTTP01ThroughIstioFollowsAnHTTPSRedirect(t *testing.T) {
 		t.Errorf("VirtualService gateways = %v, want %v", vs.Spec.GetGateways(), want)
 	}
 	checkChallengeRoute(t, vs.Spec.GetHttp())
-	checkEvent(t, cert, "ChallengeRedirected", "Gateway "+ns+"/app redirects the hosts to HTTPS")
+	bed.ControlPlane.ExpectEvent(t, cert, "ChallengeRedirected", "Gateway "+ns+"/app redirects the hosts to HTTPS")
 	waitReady(t, cert, metav1.ConditionTrue, edgecertv1alpha1.ReasonIssued)
 	checkRouteGone(t, cert)
 	// The application's Gateway is not edgecert's: it is left as it was.
@@ -258,12 +259,6 @@ func TestCRDRefusesBothGatewayNameAndSelector(t *testing.T) {
 	if err := bed.ControlPlane.Client.Create(ctx, iss); err == nil || !strings.Contains(err.Error(), "set gatewayName or gatewaySelector, not both") {
 		t.Errorf("err = %v, want the CEL message", err)
 	}
-}
-
-// checkEvent waits for an event of reason about obj whose note holds substr.
-func checkEvent(t *testing.T, obj client.Object, reason, substr string) {
-	t.Helper()
-	bed.ControlPlane.ExpectEvent(t, time.Minute, obj, reason, substr)
 }
 
 // A Secret of the Certificate's secretName that someone creates while the

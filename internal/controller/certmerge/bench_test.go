@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/bundle/bundletest"
 	"github.com/edgecert/edgecert/internal/manager"
 	"github.com/edgecert/edgecert/internal/testenv"
 )
@@ -146,7 +145,7 @@ func createBenchSources(b *testing.B, ctx context.Context, c client.Client) []*c
 	parallel(b, len(sources), func(i int) error {
 		ns := fmt.Sprintf("bench-src-%d", i/benchSourcesPerNS)
 		name := fmt.Sprintf("cert-svc-%d", i%benchSourcesPerNS)
-		cert, key := bundletest.KeyPair(time.Now().Add(60*24*time.Hour), name+".example.com")
+		cert, key := keyPair(time.Now().Add(60*24*time.Hour), name+".example.com")
 		s := &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"certmerge": "true"}},
 			Type:       corev1.SecretTypeTLS,
@@ -166,7 +165,7 @@ func createUnrelated(b *testing.B, ctx context.Context, c client.Client) {
 	for i := range namespaces {
 		createNamespace(b, ctx, c, fmt.Sprintf("unrelated-%d", i))
 	}
-	cert, key := bundletest.KeyPair(time.Now().Add(60*24*time.Hour), "unrelated.example.com")
+	cert, key := keyPair(time.Now().Add(60*24*time.Hour), "unrelated.example.com")
 	filler := []byte(strings.Repeat("x", 2048))
 	parallel(b, benchUnrelated, func(i int) error {
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("unrelated-%d", i)}}
@@ -319,7 +318,7 @@ func changeSource(b *testing.B, ctx context.Context, plane *testenv.ControlPlane
 	}
 	defer w.Stop()
 
-	cert, key := bundletest.KeyPair(time.Now().Add(90*24*time.Hour), src.Name+".example.com")
+	cert, key := keyPair(time.Now().Add(90*24*time.Hour), src.Name+".example.com")
 	entry := src.Namespace + "." + src.Name + ".crt"
 	src.Data = map[string][]byte{corev1.TLSCertKey: cert, corev1.TLSPrivateKeyKey: key}
 	t0 := time.Now()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -21,6 +22,7 @@ import (
 	"github.com/edgecert/edgecert/internal/controller/gatewayservice"
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/pki"
+	"github.com/edgecert/edgecert/internal/testenv"
 )
 
 func cmpDiff(want, got any) string { return cmp.Diff(want, got) }
@@ -354,7 +356,7 @@ func TestMissingOrInvalidSecretRefIsRefused(t *testing.T) {
 	}
 
 	mismatched := tlsSecret(t, ns, "mismatched", false, host)
-	_, otherKey := selfSigned(t, host)
+	_, otherKey := testenv.SelfSigned(time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour), host)
 	mismatched.Data[corev1.TLSPrivateKeyKey] = otherKey
 	if err := c().Create(ctx, mismatched); err != nil {
 		t.Fatal(err)
@@ -383,12 +385,12 @@ func TestMissingOrInvalidSecretRefIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = waitReady(t, missing, metav1.ConditionTrue, edgecertv1alpha1.ReasonServerReady)
-	certPEM, keyPEM := selfSigned(t, host)
+	certPEM, keyPEM := testenv.SelfSigned(time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour), host)
 	good.Data = map[string][]byte{corev1.TLSCertKey: certPEM, corev1.TLSPrivateKeyKey: keyPEM}
 	if err := c().Update(ctx, good); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "copy follows the Secret", func() (bool, string) {
+	testenv.Eventually(t, "copy follows the Secret", func() (bool, string) {
 		var copy corev1.Secret
 		if err := c().Get(ctx, types.NamespacedName{Namespace: cl.gwNamespace, Name: got.Status.CredentialName}, &copy); err != nil {
 			return false, err.Error()
@@ -468,7 +470,7 @@ func TestHandWrittenServersSurviveEditsAndEdgecertRepairsItsOwn(t *testing.T) {
 		"port":  map[string]any{"number": int64(80), "protocol": "HTTP", "name": "http-web-" + ns},
 		"hosts": []any{ns + "/web." + ns + ".example.test"},
 	}
-	eventually(t, "edgecert writes its server back", func() (bool, string) {
+	testenv.Eventually(t, "edgecert writes its server back", func() (bool, string) {
 		servers, _ := cl.servers(t)
 		return cmp.Equal(servers["http-web-"+ns], want), fmt.Sprint(servers["http-web-"+ns])
 	})
@@ -512,7 +514,7 @@ func TestGatewayCreatedWhenThePolicyHasASelector(t *testing.T) {
 		t.Errorf("selector = %v", sel)
 	}
 	deleteAndWait(t, gs)
-	eventually(t, "the created Gateway goes with its last server", func() (bool, string) {
+	testenv.Eventually(t, "the created Gateway goes with its last server", func() (bool, string) {
 		err := c().Get(ctx, types.NamespacedName{Namespace: cl.gwNamespace, Name: cl.gwName}, newGatewayObject(cl.gwNamespace, cl.gwName))
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
 	})

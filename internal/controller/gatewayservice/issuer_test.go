@@ -14,64 +14,47 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/pki"
+	"github.com/edgecert/edgecert/internal/testenv"
 )
 
-// newIssuer creates an Issuer for the test Pebble in ns, solving DNS-01
-// through the test BIND's example.test zone, and waits for it.
-func newIssuer(t *testing.T, ns string) {
-	t.Helper()
-	ctx := context.Background()
-	tsig := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tsig", Namespace: ns}, Data: map[string][]byte{"secret": []byte(bed.BIND.Key.Secret)}}
-	if err := c().Create(ctx, tsig); err != nil {
-		t.Fatal(err)
-	}
-	iss := &edgecertv1alpha1.Issuer{
-		ObjectMeta: metav1.ObjectMeta{Name: "pebble", Namespace: ns},
-		Spec: edgecertv1alpha1.IssuerSpec{ACME: edgecertv1alpha1.ACMEIssuer{
-			Server:              bed.Pebble.DirectoryURL,
-			CABundle:            bed.Pebble.ServerCAPEM,
-			PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: "pebble-account"},
-			Solvers: []edgecertv1alpha1.ACMESolver{{
-				DNS01: &edgecertv1alpha1.DNS01Solver{
-					Nameservers: []string{bed.BIND.Addr},
-					RFC2136: &edgecertv1alpha1.RFC2136Provider{
-						Nameserver: bed.BIND.Addr, TSIGKeyName: bed.BIND.Key.Name, TSIGAlgorithm: "HMACSHA256",
-						TSIGSecretRef: edgecertv1alpha1.SecretKeySelector{Name: "tsig", Key: "secret"},
-					},
-				},
-			}},
-		}},
-	}
-	if err := c().Create(ctx, iss); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "issuer Ready", func() (bool, string) {
-		if err := c().Get(ctx, client.ObjectKeyFromObject(iss), iss); err != nil {
-			return false, err.Error()
-		}
-		return meta.IsStatusConditionTrue(iss.Status.Conditions, edgecertv1alpha1.ReadyCondition), fmt.Sprint(iss.Status.Conditions)
-	})
-}
-
 // TestIssuerRefAddsTheServerOnlyAfterTheIssuedSecretExists: edgecert
-// requests a Certificate from Pebble; on every look until it is issued the
-// Gateway has no server for it; then the server names a copy, in the
-// workload namespace, of the Pebble-issued Secret, written before the
-// Gateway.
+// requests a Certificate from Pebble; while it cannot be issued (its
+// issuer does not exist yet) the GatewayService waits for it and the
+// Gateway has no server for it; once issued, on every look, the server is
+// never there before the Certificate is Ready; then the server names a
+// copy, in the workload namespace, of the Pebble-issued Secret, written
+// before the Gateway.
 func TestIssuerRefAddsTheServerOnlyAfterTheIssuedSecretExists(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t, "tenant", nil)
 	cl := newCluster(t, false, nil, ns)
-	newIssuer(t, ns)
 	hosts := []string{"shop." + ns + ".example.test", "*.shop." + ns + ".example.test"}
 	gs := newGS(t, ns, "shop", edgecertv1alpha1.GatewayServiceSpec{Hosts: hosts, Port: 443, Protocol: "HTTPS",
 		TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "SIMPLE", IssuerRef: &edgecertv1alpha1.IssuerReference{Name: "pebble"}}})
 	portName := "https-shop-" + ns
 	certName := "shop-gateway-tls"
 
-	sawWaiting := false
+	// No issuer yet: the Certificate cannot be issued, and the
+	// GatewayService says it waits for it.
 	got := &edgecertv1alpha1.GatewayService{}
-	eventually(t, "server in the Gateway", func() (bool, string) {
+	wantWaiting := "Waiting for Certificate " + certName + ` to be issued: IssuerNotReady: Issuer "pebble": Issuer.edgecert.dev "pebble" not found`
+	testenv.Eventually(t, "GatewayService waiting for its Certificate", func() (bool, string) {
+		if err := c().Get(ctx, client.ObjectKeyFromObject(gs), got); err != nil {
+			return false, err.Error()
+		}
+		cond := meta.FindStatusCondition(got.Status.Conditions, edgecertv1alpha1.ReadyCondition)
+		return cond != nil && cond.Status == metav1.ConditionFalse && cond.Reason == edgecertv1alpha1.ReasonCertificateNotReady && cond.Message == wantWaiting,
+			fmt.Sprintf("%+v", got.Status.Conditions)
+	})
+	if !meta.IsStatusConditionTrue(got.Status.Conditions, edgecertv1alpha1.ReconcilingCondition) {
+		t.Errorf("waiting for the Certificate is not Reconciling: %+v", got.Status.Conditions)
+	}
+	if servers, _ := cl.servers(t); servers[portName] != nil {
+		t.Fatalf("the Gateway has a server for a Certificate that cannot be issued: %v", servers[portName])
+	}
+
+	bed.CreateIssuer(t, bed.Issuer(ns, "pebble"), controllerNamespace)
+	testenv.Eventually(t, "server in the Gateway", func() (bool, string) {
 		if err := c().Get(ctx, client.ObjectKeyFromObject(gs), got); err != nil {
 			return false, err.Error()
 		}
@@ -83,17 +66,8 @@ func TestIssuerRefAddsTheServerOnlyAfterTheIssuedSecretExists(t *testing.T) {
 		if present && !issued {
 			t.Fatalf("the server is in the Gateway before the Certificate is issued (%v)", cert.Status.Conditions)
 		}
-		if cond := meta.FindStatusCondition(got.Status.Conditions, edgecertv1alpha1.ReadyCondition); cond != nil && cond.Reason == edgecertv1alpha1.ReasonCertificateNotReady {
-			sawWaiting = true
-			if !present && !meta.IsStatusConditionTrue(got.Status.Conditions, edgecertv1alpha1.ReconcilingCondition) {
-				t.Errorf("waiting for the certificate is not Reconciling: %+v", got.Status.Conditions)
-			}
-		}
 		return present && meta.IsStatusConditionTrue(got.Status.Conditions, edgecertv1alpha1.ReadyCondition), fmt.Sprintf("%+v", got.Status)
 	})
-	if !sawWaiting {
-		t.Log("issuance finished before a look saw CertificateNotReady; the ordering checks below still apply")
-	}
 
 	var cert edgecertv1alpha1.Certificate
 	if err := c().Get(ctx, types.NamespacedName{Namespace: ns, Name: certName}, &cert); err != nil {

@@ -2,16 +2,7 @@ package gatewayservice_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,10 +15,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/controller/gatewayservice"
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/kube"
-	"github.com/edgecert/edgecert/internal/pki"
+	"github.com/edgecert/edgecert/internal/manager"
 	"github.com/edgecert/edgecert/internal/testenv"
 	"github.com/edgecert/edgecert/internal/testenv/managertest"
 )
@@ -37,45 +27,11 @@ var bed *testenv.Bed
 const controllerNamespace = managertest.ControllerNamespace
 
 func TestMain(m *testing.M) {
-	// Benchmarks run the controller as a process of its own: no manager here.
-	if isBenchmarkOnly() {
-		managertest.SetLogger()
-		var err error
-		if bed, err = testenv.Start(testenv.Options{}); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		code := m.Run()
-		bed.Stop()
-		os.Exit(code)
-	}
-	// Tenant Secrets are not watched; a short period keeps the tests that
-	// create or fix one quick.
-	gatewayservice.SecretResyncPeriod = time.Second
-	var env *managertest.Env
-	managertest.Main(setBed{m, &env}, managertest.Options{}, &env)
-}
-
-// setBed makes the started bed the package's before the tests run.
-type setBed struct {
-	m   *testing.M
-	env **managertest.Env
-}
-
-func (s setBed) Run() int {
-	bed = (*s.env).Bed
-	return s.m.Run()
-}
-
-// isBenchmarkOnly reports whether -run matches no test (make bench passes
-// -run='^$').
-func isBenchmarkOnly() bool {
-	for _, a := range os.Args {
-		if strings.HasPrefix(a, "-test.run=") && strings.TrimPrefix(a, "-test.run=") == "^$" {
-			return true
-		}
-	}
-	return false
+	managertest.Main(m, managertest.Options{Configure: func(o *manager.Options) {
+		// Tenant Secrets are not watched; a short period keeps the tests
+		// that create or fix one quick.
+		o.GatewayService.SecretResyncPeriod = time.Second
+	}}, &bed)
 }
 
 // cluster is one test's platform: a gateway namespace with a Gateway that
@@ -205,7 +161,7 @@ func secretRefSpec(secret string, hosts ...string) edgecertv1alpha1.GatewayServi
 func waitReady(t testing.TB, gs *edgecertv1alpha1.GatewayService, status metav1.ConditionStatus, reason string) *edgecertv1alpha1.GatewayService {
 	t.Helper()
 	got := &edgecertv1alpha1.GatewayService{}
-	eventually(t, fmt.Sprintf("GatewayService %s/%s Ready=%s %s", gs.Namespace, gs.Name, status, reason), func() (bool, string) {
+	testenv.Eventually(t, fmt.Sprintf("GatewayService %s/%s Ready=%s %s", gs.Namespace, gs.Name, status, reason), func() (bool, string) {
 		if err := c().Get(context.Background(), client.ObjectKeyFromObject(gs), got); err != nil {
 			return false, err.Error()
 		}
@@ -227,7 +183,7 @@ func deleteAndWait(t testing.TB, obj client.Object) {
 	if err := c().Delete(context.Background(), obj); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "deleted "+obj.GetName(), func() (bool, string) {
+	testenv.Eventually(t, "deleted "+obj.GetName(), func() (bool, string) {
 		err := c().Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
 	})
@@ -237,43 +193,11 @@ func deleteAndWait(t testing.TB, obj client.Object) {
 // certificate for hosts; withCA adds a ca.crt.
 func tlsSecret(t testing.TB, ns, name string, withCA bool, hosts ...string) *corev1.Secret {
 	t.Helper()
-	certPEM, keyPEM := selfSigned(t, hosts...)
+	certPEM, keyPEM := testenv.SelfSigned(time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour), hosts...)
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Type: corev1.SecretTypeTLS,
 		Data: map[string][]byte{corev1.TLSCertKey: certPEM, corev1.TLSPrivateKeyKey: keyPEM}}
 	if withCA {
 		s.Data["ca.crt"] = certPEM
 	}
 	return s
-}
-
-func selfSigned(t testing.TB, hosts ...string) ([]byte, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: hosts[0]},
-		DNSNames:     hosts,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM, err := pki.EncodeKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), keyPEM
-}
-
-// eventually waits up to two minutes for cond (testenv.Eventually).
-func eventually(t testing.TB, what string, cond func() (bool, string)) {
-	t.Helper()
-	testenv.Eventually(t, 2*time.Minute, what, cond)
 }

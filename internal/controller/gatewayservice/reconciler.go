@@ -33,13 +33,8 @@ import (
 // Gateway, and its Secret copy, before the object goes.
 const Finalizer = "edgecert.dev/gatewayservice-server"
 
-// SecretResyncPeriod is how often a GatewayService whose TLS Secret is
-// read by secretRef (or clientCASecretRef) checks it again. Those Secrets
-// belong to tenants and carry no edgecert label, so the manager does not
-// watch them (it caches only Secrets edgecert labelled); a change reaches
-// the copy within this period, or at once when the GatewayService changes.
-// Tests shorten it.
-var SecretResyncPeriod = 2 * time.Minute
+// DefaultSecretResyncPeriod is Options.SecretResyncPeriod's default.
+const DefaultSecretResyncPeriod = 2 * time.Minute
 
 // +kubebuilder:rbac:groups=edgecert.dev,resources=gatewayservices,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=edgecert.dev,resources=gatewayservices/status,verbs=get;update;patch
@@ -64,6 +59,10 @@ type Reconciler struct {
 	Secrets kube.Secrets
 	// Events records changes.
 	Events events.EventRecorder
+	// SecretResyncPeriod is how often a GatewayService whose TLS Secret is
+	// read by secretRef (or clientCASecretRef) looks at it again
+	// (Options.SecretResyncPeriod).
+	SecretResyncPeriod time.Duration
 }
 
 // scope is what the steps of one pass found.
@@ -157,7 +156,7 @@ func (r *Reconciler) end(s *scope, err error) (ctrl.Result, error) {
 // is involved.
 func (r *Reconciler) requeue(s *scope) ctrl.Result {
 	if t := s.gs.Spec.TLS; t != nil && (t.SecretRef != nil || t.ClientCASecretRef != nil) {
-		return ctrl.Result{RequeueAfter: SecretResyncPeriod}
+		return ctrl.Result{RequeueAfter: r.SecretResyncPeriod}
 	}
 	return ctrl.Result{}
 }

@@ -3,6 +3,7 @@ package gatewayservice
 import (
 	"context"
 	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -43,6 +44,13 @@ type Options struct {
 	// MaxConcurrentReconciles bounds parallel passes. Passes on one
 	// Gateway race only at the write, which optimistic concurrency guards.
 	MaxConcurrentReconciles int
+	// SecretResyncPeriod is how often a GatewayService whose TLS Secret is
+	// read by secretRef (or clientCASecretRef) checks it again. Those
+	// Secrets belong to tenants and carry no edgecert label, so the
+	// manager does not watch them (it caches only Secrets edgecert
+	// labelled); a change reaches the copy within this period, or at once
+	// when the GatewayService changes. Default DefaultSecretResyncPeriod.
+	SecretResyncPeriod time.Duration
 }
 
 // SetupWithManager registers the GatewayService controller and its field
@@ -79,6 +87,11 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		APIReader: mgr.GetAPIReader(),
 		Secrets:   kube.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
 		Events:    mgr.GetEventRecorder("edgecert-gatewayservice"),
+
+		SecretResyncPeriod: opts.SecretResyncPeriod,
+	}
+	if r.SecretResyncPeriod <= 0 {
+		r.SecretResyncPeriod = DefaultSecretResyncPeriod
 	}
 	concurrency := opts.MaxConcurrentReconciles
 	if concurrency == 0 {

@@ -17,6 +17,7 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/ingress"
+	"github.com/edgecert/edgecert/internal/testenv"
 )
 
 // gatewayAPIListener is a listener on port with hostname ("" for none);
@@ -140,7 +141,7 @@ func TestGatewayAPIGatewayCrossNamespaceReferenceGrant(t *testing.T) {
 	}
 
 	wantNote := ingress.RefusedRef{GatewayNamespace: apps, Namespace: certs, Name: "shared-tls", Listeners: []string{"https"}}.String()
-	eventually(t, "ReferenceNotPermitted event on the Gateway", func() (bool, string) {
+	testenv.Eventually(t, "ReferenceNotPermitted event on the Gateway", func() (bool, string) {
 		var events eventsv1.EventList
 		if err := c().List(ctx, &events, client.InNamespace(apps)); err != nil {
 			return false, err.Error()
@@ -202,7 +203,7 @@ func TestGatewayAPIGatewayCrossNamespaceReferenceGrant(t *testing.T) {
 	if err := c().Create(ctx, newGrant()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Certificate made again with the grant back", func() (bool, string) {
+	testenv.Eventually(t, "Certificate made again with the grant back", func() (bool, string) {
 		err := c().Get(ctx, client.ObjectKeyFromObject(cert), &edgecertv1alpha1.Certificate{})
 		return err == nil, fmt.Sprint(err)
 	})

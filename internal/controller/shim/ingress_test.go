@@ -14,6 +14,7 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/ingress"
+	"github.com/edgecert/edgecert/internal/testenv"
 )
 
 // TestSeed003IngressWithCertManagerAnnotation: seed 003's Ingress, applied
@@ -52,7 +53,7 @@ func TestSeed003IngressWithCertManagerAnnotation(t *testing.T) {
 	if got, want := printedColumn(t, ns, "demo-example-tls", "Source"), "Ingress "+ns+"/demo-app-ingress"; got != want {
 		t.Errorf("kubectl get certificate -o wide shows Source %q, want %q", got, want)
 	}
-	checkEvent(t, &ing, "CertificateIssued", "Certificate "+ns+"/demo-example-tls is Ready: Secret demo-example-tls holds a certificate for demo.example.com, valid until")
+	bed.ControlPlane.ExpectEvent(t, &ing, "CertificateIssued", "Certificate "+ns+"/demo-example-tls is Ready: Secret demo-example-tls holds a certificate for demo.example.com, valid until")
 
 	delete(ing.Annotations, "cert-manager.io/cluster-issuer")
 	if err := c().Update(ctx, &ing); err != nil {
@@ -90,7 +91,7 @@ func TestIngressEdgecertAnnotationHostsChangeAndDelete(t *testing.T) {
 	if err := c().Update(ctx, ing); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Certificate covers both hosts", func() (bool, string) {
+	testenv.Eventually(t, "Certificate covers both hosts", func() (bool, string) {
 		cert := waitIssued(t, ns, "web-tls")
 		return len(cert.Spec.DNSNames) == 2, fmt.Sprint(cert.Spec.DNSNames)
 	})

@@ -17,6 +17,7 @@ import (
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/ingress"
 	"github.com/edgecert/edgecert/internal/kube"
+	"github.com/edgecert/edgecert/internal/testenv"
 )
 
 func istioGateway(ns, name string) *unstructured.Unstructured {
@@ -92,7 +93,7 @@ func TestIstioGatewayTwoTLSServers(t *testing.T) {
 	// The server without a credentialName names the issued Secret; the
 	// others are exactly as written.
 	wantAPI := map[string]any{"port": apiServer["port"], "hosts": apiServer["hosts"], "tls": map[string]any{"mode": "SIMPLE", "credentialName": apiSecret}}
-	eventually(t, "credentialName set on https-api", func() (bool, string) {
+	testenv.Eventually(t, "credentialName set on https-api", func() (bool, string) {
 		if err := c().Get(ctx, client.ObjectKeyFromObject(gw), gw); err != nil {
 			return false, err.Error()
 		}
@@ -158,11 +159,11 @@ func TestIstioGatewayWithHTTP01ThroughIstio(t *testing.T) {
 	ctx := context.Background()
 	apps, workload := newNamespace(t, "apps"), newNamespace(t, "istio-ingress")
 	selector := map[string]string{"istio": workload}
-	newClusterIssuerWith(t, "pebble-istio-"+apps, edgecertv1alpha1.ACMESolver{HTTP01: &edgecertv1alpha1.HTTP01Solver{Istio: &edgecertv1alpha1.HTTP01IstioRoute{
+	bed.CreateIssuer(t, bed.ClusterIssuer("pebble-istio-"+apps, edgecertv1alpha1.ACMESolver{HTTP01: &edgecertv1alpha1.HTTP01Solver{Istio: &edgecertv1alpha1.HTTP01IstioRoute{
 		GatewaySelector:  selector,
 		SolverService:    edgecertv1alpha1.ServiceReference{Name: "edgecert-http01", Namespace: controllerNamespace, Port: 8089},
 		PropagationDelay: &metav1.Duration{Duration: time.Second},
-	}}})
+	}}}), controllerNamespace)
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: workload, Name: "istio-ingressgateway", Labels: selector},
 		Spec:       corev1.ServiceSpec{Selector: selector, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
@@ -184,7 +185,7 @@ func TestIstioGatewayWithHTTP01ThroughIstio(t *testing.T) {
 	vs.SetAPIVersion("networking.istio.io/v1")
 	vs.SetKind("VirtualService")
 	key := types.NamespacedName{Namespace: workload, Name: "app-tls-http01-0"}
-	eventually(t, "challenge VirtualService "+key.String(), func() (bool, string) {
+	testenv.Eventually(t, "challenge VirtualService "+key.String(), func() (bool, string) {
 		err := c().Get(ctx, key, vs)
 		return err == nil, fmt.Sprint(err)
 	})
@@ -196,7 +197,7 @@ func TestIstioGatewayWithHTTP01ThroughIstio(t *testing.T) {
 	waitIssued(t, workload, "app-tls")
 	checkIssuedByPebble(t, workload, "app-tls", host)
 	waitGone(t, vs)
-	checkEvent(t, gw, "CertificateIssued", "Certificate "+workload+"/app-tls is Ready")
+	bed.ControlPlane.ExpectEvent(t, gw, "CertificateIssued", "Certificate "+workload+"/app-tls is Ready")
 }
 
 // TestIstioGatewayCertificateProblemsReachTheGateway: a generated
@@ -215,7 +216,7 @@ func TestIstioGatewayCertificateProblemsReachTheGateway(t *testing.T) {
 	if err := c().Create(ctx, gw); err != nil {
 		t.Fatal(err)
 	}
-	checkEvent(t, gw, "CertificateNotReady", "Certificate "+apps+"/wild-tls is not Ready (InvalidSpec)")
+	bed.ControlPlane.ExpectEvent(t, gw, "CertificateNotReady", "Certificate "+apps+"/wild-tls is not Ready (InvalidSpec)")
 }
 
 func toAny(m map[string]string) map[string]any {

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,8 +25,7 @@ import (
 	"github.com/edgecert/edgecert/internal/testenv/managertest"
 )
 
-// bed is the test bed with edgecert's manager running against it.
-var bed *managertest.Env
+var bed *testenv.Bed
 
 const controllerNamespace = managertest.ControllerNamespace
 
@@ -36,23 +33,10 @@ const controllerNamespace = managertest.ControllerNamespace
 // names, a wildcard to 127.0.0.1) and example.com (seed 003's DNS-01
 // zone), and the whole manager with the cert-manager compatibility on.
 func TestMain(m *testing.M) {
-	managertest.Main(tsigFirst{m}, managertest.Options{
+	managertest.Main(m, managertest.Options{
 		Bed:       testenv.Options{BIND: testenv.BINDOptions{Zones: []string{"example.test", "example.com"}}},
 		Configure: func(o *manager.Options) { o.IngressShimCertManagerAnnotations = true },
 	}, &bed)
-}
-
-// tsigFirst stores the test BIND's TSIG secret where ClusterIssuers read
-// Secrets, then runs the tests.
-type tsigFirst struct{ m *testing.M }
-
-func (t tsigFirst) Run() int {
-	tsig := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tsig", Namespace: controllerNamespace}, Data: map[string][]byte{"secret": []byte(bed.BIND.Key.Secret)}}
-	if err := c().Create(context.Background(), tsig); err != nil {
-		fmt.Fprintln(os.Stderr, "create TSIG Secret:", err)
-		return 1
-	}
-	return t.m.Run()
 }
 
 func c() client.Client { return bed.ControlPlane.Client }
@@ -73,45 +57,9 @@ func newClusterIssuer(t *testing.T, name string, dnsZones ...string) {
 	t.Helper()
 	solver := edgecertv1alpha1.ACMESolver{HTTP01: &edgecertv1alpha1.HTTP01Solver{}}
 	if len(dnsZones) > 0 {
-		solver = edgecertv1alpha1.ACMESolver{
-			Selector: &edgecertv1alpha1.SolverSelector{DNSZones: dnsZones},
-			DNS01: &edgecertv1alpha1.DNS01Solver{
-				Nameservers: []string{bed.BIND.Addr},
-				RFC2136: &edgecertv1alpha1.RFC2136Provider{
-					Nameserver: bed.BIND.Addr, TSIGKeyName: bed.BIND.Key.Name, TSIGAlgorithm: "HMACSHA256",
-					TSIGSecretRef: edgecertv1alpha1.SecretKeySelector{Name: "tsig", Key: "secret"},
-				},
-			},
-		}
+		solver = bed.BINDSolver(dnsZones...)
 	}
-	newClusterIssuerWith(t, name, solver)
-}
-
-// newClusterIssuerWith creates a ClusterIssuer for the test Pebble with
-// one solver and waits for it.
-func newClusterIssuerWith(t *testing.T, name string, solver edgecertv1alpha1.ACMESolver) {
-	t.Helper()
-	ctx := context.Background()
-	iss := &edgecertv1alpha1.ClusterIssuer{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: edgecertv1alpha1.IssuerSpec{ACME: edgecertv1alpha1.ACMEIssuer{
-			Server:              bed.Pebble.DirectoryURL,
-			Email:               "ops@example.test",
-			CABundle:            bed.Pebble.ServerCAPEM,
-			PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: name + "-account"},
-			Solvers:             []edgecertv1alpha1.ACMESolver{solver},
-		}},
-	}
-	if err := c().Create(ctx, iss); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c().Delete(context.Background(), iss) })
-	eventually(t, "ClusterIssuer "+name+" Ready", func() (bool, string) {
-		if err := c().Get(ctx, client.ObjectKeyFromObject(iss), iss); err != nil {
-			return false, err.Error()
-		}
-		return meta.IsStatusConditionTrue(iss.Status.Conditions, edgecertv1alpha1.ReadyCondition), fmt.Sprint(iss.Status.Conditions)
-	})
+	bed.CreateIssuer(t, bed.ClusterIssuer(name, solver), controllerNamespace)
 }
 
 // waitIssued waits for the Certificate to exist and be Ready (Issued) for
@@ -119,7 +67,7 @@ func newClusterIssuerWith(t *testing.T, name string, solver edgecertv1alpha1.ACM
 func waitIssued(t *testing.T, ns, name string) *edgecertv1alpha1.Certificate {
 	t.Helper()
 	cert := &edgecertv1alpha1.Certificate{}
-	eventually(t, fmt.Sprintf("Certificate %s/%s issued", ns, name), func() (bool, string) {
+	testenv.Eventually(t, fmt.Sprintf("Certificate %s/%s issued", ns, name), func() (bool, string) {
 		if err := c().Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, cert); err != nil {
 			return false, err.Error()
 		}
@@ -165,22 +113,10 @@ func checkIssuedByPebble(t *testing.T, ns, name string, hosts ...string) {
 // waitGone waits until obj no longer exists.
 func waitGone(t *testing.T, obj client.Object) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%s/%s deleted", obj.GetNamespace(), obj.GetName()), func() (bool, string) {
+	testenv.Eventually(t, fmt.Sprintf("%s/%s deleted", obj.GetNamespace(), obj.GetName()), func() (bool, string) {
 		err := c().Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
 	})
-}
-
-// eventually waits up to two minutes for cond (testenv.Eventually).
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	testenv.Eventually(t, 2*time.Minute, what, cond)
-}
-
-// checkEvent waits for an event of reason about obj whose note holds substr.
-func checkEvent(t *testing.T, obj client.Object, reason, substr string) {
-	t.Helper()
-	bed.ControlPlane.ExpectEvent(t, 2*time.Minute, obj, reason, substr)
 }
 
 // printedColumn is what "kubectl get certificate -o wide" prints in

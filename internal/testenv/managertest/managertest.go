@@ -1,26 +1,28 @@
 // Package managertest starts the test bed and edgecert's whole manager in
-// the test process, wired exactly as `edgecert controller` wires it, so
-// that a controller package's TestMain is a few lines. It lives apart from
-// testenv because it imports every controller.
+// the test process, wired exactly as `edgecert controller` wires it. It is
+// the TestMain of every package whose tests run the manager:
+//
+//	var bed *testenv.Bed
+//
+//	func TestMain(m *testing.M) { managertest.Main(m, managertest.Options{}, &bed) }
+//
+// It lives apart from testenv because it imports every controller.
 package managertest
 
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
+	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/edgecert/edgecert/internal/manager"
 	"github.com/edgecert/edgecert/internal/testenv"
 )
 
-// ControllerNamespace is edgecert's own namespace in the test bed
-// (ClusterIssuers' Secrets live there).
+// ControllerNamespace is edgecert's own namespace in the test bed: the
+// leader Lease, and ClusterIssuers' Secrets.
 const ControllerNamespace = "edgecert-system"
 
 // Options choose the test bed and adjust the manager.
@@ -33,30 +35,32 @@ type Options struct {
 	Configure func(*manager.Options)
 }
 
-// Env is a running test bed with the manager.
-type Env struct {
-	*testenv.Bed
-	cancel context.CancelFunc
-	done   chan error
+// Main is the TestMain of a package whose tests run the manager: it
+// starts the test bed with o.Bed, creates ControllerNamespace, starts the
+// manager, stores the bed in *bed, runs the tests, stops the manager and
+// the bed, and exits with the tests' code, or 1 when something did not
+// start or the manager failed. When the binary runs benchmarks only
+// (testenv.BenchmarksOnly), it starts nothing and *bed stays nil:
+// benchmarks start their own beds and controller processes.
+func Main(m *testing.M, o Options, bed **testenv.Bed) {
+	testenv.MainWith(m, bed, func() (*testenv.Bed, func() error, error) { return start(o) })
 }
 
-// Start starts the test bed, creates ControllerNamespace, and starts the
-// manager. Stop it with Stop.
-func Start(o Options) (*Env, error) {
+// start starts the bed and the manager and returns how to stop both; the
+// manager's error is what stop returns.
+func start(o Options) (*testenv.Bed, func() error, error) {
 	httpPort, err := testenv.FreePort()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	o.Bed.Pebble.HTTPPort = httpPort
 	bed, err := testenv.Start(o.Bed)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e := &Env{Bed: bed, cancel: cancel, done: make(chan error, 1)}
-	if err := bed.ControlPlane.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ControllerNamespace}}); err != nil {
-		e.stopBed()
-		return nil, err
+	if err := bed.ControlPlane.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ControllerNamespace}}); err != nil {
+		bed.Stop()
+		return nil, nil, err
 	}
 	opts := manager.DefaultOptions()
 	opts.MetricsAddr, opts.ProbeAddr = "0", "0"
@@ -66,52 +70,19 @@ func Start(o Options) (*Env, error) {
 	}
 	mgr, err := manager.New(bed.ControlPlane.Config, opts)
 	if err != nil {
-		e.stopBed()
-		return nil, err
+		bed.Stop()
+		return nil, nil, err
 	}
-	go func() { e.done <- mgr.Start(ctx) }()
-	return e, nil
-}
-
-// Stop ends the manager, then the test bed, and returns the manager's error.
-func (e *Env) Stop() error {
-	e.cancel()
-	err := <-e.done
-	e.Bed.Stop()
-	return err
-}
-
-func (e *Env) stopBed() {
-	e.cancel()
-	e.Bed.Stop()
-}
-
-// SetLogger sends controller logs to stderr when EDGECERT_TEST_LOG is set
-// and discards them otherwise, so test output stays readable.
-func SetLogger() {
-	if os.Getenv("EDGECERT_TEST_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
-		return
-	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(io.Discard)))
-}
-
-// Main is a TestMain body: it starts an Env, runs the tests and exits with
-// their code, or with 1 when the bed or the manager fails.
-func Main(m interface{ Run() int }, o Options, env **Env) {
-	SetLogger()
-	e, err := Start(o)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start test bed and manager:", err)
-		os.Exit(1)
-	}
-	*env = e
-	code := m.Run()
-	if err := e.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "manager:", err)
-		if code == 0 {
-			code = 1
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	return bed, func() error {
+		cancel()
+		err := <-done
+		bed.Stop()
+		if err != nil {
+			return fmt.Errorf("manager: %w", err)
 		}
-	}
-	os.Exit(code)
+		return nil
+	}, nil
 }

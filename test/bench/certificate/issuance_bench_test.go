@@ -81,7 +81,7 @@ func runPhase(b *testing.B, n int, singles bool) phase {
 		b.Fatal(err)
 	}
 	defer ctrl.Stop()
-	setUpIssuer(b, bed, zone)
+	setUpIssuer(b, bed)
 
 	writes0 := apiWrites(b, bed)
 	cpu0, err := ctrl.CPUSeconds()
@@ -278,33 +278,11 @@ func (s *floorSolver) CleanUp(ctx context.Context, ch acmeapi.Challenge) error {
 	return s.provider.CleanUp(ctx, s.zone, ch.DNS01TXTRecordName()+".", ch.DNS01KeyAuthorization())
 }
 
-func setUpIssuer(b *testing.B, bed *testenv.Bed, zone string) {
-	ctx := context.Background()
-	c := bed.ControlPlane.Client
-	for _, o := range []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench"}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tsig", Namespace: "edgecert-system"}, Data: map[string][]byte{"secret": []byte(bed.BIND.Key.Secret)}},
-		&edgecertv1alpha1.ClusterIssuer{
-			ObjectMeta: metav1.ObjectMeta{Name: "pebble"},
-			Spec: edgecertv1alpha1.IssuerSpec{ACME: edgecertv1alpha1.ACMEIssuer{
-				Server: bed.Pebble.DirectoryURL, CABundle: bed.Pebble.ServerCAPEM,
-				PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: "pebble-account"},
-				Solvers: []edgecertv1alpha1.ACMESolver{{DNS01: &edgecertv1alpha1.DNS01Solver{
-					Nameservers: []string{bed.BIND.Addr},
-					RFC2136: &edgecertv1alpha1.RFC2136Provider{Nameserver: bed.BIND.Addr, TSIGKeyName: bed.BIND.Key.Name, TSIGAlgorithm: "HMACSHA256",
-						TSIGSecretRef: edgecertv1alpha1.SecretKeySelector{Name: "tsig", Key: "secret"}},
-				}}},
-			}},
-		},
-	} {
-		if err := c.Create(ctx, o); err != nil {
-			b.Fatal(err)
-		}
+func setUpIssuer(b *testing.B, bed *testenv.Bed) {
+	if err := bed.ControlPlane.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench"}}); err != nil {
+		b.Fatal(err)
 	}
-	waitFor(b, time.Minute, func() bool {
-		var iss edgecertv1alpha1.ClusterIssuer
-		return c.Get(ctx, client.ObjectKey{Name: "pebble"}, &iss) == nil && meta.IsStatusConditionTrue(iss.Status.Conditions, edgecertv1alpha1.ReadyCondition)
-	})
+	bed.CreateIssuer(b, bed.ClusterIssuer("pebble"), "edgecert-system")
 }
 
 // controllerIssue creates n Certificates and waits until all are Ready.

@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,14 +33,7 @@ import (
 var bed *testenv.Bed
 
 func TestMain(m *testing.M) {
-	var err error
-	if bed, err = testenv.Start(testenv.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	bed.Stop()
-	os.Exit(code)
+	testenv.Main(m, testenv.Options{}, &bed)
 }
 
 // newOrders and renewalInfos count newOrder and renewalInfo requests
@@ -87,24 +79,14 @@ func setUpWithCA(t *testing.T, pebble *testenv.Pebble, host string) (*edgecertv1
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tsig", Namespace: ns}, Data: map[string][]byte{"secret": []byte(bed.BIND.Key.Secret)}}); err != nil {
+	if err := c.Create(ctx, bed.TSIGSecret(ns)); err != nil {
 		t.Fatal(err)
 	}
-	iss := &edgecertv1alpha1.Issuer{
-		ObjectMeta: metav1.ObjectMeta{Name: "pebble", Namespace: ns},
-		Spec: edgecertv1alpha1.IssuerSpec{ACME: edgecertv1alpha1.ACMEIssuer{
-			Server: pebble.DirectoryURL, CABundle: pebble.ServerCAPEM,
-			// Pebble picks a profile at random when none is asked for; the
-			// renewal tests count on the 90 days of "default".
-			Profile:             "default",
-			PrivateKeySecretRef: edgecertv1alpha1.LocalSecretReference{Name: "account"},
-			Solvers: []edgecertv1alpha1.ACMESolver{{DNS01: &edgecertv1alpha1.DNS01Solver{
-				Nameservers: []string{bed.BIND.Addr},
-				RFC2136: &edgecertv1alpha1.RFC2136Provider{Nameserver: bed.BIND.Addr, TSIGKeyName: bed.BIND.Key.Name, TSIGAlgorithm: "HMACSHA256",
-					TSIGSecretRef: edgecertv1alpha1.SecretKeySelector{Name: "tsig", Key: "secret"}},
-			}}},
-		}},
-	}
+	iss := bed.Issuer(ns, "pebble")
+	iss.Spec.ACME.Server, iss.Spec.ACME.CABundle = pebble.DirectoryURL, pebble.ServerCAPEM
+	// Pebble picks a profile at random when none is asked for; the renewal
+	// tests count on the 90 days of "default".
+	iss.Spec.ACME.Profile = "default"
 	if err := c.Create(ctx, iss); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +114,7 @@ func untilReady(t *testing.T, r *certificate.Reconciler, cert *edgecertv1alpha1.
 	ctx := context.Background()
 	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(cert)}
 	seen := map[string]bool{}
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(testenv.DefaultBound)
 	for time.Now().Before(deadline) {
 		res, err := r.Reconcile(ctx, req)
 		if err != nil {
