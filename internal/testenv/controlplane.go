@@ -150,6 +150,17 @@ func (cp *ControlPlane) EventNotes(ctx context.Context, obj client.Object, reaso
 	return notes, nil
 }
 
+// UserConfig reaches the API server as user name, in no group and bound to
+// no role: RBAC refuses it everything, so that a test sees what code does
+// when the API server answers Forbidden.
+func (cp *ControlPlane) UserConfig(name string) (*rest.Config, error) {
+	u, err := cp.env.AddUser(envtest.User{Name: name}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("add user %s: %w", name, err)
+	}
+	return u.Config(), nil
+}
+
 // Stop ends the API server and etcd and removes their data.
 func (cp *ControlPlane) Stop() {
 	if cp.env != nil {
