@@ -24,8 +24,6 @@ const (
 // Reasons shared by several kinds. Reasons are CamelCase and stable; the
 // condition message carries the details.
 const (
-	// ReasonReady: the object is up to date.
-	ReasonReady = "Ready"
 	// ReasonProgressing: work is under way; look again later.
 	ReasonProgressing = "Progressing"
 	// ReasonInvalidSpec: the spec cannot be acted on; the message says which
