@@ -31,11 +31,13 @@ func BenchmarkGatewayService500(b *testing.B) {
 	)
 	// managertest starts no bed for benchmarks: this one starts its own,
 	// which the package's helpers read, with no manager in the process.
+	// Registered first, the cleanup runs after the helpers' own.
 	own, err := testenv.Start(testenv.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer func(shared *testenv.Bed) { own.Stop(); bed = shared }(bed)
+	shared := bed
+	b.Cleanup(func() { own.Stop(); bed = shared })
 	bed = own
 	for range b.N {
 		ctx := context.Background()
