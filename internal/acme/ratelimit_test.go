@@ -21,7 +21,7 @@ func rateLimitingCA(t *testing.T, retryAfter string) *httptest.Server {
 		switch r.URL.Path {
 		case "/dir":
 			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"newNonce":"%[1]s/nonce","newAccount":"%[1]s/account","newOrder":"%[1]s/order"}`, srv.URL)
+			_, _ = fmt.Fprintf(w, `{"newNonce":"%[1]s/nonce","newAccount":"%[1]s/account","newOrder":"%[1]s/order"}`, srv.URL)
 		case "/nonce":
 			w.WriteHeader(http.StatusOK)
 		case "/order":
@@ -30,7 +30,7 @@ func rateLimitingCA(t *testing.T, retryAfter string) *httptest.Server {
 				w.Header().Set("Retry-After", retryAfter)
 			}
 			w.WriteHeader(http.StatusTooManyRequests)
-			fmt.Fprint(w, `{"type":"urn:ietf:params:acme:error:rateLimited","detail":"too many new orders recently","status":429}`)
+			_, _ = fmt.Fprint(w, `{"type":"urn:ietf:params:acme:error:rateLimited","detail":"too many new orders recently","status":429}`)
 		default:
 			http.NotFound(w, r)
 		}

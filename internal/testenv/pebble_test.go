@@ -14,29 +14,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mholt/acmez/v3"
-	acmeapi "github.com/mholt/acmez/v3/acme"
+	acmeclient "github.com/mholt/acmez/v3"
+	acmez "github.com/mholt/acmez/v3/acme"
 
 	"github.com/edgecert/edgecert/internal/dns/rfc2136"
 )
 
 // bareACME is an acmez client on the test Pebble with a new account,
 // answering DNS-01 through the test BIND.
-func bareACME(t *testing.T) (*acmez.Client, acmeapi.Account) {
+func bareACME(t *testing.T) (*acmeclient.Client, acmez.Account) {
 	t.Helper()
 	provider, err := rfc2136.New(rfc2136.Config{Nameserver: bed.BIND.Addr, TSIGKeyName: bed.BIND.Key.Name, TSIGAlgorithm: bed.BIND.Key.Algorithm, TSIGSecret: bed.BIND.Key.Secret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := &acmez.Client{
-		Client:           &acmeapi.Client{Directory: bed.Pebble.DirectoryURL, HTTPClient: bed.Pebble.HTTPClient(), PollInterval: 20 * time.Millisecond},
-		ChallengeSolvers: map[string]acmez.Solver{acmeapi.ChallengeTypeDNS01: dns01Solver{provider}},
+	cl := &acmeclient.Client{
+		Client:           &acmez.Client{Directory: bed.Pebble.DirectoryURL, HTTPClient: bed.Pebble.HTTPClient(), PollInterval: 20 * time.Millisecond},
+		ChallengeSolvers: map[string]acmeclient.Solver{acmez.ChallengeTypeDNS01: dns01Solver{provider}},
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	acct, err := cl.NewAccount(t.Context(), acmeapi.Account{PrivateKey: key, TermsOfServiceAgreed: true})
+	acct, err := cl.NewAccount(t.Context(), acmez.Account{PrivateKey: key, TermsOfServiceAgreed: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,11 +47,11 @@ func bareACME(t *testing.T) (*acmez.Client, acmeapi.Account) {
 // queries directly, so there is nothing to wait for.
 type dns01Solver struct{ p *rfc2136.Provider }
 
-func (s dns01Solver) Present(ctx context.Context, ch acmeapi.Challenge) error {
+func (s dns01Solver) Present(ctx context.Context, ch acmez.Challenge) error {
 	return s.p.Present(ctx, bed.BIND.Zones[0], ch.DNS01TXTRecordName()+".", ch.DNS01KeyAuthorization())
 }
 
-func (s dns01Solver) CleanUp(ctx context.Context, ch acmeapi.Challenge) error {
+func (s dns01Solver) CleanUp(ctx context.Context, ch acmez.Challenge) error {
 	return s.p.CleanUp(ctx, bed.BIND.Zones[0], ch.DNS01TXTRecordName()+".", ch.DNS01KeyAuthorization())
 }
 
@@ -63,7 +63,7 @@ func TestPebbleCountsOrdersCreated(t *testing.T) {
 	}
 	for i := range 3 {
 		host := fmt.Sprintf("orders-%d.%s", i, strings.TrimSuffix(bed.BIND.Zones[0], "."))
-		if _, err := cl.NewOrder(t.Context(), acct, acmeapi.Order{Identifiers: []acmeapi.Identifier{{Type: "dns", Value: host}}}); err != nil {
+		if _, err := cl.NewOrder(t.Context(), acct, acmez.Order{Identifiers: []acmez.Identifier{{Type: "dns", Value: host}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -100,7 +100,7 @@ func TestPebbleSetRenewalInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := acmeapi.ARIUniqueIdentifier(leaf)
+	id, err := acmez.ARIUniqueIdentifier(leaf)
 	if err != nil {
 		t.Fatal(err)
 	}

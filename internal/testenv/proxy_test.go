@@ -50,13 +50,15 @@ func TestProxyBlackHolesPebbleAndResumes(t *testing.T) {
 
 	proxy.SetBlackHole(true)
 	// The kept-alive connection from the first GET goes silent...
-	if _, err := hc.Get(dirURL); !isTimeout(err) {
+	if resp, err := hc.Get(dirURL); !isTimeout(err) {
+		closeBody(resp)
 		t.Fatalf("GET on a kept-alive connection in the black hole: err = %v, want a timeout", err)
 	}
 	// ...and so does a new one.
 	fresh := bed.Pebble.HTTPClient()
 	fresh.Timeout = 500 * time.Millisecond
-	if _, err := fresh.Get(dirURL); !isTimeout(err) {
+	if resp, err := fresh.Get(dirURL); !isTimeout(err) {
+		closeBody(resp)
 		t.Fatalf("GET on a new connection in the black hole: err = %v, want a timeout", err)
 	}
 	if n := proxy.Stalled(); n != 2 {
@@ -105,8 +107,16 @@ func TestProxyBlackHolesPebbleAndResumes(t *testing.T) {
 
 	// What a refused connection looks like, for contrast.
 	proxy.Close()
-	if _, err := hc.Get(dirURL); err == nil || isTimeout(err) || !errors.Is(err, syscall.ECONNREFUSED) {
+	if resp, err := hc.Get(dirURL); err == nil || isTimeout(err) || !errors.Is(err, syscall.ECONNREFUSED) {
+		closeBody(resp)
 		t.Fatalf("GET on a closed proxy: err = %v, want connection refused", err)
+	}
+}
+
+// closeBody closes the body of a response a test did not expect.
+func closeBody(resp *http.Response) {
+	if resp != nil {
+		resp.Body.Close()
 	}
 }
 
@@ -117,7 +127,8 @@ func TestBlackHoleAcceptsAndNeverAnswers(t *testing.T) {
 	}
 	defer bh.Close()
 	hc := &http.Client{Timeout: 300 * time.Millisecond}
-	if _, err := hc.Get("http://" + bh.Addr + "/2013-04-01/hostedzonesbyname"); !isTimeout(err) {
+	if resp, err := hc.Get("http://" + bh.Addr + "/2013-04-01/hostedzonesbyname"); !isTimeout(err) {
+		closeBody(resp)
 		t.Fatalf("GET on the black hole: err = %v, want a timeout", err)
 	}
 	conn, err := net.Dial("tcp", bh.Addr)

@@ -276,7 +276,7 @@ func TestRoute53SolverPublishesTheChallengeRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	cert := newCertificate(t, ns, "r53", "app.r53.example.test")
-	defer c.Delete(ctx, cert)
+	t.Cleanup(func() { _ = c.Delete(context.Background(), cert) })
 	// The record is in Route53, and edgecert has looked for it at the
 	// authoritative server (BIND, which does not have it) and waits.
 	var got edgecertv1alpha1.Certificate

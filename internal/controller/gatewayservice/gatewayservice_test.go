@@ -149,17 +149,17 @@ func TestEachProtocolAndModeRendersAServerIstioAccepts(t *testing.T) {
 			}
 		}
 		if credential != "" {
-			var copy corev1.Secret
-			if err := c().Get(ctx, types.NamespacedName{Namespace: cl.gwNamespace, Name: credential}, &copy); err != nil {
+			var copied corev1.Secret
+			if err := c().Get(ctx, types.NamespacedName{Namespace: cl.gwNamespace, Name: credential}, &copied); err != nil {
 				t.Fatalf("%s: copy in the workload namespace: %v", name, err)
 			}
-			if _, err := pki.ParseKeyPair(copy.Data[corev1.TLSCertKey], copy.Data[corev1.TLSPrivateKeyKey]); err != nil || copy.Type != corev1.SecretTypeTLS {
+			if _, err := pki.ParseKeyPair(copied.Data[corev1.TLSCertKey], copied.Data[corev1.TLSPrivateKeyKey]); err != nil || copied.Type != corev1.SecretTypeTLS {
 				t.Errorf("%s: copy is not a valid TLS Secret: %v", name, err)
 			}
-			if hasCA := len(copy.Data["ca.crt"]) > 0; hasCA != (gs.Spec.TLS.Mode == "MUTUAL") {
+			if hasCA := len(copied.Data["ca.crt"]) > 0; hasCA != (gs.Spec.TLS.Mode == "MUTUAL") {
 				t.Errorf("%s: copy has ca.crt = %v for mode %s", name, hasCA, gs.Spec.TLS.Mode)
 			}
-			if copy.Labels["app.kubernetes.io/managed-by"] != "edgecert" {
+			if copied.Labels["app.kubernetes.io/managed-by"] != "edgecert" {
 				t.Errorf("%s: copy is not labelled as edgecert's", name)
 			}
 		}
@@ -391,11 +391,11 @@ func TestMissingOrInvalidSecretRefIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, "copy follows the Secret", func() (bool, string) {
-		var copy corev1.Secret
-		if err := c().Get(ctx, types.NamespacedName{Namespace: cl.gwNamespace, Name: got.Status.CredentialName}, &copy); err != nil {
+		var copied corev1.Secret
+		if err := c().Get(ctx, types.NamespacedName{Namespace: cl.gwNamespace, Name: got.Status.CredentialName}, &copied); err != nil {
 			return false, err.Error()
 		}
-		return string(copy.Data[corev1.TLSCertKey]) == string(certPEM), "old certificate"
+		return string(copied.Data[corev1.TLSCertKey]) == string(certPEM), "old certificate"
 	})
 	cl.checkHandWritten(t)
 }
@@ -427,12 +427,12 @@ func TestDeleteRemovesExactlyItsServer(t *testing.T) {
 	if diff := cmp.Diff(beforeOwners, afterOwners); diff != "" {
 		t.Errorf("owners (-want +got):\n%s", diff)
 	}
-	var copy corev1.Secret
-	err := c().Get(ctx, types.NamespacedName{Namespace: cl.gwNamespace, Name: objs[1].Status.CredentialName}, &copy)
+	var copied corev1.Secret
+	err := c().Get(ctx, types.NamespacedName{Namespace: cl.gwNamespace, Name: objs[1].Status.CredentialName}, &copied)
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("the deleted GatewayService's Secret copy: err = %v, want NotFound", err)
 	}
-	if err := c().Get(ctx, types.NamespacedName{Namespace: cl.gwNamespace, Name: objs[0].Status.CredentialName}, &copy); err != nil {
+	if err := c().Get(ctx, types.NamespacedName{Namespace: cl.gwNamespace, Name: objs[0].Status.CredentialName}, &copied); err != nil {
 		t.Errorf("another GatewayService's copy: %v", err)
 	}
 }

@@ -76,28 +76,28 @@ func TestIssuerRefAddsTheServerOnlyAfterTheIssuedSecretExists(t *testing.T) {
 	if !metav1.IsControlledBy(&cert, got) || got.Status.CertificateName != certName {
 		t.Errorf("Certificate %s is not controlled by the GatewayService (owners %v, status %q)", certName, cert.OwnerReferences, got.Status.CertificateName)
 	}
-	var issued, copy corev1.Secret
+	var issued, copied corev1.Secret
 	if err := c().Get(ctx, types.NamespacedName{Namespace: ns, Name: cert.Spec.SecretName}, &issued); err != nil {
 		t.Fatal(err)
 	}
-	if err := c().Get(ctx, types.NamespacedName{Namespace: cl.gwNamespace, Name: got.Status.CredentialName}, &copy); err != nil {
+	if err := c().Get(ctx, types.NamespacedName{Namespace: cl.gwNamespace, Name: got.Status.CredentialName}, &copied); err != nil {
 		t.Fatalf("copy %s/%s: %v", cl.gwNamespace, got.Status.CredentialName, err)
 	}
-	kp, err := pki.ParseKeyPair(copy.Data[corev1.TLSCertKey], copy.Data[corev1.TLSPrivateKeyKey])
+	kp, err := pki.ParseKeyPair(copied.Data[corev1.TLSCertKey], copied.Data[corev1.TLSPrivateKeyKey])
 	if err != nil {
 		t.Fatal(err)
 	}
 	if missing := pki.Uncovered(kp.Leaf, hosts); len(missing) > 0 {
 		t.Errorf("the copied certificate does not cover %v", missing)
 	}
-	if string(copy.Data[corev1.TLSCertKey]) != string(issued.Data[corev1.TLSCertKey]) || len(kp.Intermediates) == 0 {
+	if string(copied.Data[corev1.TLSCertKey]) != string(issued.Data[corev1.TLSCertKey]) || len(kp.Intermediates) == 0 {
 		t.Error("the copy is not the Pebble-issued chain")
 	}
 	// resourceVersions from one etcd grow with every write: the copy was
 	// written before the Gateway write that added the server (the only
 	// write to this Gateway since it was created).
 	gwRV, _ := strconv.ParseInt(cl.gateway(t).GetResourceVersion(), 10, 64)
-	copyRV, _ := strconv.ParseInt(copy.ResourceVersion, 10, 64)
+	copyRV, _ := strconv.ParseInt(copied.ResourceVersion, 10, 64)
 	if copyRV == 0 || copyRV >= gwRV {
 		t.Errorf("copy resourceVersion %d is not before the Gateway's %d", copyRV, gwRV)
 	}

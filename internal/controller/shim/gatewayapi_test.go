@@ -23,7 +23,7 @@ import (
 // gatewayAPIListener is a listener on port with hostname ("" for none);
 // refs are certificateRefs as "name" or "namespace/name".
 func gatewayAPIListener(name string, port int32, protocol gatewayv1.ProtocolType, hostname string, mode gatewayv1.TLSModeType, refs ...string) gatewayv1.Listener {
-	l := gatewayv1.Listener{Name: gatewayv1.SectionName(name), Port: gatewayv1.PortNumber(port), Protocol: protocol}
+	l := gatewayv1.Listener{Name: gatewayv1.SectionName(name), Port: port, Protocol: protocol}
 	if hostname != "" {
 		h := gatewayv1.Hostname(hostname)
 		l.Hostname = &h

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mholt/acmez/v3"
-	acmeapi "github.com/mholt/acmez/v3/acme"
+	acmeclient "github.com/mholt/acmez/v3"
+	acmez "github.com/mholt/acmez/v3/acme"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -207,17 +207,17 @@ func floorIssue(b *testing.B, bed *testenv.Bed, zone, prefix string, n int) time
 		b.Fatal(err)
 	}
 	resolver := &edgedns.Resolver{Nameservers: []string{bed.BIND.Addr}, AuthoritativeNameservers: []string{bed.BIND.Addr}}
-	client := acmez.Client{
-		Client: &acmeapi.Client{Directory: bed.Pebble.DirectoryURL, HTTPClient: bed.Pebble.HTTPClient(), PollInterval: 20 * time.Millisecond},
-		ChallengeSolvers: map[string]acmez.Solver{
-			acmeapi.ChallengeTypeDNS01: &floorSolver{provider: provider, resolver: resolver, zone: bed.BIND.Zones[0]},
+	client := acmeclient.Client{
+		Client: &acmez.Client{Directory: bed.Pebble.DirectoryURL, HTTPClient: bed.Pebble.HTTPClient(), PollInterval: 20 * time.Millisecond},
+		ChallengeSolvers: map[string]acmeclient.Solver{
+			acmez.ChallengeTypeDNS01: &floorSolver{provider: provider, resolver: resolver, zone: bed.BIND.Zones[0]},
 		},
 	}
 	accountKey, err := pki.GenerateKey(pki.KeySpec{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	account, err := client.NewAccount(ctx, acmeapi.Account{PrivateKey: accountKey, TermsOfServiceAgreed: true})
+	account, err := client.NewAccount(ctx, acmez.Account{PrivateKey: accountKey, TermsOfServiceAgreed: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -260,11 +260,11 @@ type floorSolver struct {
 	zone     string
 }
 
-func (s *floorSolver) Present(ctx context.Context, ch acmeapi.Challenge) error {
+func (s *floorSolver) Present(ctx context.Context, ch acmez.Challenge) error {
 	return s.provider.Present(ctx, s.zone, ch.DNS01TXTRecordName()+".", ch.DNS01KeyAuthorization())
 }
 
-func (s *floorSolver) Wait(ctx context.Context, ch acmeapi.Challenge) error {
+func (s *floorSolver) Wait(ctx context.Context, ch acmez.Challenge) error {
 	for {
 		ok, err := s.resolver.CheckPropagation(ctx, ch.DNS01TXTRecordName()+".", ch.DNS01KeyAuthorization())
 		if err != nil || ok {
@@ -274,7 +274,7 @@ func (s *floorSolver) Wait(ctx context.Context, ch acmeapi.Challenge) error {
 	}
 }
 
-func (s *floorSolver) CleanUp(ctx context.Context, ch acmeapi.Challenge) error {
+func (s *floorSolver) CleanUp(ctx context.Context, ch acmez.Challenge) error {
 	return s.provider.CleanUp(ctx, s.zone, ch.DNS01TXTRecordName()+".", ch.DNS01KeyAuthorization())
 }
 
