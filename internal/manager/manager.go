@@ -66,8 +66,12 @@ type Options struct {
 	ACMERequestTimeout time.Duration
 	// MaxOrderAge abandons ACME orders not finished in that time.
 	MaxOrderAge time.Duration
-	// KubeAPIQPS and KubeAPIBurst bound requests to the API server
-	// (client-go's own default, 5 QPS, starves hundreds of orders).
+	// KubeAPIQPS and KubeAPIBurst bound requests to the API server, per
+	// resource type: controller-runtime has one client, and one token
+	// bucket, per type. At 50 QPS the three Certificate writes of an
+	// issuance capped it at 17 a second (docs/design/
+	// 2026-11-30-certificate-engine.md); the API server's own Priority and
+	// Fairness protects it.
 	KubeAPIQPS   float32
 	KubeAPIBurst int
 	// IngressShimCertManagerAnnotations makes the Ingress shim honour
@@ -111,8 +115,8 @@ func DefaultOptions() Options {
 		GracefulShutdown:        30 * time.Second,
 		HTTP01Addr:              ":8089",
 		MaxConcurrentReconciles: 10,
-		KubeAPIQPS:              50,
-		KubeAPIBurst:            100,
+		KubeAPIQPS:              500,
+		KubeAPIBurst:            1000,
 		DefaultIssuerKind:       edgecertv1alpha1.ClusterIssuerKind,
 	}
 }

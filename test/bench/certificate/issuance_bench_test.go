@@ -38,6 +38,7 @@ import (
 const concurrency = 20
 
 func BenchmarkIssuance(b *testing.B) {
+	testenv.SetLogger()
 	for b.Loop() {
 		runIssuanceBenchmark(b)
 	}
@@ -50,8 +51,11 @@ type phase struct {
 	// floorCPU and bedCPU are the CPU seconds each process used during the
 	// floor's and the controller's issuance: where the time went.
 	floorCPU, bedCPU map[string]float64
-	writesPerCert    float64
-	peakRSSMiB       float64
+	// requests is the API server's requests per certificate, by verb and
+	// resource (the benchmark's own creates and watch included).
+	requests      string
+	writesPerCert float64
+	peakRSSMiB    float64
 	// single are 5 one-certificate runs (controller, then floor), made only
 	// when asked.
 	single, floorSingle []time.Duration
@@ -83,17 +87,19 @@ func runPhase(b *testing.B, n int, singles bool) phase {
 	defer ctrl.Stop()
 	setUpIssuer(b, bed)
 
-	writes0 := apiWrites(b, bed)
+	requests0 := apiRequests(b, bed)
 	cpu0, err := ctrl.CPUSeconds()
 	if err != nil {
 		b.Fatal(err)
 	}
 	bed0 := cpuSnapshot(b, bed)
-	p.controller = controllerIssue(ctx, b, c, zone, fmt.Sprintf("ctl%d", n), n)
+	p.controller = controllerIssue(ctx, b, bed, zone, fmt.Sprintf("ctl%d", n), n)
 	p.bedCPU = cpuSince(b, bed, bed0)
 	b.Logf("controller: %d certificates in %s (log %s)", n, p.controller, ctrl.LogPath)
 	// The benchmark's own n creates are not the controller's writes.
-	p.writesPerCert = float64(apiWrites(b, bed)-writes0-n) / float64(n)
+	requests1 := apiRequests(b, bed)
+	p.writesPerCert = float64(apiWrites(requests1)-apiWrites(requests0)-n) / float64(n)
+	p.requests = requestsLine(requests0, requests1, n)
 	cpu1, err := ctrl.CPUSeconds()
 	if err != nil {
 		b.Fatal(err)
@@ -105,7 +111,7 @@ func runPhase(b *testing.B, n int, singles bool) phase {
 	}
 	if singles {
 		for i := range 5 {
-			p.single = append(p.single, controllerIssue(ctx, b, c, zone, fmt.Sprintf("ctl1-%d", i), 1))
+			p.single = append(p.single, controllerIssue(ctx, b, bed, zone, fmt.Sprintf("ctl1-%d", i), 1))
 		}
 	}
 	return p
@@ -183,6 +189,7 @@ func runIssuanceBenchmark(b *testing.B) {
 	fmt.Printf("BENCH issue-dns01-200-floor-cpu %s\n", cpuLine(p200.floorCPU))
 	fmt.Printf("BENCH issue-dns01-200-rss %.1f MiB\n", p200.peakRSSMiB)
 	fmt.Printf("BENCH issue-writes-per-cert %.2f writes\n", p200.writesPerCert)
+	fmt.Printf("BENCH issue-dns01-200-api-requests %s\n", p200.requests)
 	fmt.Printf("BENCH issue-dns01-1000 %.2f s floor=%.2f ratio=%s\n", p1000.controller.Seconds(), p1000.floor.Seconds(), ratio(p1000.controller, p1000.floor))
 	fmt.Printf("BENCH issue-dns01-1000-cpu %.2f s\n", p1000.cpuSeconds)
 	fmt.Printf("BENCH issue-dns01-1000-bed-cpu %s\n", cpuLine(p1000.bedCPU))
@@ -285,8 +292,34 @@ func setUpIssuer(b *testing.B, bed *testenv.Bed) {
 	bed.CreateIssuer(b, bed.ClusterIssuer("pebble"), "edgecert-system")
 }
 
-// controllerIssue creates n Certificates and waits until all are Ready.
-func controllerIssue(ctx context.Context, b *testing.B, c client.Client, zone, prefix string, n int) time.Duration {
+// controllerIssue creates n Certificates and waits until all are Ready,
+// watching them (a poll of the whole list every few milliseconds would cost
+// the API server more than the controller's own work). A watch the API
+// server ends is taken up again after one list.
+func controllerIssue(ctx context.Context, b *testing.B, bed *testenv.Bed, zone, prefix string, n int) time.Duration {
+	c := bed.ControlPlane.Client
+	wc, err := client.NewWithWatch(bed.ControlPlane.Config, client.Options{Scheme: c.Scheme()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	selector := []client.ListOption{client.InNamespace("bench"), client.MatchingLabels{"run": prefix}}
+	ready := map[string]bool{}
+	// list records what is Ready and returns where to watch from.
+	list := func() string {
+		var l edgecertv1alpha1.CertificateList
+		if err := c.List(ctx, &l, selector...); err != nil {
+			b.Fatal(err)
+		}
+		for _, it := range l.Items {
+			if meta.IsStatusConditionTrue(it.Status.Conditions, edgecertv1alpha1.ReadyCondition) {
+				ready[it.Name] = true
+			}
+		}
+		return l.ResourceVersion
+	}
+	from := list()
 	start := time.Now()
 	for i := range n {
 		cert := &edgecertv1alpha1.Certificate{
@@ -301,19 +334,27 @@ func controllerIssue(ctx context.Context, b *testing.B, c client.Client, zone, p
 			b.Fatal(err)
 		}
 	}
-	waitFor(b, 10*time.Minute, func() bool {
-		var list edgecertv1alpha1.CertificateList
-		if err := c.List(ctx, &list, client.InNamespace("bench"), client.MatchingLabels{"run": prefix}); err != nil {
-			return false
+	for len(ready) < n {
+		w, err := wc.Watch(ctx, &edgecertv1alpha1.CertificateList{}, append(selector, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: from}})...)
+		if err != nil {
+			b.Fatal(err)
 		}
-		ready := 0
-		for _, it := range list.Items {
-			if meta.IsStatusConditionTrue(it.Status.Conditions, edgecertv1alpha1.ReadyCondition) {
-				ready++
+		for ev := range w.ResultChan() {
+			if cert, isCert := ev.Object.(*edgecertv1alpha1.Certificate); isCert && meta.IsStatusConditionTrue(cert.Status.Conditions, edgecertv1alpha1.ReadyCondition) {
+				ready[cert.Name] = true
+			}
+			if len(ready) == n {
+				break
 			}
 		}
-		return ready == n
-	})
+		w.Stop()
+		if ctx.Err() != nil {
+			b.Fatalf("%d of %d certificates Ready after 10 minutes", len(ready), n)
+		}
+		if len(ready) < n {
+			from = list()
+		}
+	}
 	return time.Since(start)
 }
 
@@ -327,8 +368,9 @@ func waitFor(b *testing.B, limit time.Duration, cond func() bool) {
 	}
 }
 
-// apiWrites reads the API server's own count of mutating requests.
-func apiWrites(b *testing.B, bed *testenv.Bed) int {
+// apiRequests reads the API server's own count of requests, by verb and
+// resource ("PATCH certificates/status").
+func apiRequests(b *testing.B, bed *testenv.Bed) map[string]float64 {
 	cs, err := kubernetes.NewForConfig(bed.ControlPlane.Config)
 	if err != nil {
 		b.Fatal(err)
@@ -337,28 +379,72 @@ func apiWrites(b *testing.B, bed *testenv.Bed) int {
 	if err != nil {
 		b.Fatal(err)
 	}
-	total := 0.0
+	out := map[string]float64{}
 	sc := bufio.NewScanner(strings.NewReader(string(raw)))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "apiserver_request_total{") {
+		labels, ok := strings.CutPrefix(line, "apiserver_request_total{")
+		if !ok {
 			continue
 		}
-		mutating := false
-		for _, v := range []string{`verb="POST"`, `verb="PUT"`, `verb="PATCH"`, `verb="DELETE"`, `verb="APPLY"`} {
-			if strings.Contains(line, v) {
-				mutating = true
-			}
+		labels, value, _ := strings.Cut(labels, "} ")
+		l := map[string]string{}
+		for _, kv := range strings.Split(labels, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			l[k] = strings.Trim(v, `"`)
 		}
-		if !mutating {
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
 			continue
 		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err == nil {
+		key := l["verb"] + " " + l["resource"]
+		if l["subresource"] != "" {
+			key += "/" + l["subresource"]
+		}
+		out[key] += v
+	}
+	return out
+}
+
+// isWrite reports whether a request key of apiRequests is a write.
+func isWrite(key string) bool {
+	verb, _, _ := strings.Cut(key, " ")
+	switch verb {
+	case "POST", "PUT", "PATCH", "DELETE", "APPLY":
+		return true
+	}
+	return false
+}
+
+// apiWrites counts the writes among requests.
+func apiWrites(requests map[string]float64) int {
+	total := 0.0
+	for k, v := range requests {
+		if isWrite(k) {
 			total += v
 		}
 	}
 	return int(total)
+}
+
+// requestsLine prints requests per certificate, most first (WATCH
+// requests, long-lived, left out).
+func requestsLine(before, after map[string]float64, n int) string {
+	per := map[string]float64{}
+	total := 0.0
+	for k, v := range after {
+		if d := v - before[k]; d > 0 && !strings.HasPrefix(k, "WATCH") {
+			per[k] = d / float64(n)
+			total += per[k]
+		}
+	}
+	keys := slices.SortedFunc(maps.Keys(per), func(a, b string) int { return cmp.Compare(per[b], per[a]) })
+	var parts []string
+	for _, k := range keys {
+		if per[k] >= 0.01 {
+			parts = append(parts, fmt.Sprintf("%q=%.2f", k, per[k]))
+		}
+	}
+	return fmt.Sprintf("%.2f requests %s", total, strings.Join(parts, " "))
 }
