@@ -210,8 +210,17 @@ const (
 	// type (Stalled).
 	ReasonNoGateway = "NoGateway"
 	// ReasonHostNotClaimed: a host is not claimed for this namespace by a
-	// GatewayPolicy (Stalled); any server of this GatewayService is removed.
+	// GatewayPolicy (Stalled). A GatewayService's server is removed; a
+	// Certificate gets no order.
 	ReasonHostNotClaimed = "HostNotClaimed"
+	// ReasonIssuerNotAllowed: the Certificate's issuer does not allow its
+	// namespace or one of its hosts (spec.allowed; Stalled, no order).
+	ReasonIssuerNotAllowed = "IssuerNotAllowed"
+	// ReasonWorkloadNamespaceNotAllowed (event on an Istio Gateway): the
+	// gateway pods its selector picks run in a namespace the platform did
+	// not allow for generated Certificates, or the Gateway names a
+	// namespaced Issuer there.
+	ReasonWorkloadNamespaceNotAllowed = "WorkloadNamespaceNotAllowed"
 	// ReasonGatewayNotFound: the policy's Gateway does not exist and
 	// edgecert may not create it; edgecert waits for it.
 	ReasonGatewayNotFound = "GatewayNotFound"

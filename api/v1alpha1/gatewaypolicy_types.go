@@ -4,22 +4,25 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// GatewayPolicySpec is the platform team's side of GatewayServices: which
-// Istio Gateway serves each traffic type, and which namespaces may claim
-// which hosts. A tenant host that no claim covers is refused.
+// GatewayPolicySpec is the platform team's rule book: which Istio Gateway
+// serves each traffic type of GatewayServices, and which namespaces may
+// claim which hosts. A tenant host that no claim covers is refused.
 type GatewayPolicySpec struct {
 	// Gateways names the Istio Gateway of each traffic type, at most one
-	// per type.
-	// +kubebuilder:validation:MinItems=1
+	// per type. A policy without Gateways only claims hosts.
 	// +kubebuilder:validation:MaxItems=2
 	// +listType=map
 	// +listMapKey=trafficType
-	// +required
-	Gateways []PolicyGateway `json:"gateways"`
+	// +optional
+	Gateways []PolicyGateway `json:"gateways,omitempty"`
 
-	// Claims say which namespaces may put which hosts into these
-	// Gateways. A host is claimed for a namespace when some claim matches
-	// the namespace and one of its domains covers the host.
+	// Claims say which namespaces may use which hosts: in these Gateways,
+	// and on every other path to a certificate, a route or a DNS record
+	// (Certificates, annotated Ingresses and Gateways). A host is claimed
+	// for a namespace when some claim matches the namespace and one of its
+	// domains covers the host. Once any GatewayPolicy in the cluster has a
+	// claim, hosts no claim covers are refused everywhere
+	// (docs/security.md).
 	// +kubebuilder:validation:MaxItems=1000
 	// +listType=atomic
 	// +optional

@@ -52,3 +52,11 @@ func IssuerSecretNamespace(issuer GenericIssuer, clusterResourceNamespace string
 	}
 	return clusterResourceNamespace
 }
+
+// IssuerKindOf is IssuerKind or ClusterIssuerKind, by the issuer's type.
+func IssuerKindOf(issuer GenericIssuer) string {
+	if _, ok := issuer.(*ClusterIssuer); ok {
+		return ClusterIssuerKind
+	}
+	return IssuerKind
+}

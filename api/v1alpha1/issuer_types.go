@@ -10,6 +10,37 @@ type IssuerSpec struct {
 	// step-ca, Pebble).
 	// +required
 	ACME ACMEIssuer `json:"acme"`
+
+	// Allowed limits who may use the issuer and for which hosts, on top of
+	// the host claims of GatewayPolicies. Unset: every namespace (a
+	// ClusterIssuer) or the Issuer's own namespace, for any host. A
+	// Certificate the issuer does not allow is Ready=False with reason
+	// IssuerNotAllowed and no order is made.
+	// +optional
+	Allowed *IssuerAllowed `json:"allowed,omitempty"`
+}
+
+// IssuerAllowed says which namespaces may use an issuer and for which
+// hosts. A namespace is allowed when it is listed or matches the selector;
+// with neither set, every namespace is.
+type IssuerAllowed struct {
+	// Namespaces are namespace names allowed to use a ClusterIssuer. An
+	// Issuer serves only its own namespace and may not set this.
+	// +kubebuilder:validation:MaxItems=1000
+	// +listType=set
+	// +optional
+	Namespaces []string `json:"namespaces,omitempty"`
+	// NamespaceSelector allows namespaces by label, for a ClusterIssuer.
+	// +optional
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+	// Domains the issuer may be used for, each with everything under it
+	// ("example.com" allows example.com, www.example.com and
+	// *.example.com). Unset: any host.
+	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:items:Pattern=`^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
+	// +listType=set
+	// +optional
+	Domains []string `json:"domains,omitempty"`
 }
 
 // ACMEIssuer configures an ACME account.
@@ -250,6 +281,7 @@ type IssuerStatus struct {
 }
 
 // Issuer is an ACME account usable by Certificates in its namespace.
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.allowed) || (!has(self.spec.allowed.namespaces) && !has(self.spec.allowed.namespaceSelector))",message="an Issuer serves only its own namespace: allowed.namespaces and allowed.namespaceSelector are for ClusterIssuers"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:categories=edgecert,shortName=eiss

@@ -105,6 +105,91 @@ func policyGateway(p *edgecertv1alpha1.GatewayPolicy, trafficType string) *Targe
 	return nil
 }
 
+// WorkloadNamespaces are the namespaces the platform configured for
+// gateway pods: the one given to edgecert (--istio-gateway-workload-namespace,
+// may be empty) and those of every GatewayPolicy Gateway. Only there may
+// edgecert put a Certificate generated for another namespace's source.
+func WorkloadNamespaces(policies []edgecertv1alpha1.GatewayPolicy, configured string) []string {
+	var out []string
+	if configured != "" {
+		out = append(out, configured)
+	}
+	for i := range policies {
+		for _, g := range policies[i].Spec.Gateways {
+			ns := g.WorkloadNamespace
+			if ns == "" {
+				ns = g.Namespace
+			}
+			if !slices.Contains(out, ns) {
+				out = append(out, ns)
+			}
+		}
+	}
+	return out
+}
+
+// ClaimsEnforced reports whether hosts must be claimed: when the platform
+// requires it (--require-host-claims), or as soon as any GatewayPolicy
+// claims a host. A cluster without claims works as if every namespace
+// could use every host.
+func ClaimsEnforced(policies []edgecertv1alpha1.GatewayPolicy, required bool) bool {
+	if required {
+		return true
+	}
+	for i := range policies {
+		if len(policies[i].Spec.Claims) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Unclaimed returns, in order, the hosts that no claim of any policy
+// covers for ns. This is the host rule of every path that is not a
+// GatewayService (which also needs the claim to come with a Gateway, see
+// Route).
+func Unclaimed(policies []edgecertv1alpha1.GatewayPolicy, ns Namespace, hosts []string) []string {
+	var out []string
+	for _, h := range hosts {
+		if !slices.ContainsFunc(policies, func(p edgecertv1alpha1.GatewayPolicy) bool { return claimed(&p, ns, h) }) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// HostNotClaimedMessage is the stable message of a HostNotClaimed refusal.
+func HostNotClaimedMessage(ns string, hosts []string) string {
+	return fmt.Sprintf("namespace %s has no claim on %s: a GatewayPolicy's spec.claims must give it the host (docs/security.md)", ns, strings.Join(hosts, ", "))
+}
+
+// IssuerRefusal says why an issuer's spec.allowed does not let namespace
+// ns use it for hosts, or "" when it does. kind and name name the issuer
+// in the message.
+func IssuerRefusal(allowed *edgecertv1alpha1.IssuerAllowed, kind, name string, ns Namespace, hosts []string) string {
+	if allowed == nil {
+		return ""
+	}
+	if len(allowed.Namespaces) > 0 || allowed.NamespaceSelector != nil {
+		if !claimMatches(edgecertv1alpha1.HostClaim{Namespaces: allowed.Namespaces, NamespaceSelector: allowed.NamespaceSelector}, ns) {
+			return fmt.Sprintf("%s %s does not allow namespace %s (spec.allowed.namespaces, spec.allowed.namespaceSelector)", kind, name, ns.Name)
+		}
+	}
+	if len(allowed.Domains) == 0 {
+		return ""
+	}
+	var outside []string
+	for _, h := range hosts {
+		if !slices.ContainsFunc(allowed.Domains, func(d string) bool { return Covers(d, h) }) {
+			outside = append(outside, h)
+		}
+	}
+	if len(outside) > 0 {
+		return fmt.Sprintf("%s %s does not allow %s (spec.allowed.domains: %s)", kind, name, strings.Join(outside, ", "), strings.Join(allowed.Domains, ", "))
+	}
+	return ""
+}
+
 func claimed(p *edgecertv1alpha1.GatewayPolicy, ns Namespace, host string) bool {
 	for _, c := range p.Spec.Claims {
 		if !claimMatches(c, ns) {

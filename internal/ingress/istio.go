@@ -141,3 +141,32 @@ func selects(podSelector, want map[string]string) bool {
 	}
 	return true
 }
+
+// WorkloadNamespaceRefusal says why the Certificates of an Istio Gateway in
+// gwNamespace may not be generated into workload namespace ws, or "" when
+// they may. Their own namespace is always fine. Another namespace holds
+// keys for others, so it must be one the platform configured (allowed:
+// gateway.WorkloadNamespaces), never one found only through the tenant's
+// selector, and the issuer must be a ClusterIssuer (a namespaced Issuer
+// serves its own namespace, and an Issuer of ws is not the tenant's).
+func WorkloadNamespaceRefusal(gwNamespace, ws string, allowed []string, issuer edgecertv1alpha1.IssuerReference) string {
+	if ws == gwNamespace {
+		return ""
+	}
+	if !slices.Contains(allowed, ws) {
+		return fmt.Sprintf("the gateway pods this Gateway selects run in namespace %s, which is not a workload namespace the platform configured (--istio-gateway-workload-namespace or a GatewayPolicy gateway); no Certificate is made there", ws)
+	}
+	if issuer.KindOrDefault() != edgecertv1alpha1.ClusterIssuerKind {
+		return fmt.Sprintf("the gateway pods run in namespace %s: Certificates there need a ClusterIssuer (edgecert.dev/cluster-issuer), not the Issuer %q", ws, issuer.Name)
+	}
+	return ""
+}
+
+// SquatsCopyName reports whether secretName, for a Gateway of namespace
+// gwNamespace, has the shape of the name under which a GatewayService of
+// another namespace gets its Secret copied into the workload namespace
+// ("<namespace>.<name>", gateway.CredentialName): a credentialName may not
+// take such a name from another tenant.
+func SquatsCopyName(gwNamespace, secretName string) bool {
+	return strings.Contains(secretName, ".") && !strings.HasPrefix(secretName, gwNamespace+".")
+}

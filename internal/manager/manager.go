@@ -66,6 +66,12 @@ type Options struct {
 	ACMERequestTimeout time.Duration
 	// MaxOrderAge abandons ACME orders not finished in that time.
 	MaxOrderAge time.Duration
+	// RequireHostClaims refuses hosts no GatewayPolicy claims for the
+	// namespace even while no policy has claims (docs/security.md).
+	RequireHostClaims bool
+	// IssuerAmbientCredentials lets namespaced Issuers use edgecert's own
+	// cloud identity and endpoint overrides (off: ClusterIssuers only).
+	IssuerAmbientCredentials bool
 	// KubeAPIQPS and KubeAPIBurst bound requests to the API server, per
 	// resource type: controller-runtime has one client, and one token
 	// bucket, per type. At 50 QPS the three Certificate writes of an
@@ -136,6 +142,8 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.MaxConcurrentReconcilesPerIssuer, "max-concurrent-reconciles-per-issuer", o.MaxConcurrentReconcilesPerIssuer, "How many of those may talk to one issuer's CA and DNS at once (0: half), so that a silent CA cannot hold every worker.")
 	fs.DurationVar(&o.ACMERequestTimeout, "acme-request-timeout", o.ACMERequestTimeout, "Deadline of each request to an ACME CA.")
 	fs.DurationVar(&o.MaxOrderAge, "max-order-age", o.MaxOrderAge, "Give up an ACME order not finished in that time (its records are removed) and try again after a backoff.")
+	fs.BoolVar(&o.RequireHostClaims, "require-host-claims", o.RequireHostClaims, "Refuse every host no GatewayPolicy claims for the namespace, even while no GatewayPolicy has claims (by default claims are enforced once any exist).")
+	fs.BoolVar(&o.IssuerAmbientCredentials, "issuer-ambient-credentials", o.IssuerAmbientCredentials, "Let namespaced Issuers use edgecert's own cloud identity (Route 53 without access keys) and endpoint overrides; off: ClusterIssuers only.")
 	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Requests per second to the Kubernetes API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of requests to the Kubernetes API server.")
 	fs.BoolVar(&o.IngressShimCertManagerAnnotations, "ingress-shim-cert-manager-annotations", o.IngressShimCertManagerAnnotations, "Honour cert-manager's annotations (cert-manager.io/cluster-issuer, cert-manager.io/issuer, key and renewal ones) on Ingresses, for migrating from cert-manager.")
@@ -198,7 +206,7 @@ func cacheOptions() cache.Options {
 // list is explicit, in one place, so a reader sees what runs.
 func setupControllers(mgr ctrl.Manager, o Options) error {
 	engine := &acme.Engine{Observe: metrics.ObserveACME, RequestTimeout: o.ACMERequestTimeout}
-	if err := issuer.SetupWithManager(mgr, engine, o.Namespace); err != nil {
+	if err := issuer.SetupWithManager(mgr, engine, o.Namespace, o.IssuerAmbientCredentials); err != nil {
 		return fmt.Errorf("set up issuer controllers: %w", err)
 	}
 	if err := certificate.SetupWithManager(context.Background(), mgr, engine, certificate.Options{
@@ -206,6 +214,10 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 		MaxConcurrentReconciles:  o.MaxConcurrentReconciles,
 		MaxConcurrentPerIssuer:   o.MaxConcurrentReconcilesPerIssuer,
 		MaxOrderAge:              o.MaxOrderAge,
+
+		RequireHostClaims:             o.RequireHostClaims,
+		WorkloadNamespace:             o.IstioGatewayWorkloadNamespace,
+		AllowIssuerAmbientCredentials: o.IssuerAmbientCredentials,
 	}); err != nil {
 		return fmt.Errorf("set up certificate controller: %w", err)
 	}

@@ -56,6 +56,11 @@ func (r *Reconciler) resolveIssuer(ctx context.Context, s *scope) error {
 	default:
 		return err
 	}
+	if err := issuance.CheckSolvers(iss.kind, iss.obj.GetSpec().ACME.Solvers, r.AllowIssuerAmbientCredentials); err != nil {
+		s.facts.block(edgecertv1alpha1.ReasonIssuerNotReady, fmt.Sprintf("%s %q: %v", iss.kind, iss.obj.GetName(), err), true)
+		s.stop()
+		return nil
+	}
 	for _, host := range s.cert.Spec.DNSNames {
 		if _, _, err := issuance.SelectSolver(iss.obj.GetSpec().ACME.Solvers, host, s.cert.Labels); err != nil {
 			s.facts.block(edgecertv1alpha1.ReasonInvalidSpec, err.Error(), true)

@@ -20,6 +20,7 @@ import (
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/testenv"
+	"github.com/edgecert/edgecert/internal/testenv/managertest"
 )
 
 // istioHTTP01 routes HTTP-01 through the ingress gateway pods labelled
@@ -91,8 +92,8 @@ func checkOwnedBy(t *testing.T, obj client.Object, cert *edgecertv1alpha1.Certif
 }
 
 func TestHTTP01ThroughIstioCreatesTheRouteAndRemovesItAfter(t *testing.T) {
-	ns, _ := newIssuerWithHTTP01(t, istioHTTP01(""))
-	cert := newCertificate(t, ns, "routed", "routed.example.test", "www.routed.example.test")
+	ns, ref := newIstioClusterIssuer(t, istioHTTP01(""))
+	cert := newCertificateFor(t, ref, ns, "routed", "routed.example.test", "www.routed.example.test")
 	vs, gw := routeObjects(t, cert, true)
 
 	if got, want := gw.Spec.GetSelector(), map[string]string{"istio": "ingressgateway"}; !maps.Equal(got, want) {
@@ -147,7 +148,7 @@ func checkChallengeRoute(t *testing.T, routes []*istioapi.HTTPRoute) {
 // the challenge route then also binds to the Gateway serving the host on
 // port 443, where the CA follows the redirect, and a warning says so.
 func TestHTTP01ThroughIstioFollowsAnHTTPSRedirect(t *testing.T) {
-	ns, _ := newIssuerWithHTTP01(t, istioHTTP01(""))
+	ns, ref := newIstioClusterIssuer(t, istioHTTP01(""))
 	ctx := context.Background()
 	app := &istionetworkingv1.Gateway{
 		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
@@ -162,7 +163,7 @@ func TestHTTP01ThroughIstioFollowsAnHTTPSRedirect(t *testing.T) {
 	if err := bed.ControlPlane.Client.Create(ctx, app); err != nil {
 		t.Fatal(err)
 	}
-	cert := newCertificate(t, ns, "redirected", "redirected.example.test")
+	cert := newCertificateFor(t, ref, ns, "redirected", "redirected.example.test")
 	vs, _ := routeObjects(t, cert, true)
 	if want := []string{ns + "/redirected-http01-0", ns + "/app"}; !slices.Equal(vs.Spec.GetGateways(), want) {
 		t.Errorf("VirtualService gateways = %v, want %v", vs.Spec.GetGateways(), want)
@@ -186,11 +187,11 @@ func TestHTTP01ThroughIstioFollowsAnHTTPSRedirect(t *testing.T) {
 // did not make, stalls the Certificate with a message that says which.
 func TestHTTP01ThroughAnExistingIstioGateway(t *testing.T) {
 	ctx := context.Background()
-	ns, _ := newIssuerWithHTTP01(t, istioHTTP01("istio-system/public"))
-	cert := newCertificate(t, ns, "existing", "existing.example.test")
+	ns, ref := newIstioClusterIssuer(t, istioHTTP01("istio-system/public"))
+	cert := newCertificateFor(t, ref, ns, "existing", "existing.example.test")
 	waitReadyMessage(t, cert, edgecertv1alpha1.ReasonChallengeRouteFailed, "Gateway istio-system/public not found")
 
-	ns2, _ := newIssuerWithHTTP01(t, istioHTTP01(""))
+	ns2, ref2 := newIstioClusterIssuer(t, istioHTTP01(""))
 	public := &istionetworkingv1.Gateway{
 		ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: ns2},
 		Spec: istioapi.Gateway{
@@ -201,15 +202,15 @@ func TestHTTP01ThroughAnExistingIstioGateway(t *testing.T) {
 	if err := bed.ControlPlane.Client.Create(ctx, public); err != nil {
 		t.Fatal(err)
 	}
-	var iss edgecertv1alpha1.Issuer
-	if err := bed.ControlPlane.Client.Get(ctx, types.NamespacedName{Namespace: ns2, Name: "pebble"}, &iss); err != nil {
+	var iss edgecertv1alpha1.ClusterIssuer
+	if err := bed.ControlPlane.Client.Get(ctx, types.NamespacedName{Name: ref2.Name}, &iss); err != nil {
 		t.Fatal(err)
 	}
 	iss.Spec.ACME.Solvers[0].HTTP01 = istioHTTP01(ns2 + "/public")
 	if err := bed.ControlPlane.Client.Update(ctx, &iss); err != nil {
 		t.Fatal(err)
 	}
-	cert2 := newCertificate(t, ns2, "existing", "existing2.example.test")
+	cert2 := newCertificateFor(t, ref2, ns2, "existing", "existing2.example.test")
 	vs, _ := routeObjects(t, cert2, false)
 	if want := []string{ns2 + "/public"}; !slices.Equal(vs.Spec.GetGateways(), want) {
 		t.Errorf("VirtualService gateways = %v, want %v", vs.Spec.GetGateways(), want)
@@ -222,7 +223,7 @@ func TestHTTP01ThroughAnExistingIstioGateway(t *testing.T) {
 	checkRouteGone(t, cert2)
 
 	// Someone's VirtualService of the route's name is not taken over.
-	ns3, _ := newIssuerWithHTTP01(t, istioHTTP01(""))
+	ns3, ref3 := newIstioClusterIssuer(t, istioHTTP01(""))
 	theirs := &istionetworkingv1.VirtualService{
 		ObjectMeta: metav1.ObjectMeta{Name: "taken-http01-0", Namespace: ns3},
 		Spec:       istioapi.VirtualService{Hosts: []string{"taken.example.test"}, Http: []*istioapi.HTTPRoute{{Route: []*istioapi.HTTPRouteDestination{{Destination: &istioapi.Destination{Host: "web"}}}}}},
@@ -230,7 +231,7 @@ func TestHTTP01ThroughAnExistingIstioGateway(t *testing.T) {
 	if err := bed.ControlPlane.Client.Create(ctx, theirs); err != nil {
 		t.Fatal(err)
 	}
-	cert3 := newCertificate(t, ns3, "taken", "taken.example.test")
+	cert3 := newCertificateFor(t, ref3, ns3, "taken", "taken.example.test")
 	waitReadyMessage(t, cert3, edgecertv1alpha1.ReasonChallengeRouteFailed, "VirtualService "+ns3+"/taken-http01-0 exists and edgecert did not create it")
 	var after istionetworkingv1.VirtualService
 	if err := bed.ControlPlane.Client.Get(ctx, client.ObjectKeyFromObject(theirs), &after); err != nil {
@@ -270,8 +271,8 @@ func TestSecretCreatedDuringTheOrderIsNotOverwritten(t *testing.T) {
 	ctx := context.Background()
 	http01 := istioHTTP01("")
 	http01.Istio.PropagationDelay = &metav1.Duration{Duration: 5 * time.Second}
-	ns, _ := newIssuerWithHTTP01(t, http01)
-	cert := newCertificate(t, ns, "raced", "raced.example.test")
+	ns, ref := newIstioClusterIssuer(t, http01)
+	cert := newCertificateFor(t, ref, ns, "raced", "raced.example.test")
 	routeObjects(t, cert, true)
 	for _, mine := range []*corev1.Secret{
 		{ObjectMeta: metav1.ObjectMeta{Name: "raced-tls", Namespace: ns}, Type: corev1.SecretTypeTLS,
@@ -292,4 +293,18 @@ func TestSecretCreatedDuringTheOrderIsNotOverwritten(t *testing.T) {
 	if string(after.Data["tls.crt"]) != "theirs" || string(after.Data["tls.key"]) != "theirs" || len(after.Data) != 2 || after.Labels[kube.ManagedByLabel] != "" {
 		t.Errorf("someone else's Secret was changed: labels %v, data %q", after.Labels, after.Data)
 	}
+}
+
+// newIstioClusterIssuer makes a namespace and a ClusterIssuer for Pebble
+// named after it whose HTTP-01 solver is http01 (routes through Istio are
+// for ClusterIssuers only), and returns both.
+func newIstioClusterIssuer(t *testing.T, http01 *edgecertv1alpha1.HTTP01Solver) (string, edgecertv1alpha1.IssuerReference) {
+	t.Helper()
+	ns, err := bed.ControlPlane.CreateNamespace(context.Background(), "cert")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss := bed.ClusterIssuer("istio-"+ns, edgecertv1alpha1.ACMESolver{HTTP01: http01}, bed.BINDSolver("dns.example.test"))
+	bed.CreateIssuer(t, iss, managertest.ControllerNamespace)
+	return ns, edgecertv1alpha1.IssuerReference{Kind: edgecertv1alpha1.ClusterIssuerKind, Name: iss.Name}
 }

@@ -94,6 +94,15 @@ type Reconciler struct {
 	// and DNS at once, so that a silent CA or DNS API of one issuer leaves
 	// workers for the others (0: no bound).
 	MaxConcurrentPerIssuer int
+	// RequireHostClaims refuses every host no GatewayPolicy claims for the
+	// Certificate's namespace, even while no policy has claims.
+	RequireHostClaims bool
+	// WorkloadNamespace is the gateway workload namespace the platform
+	// configured for the Istio Gateway shim (see askingNamespace).
+	WorkloadNamespace string
+	// AllowIssuerAmbientCredentials lets namespaced Issuers use edgecert's
+	// own cloud identity and endpoint overrides (issuance.CheckSolvers).
+	AllowIssuerAmbientCredentials bool
 
 	// presented remembers TXT records published by this process, so a pass
 	// waiting for propagation does not send the update again. Losing it on
@@ -218,6 +227,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}()
 	for _, step := range []func(context.Context, *scope) error{
 		r.resolveIssuer,
+		r.authorize,
 		r.readSecret,
 		r.decide,
 		r.advanceOrder,

@@ -6,12 +6,15 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -48,6 +51,11 @@ type Options struct {
 	ReconcileTimeout time.Duration
 	DNSTimeout       time.Duration
 	CleanUpTimeout   time.Duration
+	// RequireHostClaims, WorkloadNamespace and
+	// AllowIssuerAmbientCredentials: see Reconciler.
+	RequireHostClaims             bool
+	WorkloadNamespace             string
+	AllowIssuerAmbientCredentials bool
 }
 
 // SetupWithManager registers the Certificate controller, its watches on
@@ -106,6 +114,10 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 		DNSTimeout:               opts.DNSTimeout,
 		CleanUpTimeout:           opts.CleanUpTimeout,
 		MaxConcurrentPerIssuer:   perIssuer,
+
+		RequireHostClaims:             opts.RequireHostClaims,
+		WorkloadNamespace:             opts.WorkloadNamespace,
+		AllowIssuerAmbientCredentials: opts.AllowIssuerAmbientCredentials,
 	}
 	r.slots.Wake = make(chan event.GenericEvent, wakeBuffer)
 	byIssuer := func(kind string) handler.EventHandler {
@@ -132,12 +144,16 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 		}
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
 	})
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(namespaceGVK)
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("certificate").
 		For(&edgecertv1alpha1.Certificate{}).
 		Watches(&edgecertv1alpha1.Issuer{}, byIssuer(edgecertv1alpha1.IssuerKind)).
 		Watches(&edgecertv1alpha1.ClusterIssuer{}, byIssuer(edgecertv1alpha1.ClusterIssuerKind)).
 		Watches(&corev1.Secret{}, bySecret).
+		Watches(&edgecertv1alpha1.GatewayPolicy{}, handler.EnqueueRequestsFromMapFunc(r.everyCertificate)).
+		Watches(ns, handler.EnqueueRequestsFromMapFunc(r.certificatesInNamespace), builder.WithPredicates(predicate.LabelChangedPredicate{}), builder.OnlyMetadata).
 		WatchesRawSource(source.Channel(r.slots.Wake, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)

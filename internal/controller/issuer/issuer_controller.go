@@ -24,6 +24,7 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/acme"
+	"github.com/edgecert/edgecert/internal/issuance"
 	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/pki"
 )
@@ -42,10 +43,14 @@ type Reconciler struct {
 	ClusterResourceNamespace string
 	// NewObject returns an empty Issuer or ClusterIssuer.
 	NewObject func() edgecertv1alpha1.GenericIssuer
+	// AllowAmbientCredentials lets Issuers use edgecert's own cloud
+	// identity and endpoint overrides (issuance.CheckSolvers).
+	AllowAmbientCredentials bool
 }
 
 // SetupWithManager registers a Reconciler for Issuers and one for ClusterIssuers.
-func SetupWithManager(mgr ctrl.Manager, engine *acme.Engine, clusterResourceNamespace string) error {
+// allowAmbientCredentials: see Reconciler.AllowAmbientCredentials.
+func SetupWithManager(mgr ctrl.Manager, engine *acme.Engine, clusterResourceNamespace string, allowAmbientCredentials bool) error {
 	secrets := kube.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()}
 	for _, kind := range []struct {
 		name string
@@ -59,6 +64,7 @@ func SetupWithManager(mgr ctrl.Manager, engine *acme.Engine, clusterResourceName
 			Events:                   mgr.GetEventRecorder("edgecert-" + kind.name),
 			ClusterResourceNamespace: clusterResourceNamespace,
 			NewObject:                kind.new,
+			AllowAmbientCredentials:  allowAmbientCredentials,
 		}
 		if err := ctrl.NewControllerManagedBy(mgr).Named(kind.name).For(kind.new()).Complete(r); err != nil {
 			return err
@@ -86,6 +92,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 func (r *Reconciler) reconcile(ctx context.Context, obj edgecertv1alpha1.GenericIssuer) (ctrl.Result, error) {
 	spec, status := obj.GetSpec(), obj.GetStatus()
 	ns := edgecertv1alpha1.IssuerSecretNamespace(obj, r.ClusterResourceNamespace)
+	if err := issuance.CheckSolvers(edgecertv1alpha1.IssuerKindOf(obj), spec.ACME.Solvers, r.AllowAmbientCredentials); err != nil {
+		return r.fail(obj, reconcile.TerminalError(err))
+	}
 
 	key, err := r.ensureAccountKey(ctx, types.NamespacedName{Namespace: ns, Name: spec.ACME.PrivateKeySecretRef.Name})
 	if err != nil {

@@ -67,6 +67,19 @@ func (r *GatewayAPIGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
 	}
+	if issuer.KindOrDefault() != edgecertv1alpha1.ClusterIssuerKind {
+		// A ReferenceGrant lets the Gateway read a Secret of another
+		// namespace; it does not let it use that namespace's Issuer (and
+		// account). Certificates go there only with a ClusterIssuer.
+		want.Certificates = slices.DeleteFunc(want.Certificates, func(c ingress.Certificate) bool {
+			if c.Namespace == gw.Namespace {
+				return false
+			}
+			r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonReferenceNotPermitted, "Reconcile",
+				"certificateRef Secret %s/%s: a Certificate in another namespace needs a ClusterIssuer (edgecert.dev/cluster-issuer), not the Issuer %q", c.Namespace, c.Spec.SecretName, issuer.Name)
+			return true
+		})
+	}
 	err = r.sync(ctx, src, &gw, want.Certificates)
 	// After the sync, so that a refused ref's Certificate (from a grant
 	// since removed) is already gone when the event is seen.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/ingress"
@@ -42,6 +44,7 @@ type IstioGatewayReconciler struct {
 
 // +kubebuilder:rbac:groups=networking.istio.io,resources=gateways,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups="",resources=services,verbs=list
+// +kubebuilder:rbac:groups=edgecert.dev,resources=gatewaypolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups=edgecert.dev,resources=certificates,verbs=get;list;watch;create;update;patch;delete
 
 // Reconcile makes the Gateway's generated Certificates match its servers
@@ -78,15 +81,48 @@ func (r *IstioGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	var policies edgecertv1alpha1.GatewayPolicyList
+	if err := r.Client.List(ctx, &policies); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list GatewayPolicies: %w", err)
+	}
+	if why := ingress.WorkloadNamespaceRefusal(gw.Namespace, ws, gateway.WorkloadNamespaces(policies.Items, r.DefaultWorkloadNamespace), issuer); why != "" {
+		r.Events.Eventf(u, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonWorkloadNamespaceNotAllowed, "Reconcile", "%s", why)
+		return result(r.sync(ctx, src, u, nil))
+	}
 	want, err := ingress.IstioCertificates(gw, u.GetAnnotations(), ws, issuer)
 	if err != nil {
 		r.Events.Eventf(u, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
 	}
+	if ws != gw.Namespace {
+		want.Certificates = slices.DeleteFunc(want.Certificates, func(c ingress.Certificate) bool {
+			if !ingress.SquatsCopyName(gw.Namespace, c.Spec.SecretName) {
+				return false
+			}
+			r.Events.Eventf(u, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonWorkloadNamespaceNotAllowed, "Reconcile",
+				"credentialName %q has the shape of another namespace's GatewayService copy (<namespace>.<name>) in %s; use a name without a dot, or starting with %q", c.Spec.SecretName, ws, gw.Namespace+".")
+			return true
+		})
+	}
 	if err := r.sync(ctx, src, u, want.Certificates); err != nil {
 		return result(err)
 	}
 	return result(r.fill(ctx, u, gw, ws, want.Fills))
+}
+
+// everyGateway maps a GatewayPolicy change to every Istio Gateway: the
+// workload namespaces the platform configured may have changed.
+func (r *IstioGatewayReconciler) everyGateway(ctx context.Context, _ client.Object) []reconcile.Request {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(kube.IstioGatewayGVK.GroupVersion().WithKind(kube.IstioGatewayGVK.Kind + "List"))
+	if err := r.Client.List(ctx, list); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, gw := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: gw.GetNamespace(), Name: gw.GetName()}})
+	}
+	return reqs
 }
 
 // workloadNamespace finds where the Gateway's pods run, from the Services

@@ -67,6 +67,7 @@ func SetupWithManager(mgr ctrl.Manager, o Options) error {
 			Named("istiogateway-shim").
 			For(newIstioGateway(), builder.WithPredicates(sourceChanged)).
 			Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(ingress.KindIstioGateway))).
+			Watches(&edgecertv1alpha1.GatewayPolicy{}, handler.EnqueueRequestsFromMapFunc(istio.everyGateway)).
 			Complete(istio); err != nil {
 			return err
 		}
