@@ -92,3 +92,80 @@ func TestRoute(t *testing.T) {
 		})
 	}
 }
+
+func TestHostClaims(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	gatewaysOnly := policy("gateways", t0, []edgecertv1alpha1.PolicyGateway{{TrafficType: "ingress", Namespace: "istio-system", Name: "public"}})
+	claims := policy("claims", t0, nil,
+		edgecertv1alpha1.HostClaim{Namespaces: []string{"shop"}, Domains: []string{"shop.example.com"}},
+		edgecertv1alpha1.HostClaim{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "blog"}}, Domains: []string{"blog.example.com"}},
+	)
+	shop := Namespace{Name: "shop"}
+	blog := Namespace{Name: "blog-prod", Labels: map[string]string{"team": "blog"}}
+	for name, tc := range map[string]struct {
+		policies []edgecertv1alpha1.GatewayPolicy
+		required bool
+		ns       Namespace
+		hosts    []string
+		enforced bool
+		want     []string
+	}{
+		"no policy: open":                    {ns: shop, hosts: []string{"any.example.org"}, want: []string{"any.example.org"}},
+		"policies without claims: open":      {policies: []edgecertv1alpha1.GatewayPolicy{gatewaysOnly}, ns: shop, hosts: []string{"a.example.org"}, want: []string{"a.example.org"}},
+		"required without claims: enforced":  {required: true, ns: shop, hosts: []string{"a.example.org"}, enforced: true, want: []string{"a.example.org"}},
+		"claimed by name, wildcard and apex": {policies: []edgecertv1alpha1.GatewayPolicy{gatewaysOnly, claims}, ns: shop, hosts: []string{"shop.example.com", "*.shop.example.com", "a.b.shop.example.com"}, enforced: true},
+		"claimed by label":                   {policies: []edgecertv1alpha1.GatewayPolicy{claims}, ns: blog, hosts: []string{"www.blog.example.com"}, enforced: true},
+		"another namespace's host":           {policies: []edgecertv1alpha1.GatewayPolicy{claims}, ns: shop, hosts: []string{"shop.example.com", "blog.example.com"}, enforced: true, want: []string{"blog.example.com"}},
+		"suffix is not a subdomain":          {policies: []edgecertv1alpha1.GatewayPolicy{claims}, ns: shop, hosts: []string{"evilshop.example.com"}, enforced: true, want: []string{"evilshop.example.com"}},
+		"parent of the claim":                {policies: []edgecertv1alpha1.GatewayPolicy{claims}, ns: shop, hosts: []string{"example.com", "*.example.com"}, enforced: true, want: []string{"example.com", "*.example.com"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := ClaimsEnforced(tc.policies, tc.required); got != tc.enforced {
+				t.Errorf("ClaimsEnforced = %v, want %v", got, tc.enforced)
+			}
+			if diff := cmp.Diff(tc.want, Unclaimed(tc.policies, tc.ns, tc.hosts)); diff != "" {
+				t.Errorf("Unclaimed (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestIssuerRefusal(t *testing.T) {
+	team := Namespace{Name: "team", Labels: map[string]string{"tier": "gold"}}
+	for name, tc := range map[string]struct {
+		allowed *edgecertv1alpha1.IssuerAllowed
+		hosts   []string
+		want    string
+	}{
+		"unset":                {hosts: []string{"a.example.org"}},
+		"listed namespace":     {allowed: &edgecertv1alpha1.IssuerAllowed{Namespaces: []string{"other", "team"}}, hosts: []string{"a.example.org"}},
+		"unlisted namespace":   {allowed: &edgecertv1alpha1.IssuerAllowed{Namespaces: []string{"other"}}, hosts: []string{"a.example.org"}, want: "ClusterIssuer le does not allow namespace team (spec.allowed.namespaces, spec.allowed.namespaceSelector)"},
+		"selected by label":    {allowed: &edgecertv1alpha1.IssuerAllowed{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "gold"}}}, hosts: []string{"a.example.org"}},
+		"not selected":         {allowed: &edgecertv1alpha1.IssuerAllowed{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "free"}}}, hosts: []string{"a.example.org"}, want: "ClusterIssuer le does not allow namespace team (spec.allowed.namespaces, spec.allowed.namespaceSelector)"},
+		"domains cover":        {allowed: &edgecertv1alpha1.IssuerAllowed{Domains: []string{"example.org"}}, hosts: []string{"example.org", "*.a.example.org"}},
+		"a host outside":       {allowed: &edgecertv1alpha1.IssuerAllowed{Domains: []string{"example.org", "example.net"}}, hosts: []string{"a.example.org", "b.example.com", "c.example.io"}, want: "ClusterIssuer le does not allow b.example.com, c.example.io (spec.allowed.domains: example.org, example.net)"},
+		"namespace first":      {allowed: &edgecertv1alpha1.IssuerAllowed{Namespaces: []string{"other"}, Domains: []string{"example.org"}}, hosts: []string{"b.example.com"}, want: "ClusterIssuer le does not allow namespace team (spec.allowed.namespaces, spec.allowed.namespaceSelector)"},
+		"domains only, any ns": {allowed: &edgecertv1alpha1.IssuerAllowed{Domains: []string{"example.org"}}, hosts: []string{"www.example.org"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := IssuerRefusal(tc.allowed, "ClusterIssuer", "le", team, tc.hosts); got != tc.want {
+				t.Errorf("IssuerRefusal = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestWorkloadNamespaces(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := policy("a", t0, []edgecertv1alpha1.PolicyGateway{
+		{TrafficType: "ingress", Namespace: "istio-system", Name: "public", WorkloadNamespace: "istio-ingress"},
+		{TrafficType: "egress", Namespace: "istio-system", Name: "egress"},
+	})
+	b := policy("b", t0, []edgecertv1alpha1.PolicyGateway{{TrafficType: "ingress", Namespace: "istio-ingress", Name: "other"}})
+	if diff := cmp.Diff([]string{"gateways", "istio-ingress", "istio-system"}, WorkloadNamespaces([]edgecertv1alpha1.GatewayPolicy{a, b}, "gateways")); diff != "" {
+		t.Errorf("WorkloadNamespaces (-want +got):\n%s", diff)
+	}
+	if got := WorkloadNamespaces(nil, ""); len(got) != 0 {
+		t.Errorf("WorkloadNamespaces of nothing = %v", got)
+	}
+}

@@ -266,3 +266,41 @@ func checkResult[T any](t *testing.T, got T, err error, want T, wantErr string) 
 		t.Errorf("result (-want +got):\n%s", diff)
 	}
 }
+
+func TestWorkloadNamespaceRefusal(t *testing.T) {
+	cluster := edgecertv1alpha1.IssuerReference{Kind: edgecertv1alpha1.ClusterIssuerKind, Name: "le"}
+	namespaced := edgecertv1alpha1.IssuerReference{Kind: edgecertv1alpha1.IssuerKind, Name: "team-le"}
+	allowed := []string{"istio-system", "istio-ingress"}
+	for name, tc := range map[string]struct {
+		ws     string
+		issuer edgecertv1alpha1.IssuerReference
+		want   string
+	}{
+		"own namespace, namespaced Issuer": {ws: "shop", issuer: namespaced},
+		"configured namespace, cluster":    {ws: "istio-ingress", issuer: cluster},
+		"configured namespace, namespaced": {ws: "istio-system", issuer: namespaced, want: `the gateway pods run in namespace istio-system: Certificates there need a ClusterIssuer (edgecert.dev/cluster-issuer), not the Issuer "team-le"`},
+		"configured namespace, kind unset": {ws: "istio-system", issuer: edgecertv1alpha1.IssuerReference{Name: "team-le"}, want: `the gateway pods run in namespace istio-system: Certificates there need a ClusterIssuer (edgecert.dev/cluster-issuer), not the Issuer "team-le"`},
+		"found through the selector only":  {ws: "kube-system", issuer: cluster, want: "the gateway pods this Gateway selects run in namespace kube-system, which is not a workload namespace the platform configured (--istio-gateway-workload-namespace or a GatewayPolicy gateway); no Certificate is made there"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := WorkloadNamespaceRefusal("shop", tc.ws, allowed, tc.issuer); got != tc.want {
+				t.Errorf("WorkloadNamespaceRefusal = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSquatsCopyName(t *testing.T) {
+	for secret, want := range map[string]bool{
+		"shop-tls":        false,
+		"shop.web":        false, // the tenant's own copy shape
+		"shop.web.v2":     false,
+		"blog.web":        true, // another namespace's copy shape
+		"shopping.web":    true,
+		"www.example.com": true,
+	} {
+		if got := SquatsCopyName("shop", secret); got != want {
+			t.Errorf("SquatsCopyName(shop, %q) = %v, want %v", secret, got, want)
+		}
+	}
+}

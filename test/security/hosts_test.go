@@ -135,6 +135,13 @@ func TestCertificateForAnotherNamespacesHost(t *testing.T) {
 	noTXT(t, "shop."+victimDomain)
 	noTXT(t, "www."+victimDomain)
 
+	// A claim the platform gives later lets a refused Certificate through,
+	// without anyone touching it.
+	certificate(t, tenant, "late", clusterIssuer("hosts-pebble"), "x."+host("late"))
+	waitReady(t, tenant, "late", metav1.ConditionFalse, edgecertv1alpha1.ReasonHostNotClaimed)
+	claimPolicy(t, "hosts-late", tenant, host("late"))
+	waitReady(t, tenant, "late", metav1.ConditionTrue, edgecertv1alpha1.ReasonIssued)
+
 	// A ClusterIssuer that allows only the victim's namespace.
 	iss := bed.ClusterIssuer("hosts-victim-only")
 	iss.Spec.Allowed = &edgecertv1alpha1.IssuerAllowed{Namespaces: []string{victim}}
