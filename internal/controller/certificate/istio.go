@@ -30,6 +30,35 @@ const defaultRoutePropagation = 2 * time.Second
 
 // +kubebuilder:rbac:groups=networking.istio.io,resources=gateways;virtualservices,verbs=get;list;watch;create;patch;delete
 
+// maxRoutedOrderAge bounds the life of an order whose HTTP-01 challenges
+// are routed through the shared ingress gateway: the CA validates in
+// seconds, so a route up longer than this serves no order worth waiting
+// for, and is removed with the abandoned order.
+const maxRoutedOrderAge = 10 * time.Minute
+
+// orderLimits are the order state machine's limits: maxAge, or
+// maxRoutedOrderAge when shorter and the order routes through Istio.
+func orderLimits(maxAge time.Duration, routed bool) issuance.Limits {
+	if routed {
+		maxAge = min(maxAge, maxRoutedOrderAge)
+	}
+	return issuance.Limits{MaxAge: maxAge}
+}
+
+// routesThroughIstio reports whether a challenge of the order in flight
+// is answered through an Istio route.
+func (s *scope) routesThroughIstio() bool {
+	if s.iss == nil || s.cert.Status.Order == nil {
+		return false
+	}
+	for _, ch := range s.cert.Status.Order.Challenges {
+		if istioRoute(s.iss, ch) != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // istioRoute returns the Istio route spec of the solver that answers ch,
 // nil when the challenge is not HTTP-01 through Istio.
 func istioRoute(iss *issuerFacts, ch edgecertv1alpha1.ChallengeStatus) *edgecertv1alpha1.HTTP01IstioRoute {

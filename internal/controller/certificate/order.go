@@ -148,7 +148,7 @@ func (r *Reconciler) driveOrder(ctx context.Context, s *scope, fresh *acme.Order
 	case issuance.StatusValid:
 		o.Stored = r.isStored(s)
 	}
-	limits := issuance.Limits{MaxAge: withDefault(r.MaxOrderAge, issuance.DefaultMaxOrderAge)}
+	limits := orderLimits(withDefault(r.MaxOrderAge, issuance.DefaultMaxOrderAge), s.routesThroughIstio())
 	for range maxStepsPerPass {
 		step := issuance.NextStep(o, limits)
 		switch step.Action {
