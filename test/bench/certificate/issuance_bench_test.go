@@ -358,15 +358,6 @@ func controllerIssue(ctx context.Context, b *testing.B, bed *testenv.Bed, zone, 
 	return time.Since(start)
 }
 
-func waitFor(b *testing.B, limit time.Duration, cond func() bool) {
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("not reached within %s", limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // apiRequests reads the API server's own count of requests, by verb and
 // resource ("PATCH certificates/status").
