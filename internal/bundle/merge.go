@@ -121,6 +121,8 @@ type Result struct {
 	// Bytes is what the bundle costs against its budget: entries, keys
 	// and values, and the origin record.
 	Bytes int
+	// Budget is the budget the merge applied.
+	Budget Budget
 	// Included is sorted by namespace and name.
 	Included []Included
 	// Excluded is sorted by namespace and name; a stale source is listed
@@ -180,7 +182,7 @@ func Merge(in Input) (Result, error) {
 		return Result{}, err
 	}
 	budget := in.Budget.orDefault()
-	res := Result{Data: map[string][]byte{}, Origins: map[string]Origin{}}
+	res := Result{Data: map[string][]byte{}, Origins: map[string]Origin{}, Budget: budget}
 
 	sources := slices.Clone(in.Sources)
 	slices.SortStableFunc(sources, func(a, b Source) int { return compareRefs(a.Ref, b.Ref) })
