@@ -148,6 +148,21 @@ func mergeReason(t *testing.T, cm *edgecertv1alpha1.CertMerge, reason string, wa
 	})
 }
 
+// nothingElse checks what must not happen on any path: no order reached
+// Pebble since ordersBefore, no TXT record for the victim's host, and the
+// only Secret writes in the victim's namespace are the victim's own
+// (victimWrites, counted by the test).
+func nothingElse(t *testing.T, ordersBefore int, victimNS string, victimWrites int) {
+	t.Helper()
+	if n := orders(t); n != ordersBefore {
+		t.Errorf("Pebble received %d orders during the test, want none", n-ordersBefore)
+	}
+	noTXT(t, host("web-victim"))
+	if n := writesIn(t, victimNS, "secrets"); n != victimWrites {
+		t.Errorf("%d Secret writes in the victim's namespace, want the victim's own %d", n, victimWrites)
+	}
+}
+
 func keyPair(hosts ...string) (cert, key []byte) {
 	now := time.Now()
 	return testenv.SelfSigned(now.Add(-time.Hour), now.Add(60*24*time.Hour), hosts...)
@@ -160,6 +175,7 @@ func keyPair(hosts ...string) (cert, key []byte) {
 func TestCertMergeRevokedOrRemovedSourceLeavesTheBundle(t *testing.T) {
 	ctx := context.Background()
 	startController(t, namespace(t, "edgecert"))
+	ordersBefore := orders(t)
 	gw, victimNS, otherNS := namespace(t, "gateway"), namespace(t, "victim"), namespace(t, "other")
 	victim, other := tenant(t, "victim", victimNS), tenant(t, "other", otherNS)
 
@@ -202,6 +218,8 @@ func TestCertMergeRevokedOrRemovedSourceLeavesTheBundle(t *testing.T) {
 	}
 	bundleIs(t, gw, cm.Spec.SecretName, "the deleted Secret's key gone", map[string][]byte{})
 	mergeReason(t, cm, edgecertv1alpha1.ReasonSourcesExcluded, map[string]string{otherNS + "/web": "InvalidCertificate"})
+	// The victim created and deleted web.
+	nothingElse(t, ordersBefore, victimNS, 2)
 }
 
 // longChain is a key pair for host whose tls.crt is the leaf and about
@@ -221,6 +239,7 @@ func longChain(host string) (cert, key []byte) {
 func TestCertMergeFloodKeepsRenewalsReachingTheGateway(t *testing.T) {
 	ctx := context.Background()
 	startController(t, namespace(t, "edgecert"))
+	ordersBefore := orders(t)
 	gw, victimNS, floodNS := namespace(t, "gateway"), namespace(t, "victim"), namespace(t, "a-flood")
 	victim, flood := tenant(t, "victim", victimNS), tenant(t, "flood", floodNS)
 
@@ -230,7 +249,7 @@ func TestCertMergeFloodKeepsRenewalsReachingTheGateway(t *testing.T) {
 	for _, step := range []struct {
 		c   client.Client
 		obj client.Object
-	}{{victim, web}, {victim, grantGateway(victimNS, gw)}, {flood, grantGateway(floodNS, gw)}} {
+	}{{victim, web}, {victim, grantGateway(victimNS, gw)}} {
 		if err := step.c.Create(ctx, step.obj); err != nil {
 			t.Fatal(err)
 		}
@@ -240,7 +259,10 @@ func TestCertMergeFloodKeepsRenewalsReachingTheGateway(t *testing.T) {
 
 	// Four more chains of 300 KiB: 1.5 MiB in all. Two fit next to the
 	// victim's; in plain namespace/name order the flood's first three
-	// would fill the budget and push the victim's out.
+	// would fill the budget and push the victim's out. The flood grants
+	// the gateway once its Secrets are all there, so that one pass sees
+	// them all (client-go's event recorder folds a later event of the same
+	// reason and object into the first one's series, keeping its note).
 	want := map[string][]byte{"web.crt": cert, "web.key": key}
 	for _, name := range []string{"f0", "f1", "f2", "f3"} {
 		c, k := longChain(host(name))
@@ -250,6 +272,9 @@ func TestCertMergeFloodKeepsRenewalsReachingTheGateway(t *testing.T) {
 		if name == "f0" || name == "f1" {
 			want[name+".crt"], want[name+".key"] = c, k
 		}
+	}
+	if err := flood.Create(ctx, grantGateway(floodNS, gw)); err != nil {
+		t.Fatal(err)
 	}
 	bundleIs(t, gw, cm.Spec.SecretName, "the victim's and two of the flood's in the bundle", want)
 	mergeReason(t, cm, edgecertv1alpha1.ReasonBundleTooLarge, map[string]string{floodNS + "/f2": "BundleTooLarge", floodNS + "/f3": "BundleTooLarge"})
@@ -266,6 +291,8 @@ func TestCertMergeFloodKeepsRenewalsReachingTheGateway(t *testing.T) {
 	if bundleHolds(t, gw, cm.Spec.SecretName, key) {
 		t.Error("the bundle still holds the victim's old key")
 	}
+	// The victim created and renewed web.
+	nothingElse(t, ordersBefore, victimNS, 2)
 }
 
 // A tenant allowed to merge another namespace's TLS Secrets names one that
@@ -275,6 +302,7 @@ func TestCertMergeFloodKeepsRenewalsReachingTheGateway(t *testing.T) {
 func TestCertMergeNamedSecretOfAnotherTypeIsRefusedUnread(t *testing.T) {
 	ctx := context.Background()
 	ctrl := startController(t, namespace(t, "edgecert"))
+	ordersBefore := orders(t)
 	attackerNS, victimNS := namespace(t, "attacker"), namespace(t, "victim")
 	attacker, victim := tenant(t, "attacker", attackerNS), tenant(t, "victim", victimNS)
 
@@ -332,4 +360,7 @@ func TestCertMergeNamedSecretOfAnotherTypeIsRefusedUnread(t *testing.T) {
 	if bytes.Contains(log, password) {
 		t.Error("edgecert's log holds the password")
 	}
+	noSecret(t, victimNS, "loot")
+	// The victim created db and web.
+	nothingElse(t, ordersBefore, victimNS, 2)
 }
