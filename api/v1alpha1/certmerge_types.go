@@ -154,7 +154,7 @@ type ExcludedSource struct {
 	// Name of the source Secret.
 	Name string `json:"name"`
 	// Reason is CamelCase: NotFound, NotPermitted, NotTLS, InvalidCertificate,
-	// KeyMismatch or KeyCollision.
+	// KeyMismatch, KeyCollision or BundleTooLarge.
 	Reason string `json:"reason"`
 	// Message says what is wrong, without key material.
 	Message string `json:"message"`

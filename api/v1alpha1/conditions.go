@@ -194,6 +194,11 @@ const (
 	ReasonKeyCollision = "KeyCollision"
 	// ReasonWorkloadNotFound: a workload to roll does not exist.
 	ReasonWorkloadNotFound = "WorkloadNotFound"
+	// ReasonBundleTooLarge: some good sources do not fit the bundle's size
+	// budget (a Secret holds at most 1 MiB) and are left out; the bundle
+	// keeps being written with the sources that fit. Also the reason of a
+	// status.excluded entry and of the warning event naming them.
+	ReasonBundleTooLarge = "BundleTooLarge"
 	// ReasonAllSourcesIncluded: SourcesReady is True.
 	ReasonAllSourcesIncluded = "AllSourcesIncluded"
 	// ReasonNoCollision: KeysUnique is True.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/pki"
 )
 
@@ -37,17 +38,28 @@ const (
 	// ReasonKeyCollision: an earlier source (in namespace/name order) has
 	// the same entry names.
 	ReasonKeyCollision = "KeyCollision"
+	// ReasonBundleTooLarge: the source is good but does not fit the
+	// bundle's budget after the sources placed before it.
+	ReasonBundleTooLarge = edgecertv1alpha1.ReasonBundleTooLarge
 )
 
 // AnyName in a Refused Ref stands for every Secret of a namespace a
 // selector looks in but may not read.
 const AnyName = "*"
 
-// Source is a selected, readable Secret as read from the API.
+// Source is a selected, readable Secret as read from the API. A Secret
+// that is not of type kubernetes.io/tls comes with its type and no data:
+// edgecert does not read it.
 type Source struct {
 	Ref
+	UID  string
 	Type string
 	Data map[string][]byte
+}
+
+// origin is the source's identity.
+func (s Source) origin() Origin {
+	return Origin{Namespace: s.Namespace, Name: s.Name, UID: s.UID}
 }
 
 // Input is everything a merge decides on.
@@ -63,6 +75,13 @@ type Input struct {
 	// Current is the bundle's data now, where the last good data of a
 	// source that turned bad is taken from. Nil when there is no bundle.
 	Current map[string][]byte
+	// CurrentOrigins is the bundle's origin record (ParseOrigins): which
+	// source each chain entry of Current came from. A bad source gets the
+	// last good data of its entries only when the record names that very
+	// source (namespace, name and UID); without a record no data is kept.
+	CurrentOrigins map[string]Origin
+	// Budget bounds the bundle; zero means DefaultBudget.
+	Budget Budget
 }
 
 // Included is a source whose entries are in the bundle.
@@ -96,6 +115,14 @@ type Result struct {
 	Data map[string][]byte
 	// Checksum is BundleChecksum(Data).
 	Checksum string
+	// Origins is the new bundle's origin record: the source of each
+	// chain entry in Data. Never nil.
+	Origins map[string]Origin
+	// Bytes is what the bundle costs against its budget: entries, keys
+	// and values, and the origin record.
+	Bytes int
+	// Budget is the budget the merge applied.
+	Budget Budget
 	// Included is sorted by namespace and name.
 	Included []Included
 	// Excluded is sorted by namespace and name; a stale source is listed
@@ -107,24 +134,55 @@ type Result struct {
 	EarliestExpiry time.Time
 }
 
-// candidate is a source with entries to place, before collisions.
+// TooLarge returns the sources left out for the budget, in namespace/name
+// order.
+func (r Result) TooLarge() []Ref {
+	var refs []Ref
+	for _, ex := range r.Excluded {
+		if ex.Reason == ReasonBundleTooLarge {
+			refs = append(refs, ex.Ref)
+		}
+	}
+	return refs
+}
+
+// candidate is a source with entries to place, before collisions and the
+// budget.
 type candidate struct {
 	Included
+	origin    Origin
 	cert, key []byte
+	// incumbent: the bundle's origin record says the entries come from
+	// this very source.
+	incumbent bool
+	// why a stale candidate is stale: its check's reason and message.
+	staleReason, staleMessage string
 }
 
 // Merge builds the bundle. Each source must be a kubernetes.io/tls Secret
 // whose chain parses and whose key matches the leaf; a bad source is left
 // out and reported, and if the current bundle holds a good pair under its
-// entry names, that last good pair stays. Missing or refused sources are
-// removed at once. When two sources map to the same entries, the first in
-// namespace/name order keeps them and the other is left out and reported.
+// entry names that came from that very source (same namespace, name and
+// UID, per the origin record), that last good pair stays. Missing or
+// refused sources are removed at once, and their data is never kept for
+// another source mapping to the same entries. When two sources map to the
+// same entries, the first in namespace/name order keeps them and the other
+// is left out and reported.
+//
+// Then the budget: sources already in the bundle (per the origin record)
+// are placed first, then new ones, each group in namespace/name order; a
+// source that does not fit in what is left is left out (BundleTooLarge)
+// and the next one is tried. So a new source never pushes out one that
+// gateways already serve, the outcome does not depend on list order or
+// timing, and one oversized source does not keep smaller ones out.
+//
 // The only error is an invalid key template.
 func Merge(in Input) (Result, error) {
 	if err := ValidateKeyTemplate(in.KeyTemplate); err != nil {
 		return Result{}, err
 	}
-	res := Result{Data: map[string][]byte{}}
+	budget := in.Budget.orDefault()
+	res := Result{Data: map[string][]byte{}, Origins: map[string]Origin{}, Budget: budget}
 
 	sources := slices.Clone(in.Sources)
 	slices.SortStableFunc(sources, func(a, b Source) int { return compareRefs(a.Ref, b.Ref) })
@@ -137,23 +195,24 @@ func Merge(in Input) (Result, error) {
 			res.Excluded = append(res.Excluded, Excluded{Ref: s.Ref, Reason: ReasonInvalidCertificate, Message: err.Error()})
 			continue
 		}
-		c := candidate{Included: Included{Ref: s.Ref, CertKey: certKey, KeyKey: keyKey}}
+		c := candidate{Included: Included{Ref: s.Ref, CertKey: certKey, KeyKey: keyKey}, origin: s.origin()}
+		c.incumbent = s.UID != "" && in.CurrentOrigins[certKey] == c.origin
 		reason, msg := check(s)
 		if reason == "" {
 			c.cert, c.key = s.Data[TLSCertKey], s.Data[TLSPrivateKey]
 		} else {
 			msg = fmt.Sprintf("%s: %s", s.Ref, msg)
 			lastCert, lastKey := in.Current[certKey], in.Current[keyKey]
-			if lastCert != nil && lastKey != nil {
-				if _, err := pki.ParseKeyPair(lastCert, lastKey); err == nil {
-					c.cert, c.key, c.Stale = lastCert, lastKey, true
-					msg += "; the bundle keeps its last good data"
-				}
-			}
-			res.Excluded = append(res.Excluded, Excluded{Ref: s.Ref, Reason: reason, Message: msg})
-			if !c.Stale {
+			if !c.incumbent || lastCert == nil || lastKey == nil {
+				res.Excluded = append(res.Excluded, Excluded{Ref: s.Ref, Reason: reason, Message: msg})
 				continue
 			}
+			if _, err := pki.ParseKeyPair(lastCert, lastKey); err != nil {
+				res.Excluded = append(res.Excluded, Excluded{Ref: s.Ref, Reason: reason, Message: msg})
+				continue
+			}
+			c.cert, c.key, c.Stale = lastCert, lastKey, true
+			c.staleReason, c.staleMessage = reason, msg
 		}
 		kp, err := pki.ParseKeyPair(c.cert, c.key)
 		if err != nil { // cannot happen: checked above
@@ -164,10 +223,16 @@ func Merge(in Input) (Result, error) {
 		cands = append(cands, c)
 	}
 
+	// Collisions, in namespace/name order.
+	var winners []candidate
 	owner := map[string]Ref{}
 	for _, c := range cands {
 		if kept, taken := firstOwner(owner, c.CertKey, c.KeyKey); taken != "" {
 			res.Collisions = append(res.Collisions, Collision{Key: taken, Kept: kept, Dropped: c.Ref})
+			if c.Stale {
+				res.Excluded = append(res.Excluded, Excluded{Ref: c.Ref, Reason: c.staleReason, Message: c.staleMessage})
+				continue
+			}
 			res.Excluded = append(res.Excluded, Excluded{
 				Ref:     c.Ref,
 				Reason:  ReasonKeyCollision,
@@ -176,12 +241,50 @@ func Merge(in Input) (Result, error) {
 			continue
 		}
 		owner[c.CertKey], owner[c.KeyKey] = c.Ref, c.Ref
+		winners = append(winners, c)
+	}
+
+	// The budget: incumbents first, then newcomers, each in namespace/name
+	// order (winners are in that order already); first fit.
+	slices.SortStableFunc(winners, func(a, b candidate) int {
+		switch {
+		case a.incumbent == b.incumbent:
+			return 0
+		case a.incumbent:
+			return -1
+		}
+		return 1
+	})
+	res.Bytes = emptyRecordBytes
+	recordBytes := emptyRecordBytes
+	for _, c := range winners {
+		total, record := c.bytesOf()
+		if res.Bytes+total > budget.Bytes || recordBytes+record > budget.OriginRecordBytes {
+			if c.Stale {
+				res.Excluded = append(res.Excluded, Excluded{Ref: c.Ref, Reason: c.staleReason, Message: c.staleMessage})
+				continue
+			}
+			res.Excluded = append(res.Excluded, Excluded{
+				Ref:    c.Ref,
+				Reason: ReasonBundleTooLarge,
+				Message: fmt.Sprintf("%s: left out: its %d bytes would take the bundle past its budget of %d bytes (a Secret holds at most 1 MiB); sources already in the bundle keep their place, then new ones in namespace/name order",
+					c.Ref, total, budget.Bytes),
+			})
+			continue
+		}
+		res.Bytes += total
+		recordBytes += record
+		if c.Stale {
+			res.Excluded = append(res.Excluded, Excluded{Ref: c.Ref, Reason: c.staleReason, Message: c.staleMessage + "; the bundle keeps its last good data"})
+		}
 		res.Data[c.CertKey], res.Data[c.KeyKey] = c.cert, c.key
+		res.Origins[c.CertKey] = c.origin
 		res.Included = append(res.Included, c.Included)
 		if res.EarliestExpiry.IsZero() || c.NotAfter.Before(res.EarliestExpiry) {
 			res.EarliestExpiry = c.NotAfter
 		}
 	}
+	slices.SortStableFunc(res.Included, func(a, b Included) int { return compareRefs(a.Ref, b.Ref) })
 
 	for _, r := range in.Missing {
 		res.Excluded = append(res.Excluded, Excluded{Ref: r, Reason: ReasonNotFound, Message: fmt.Sprintf("Secret %s does not exist", r)})
@@ -211,7 +314,7 @@ func firstOwner(owner map[string]Ref, keys ...string) (Ref, string) {
 // Messages name the problem, never key material.
 func check(s Source) (reason, message string) {
 	if s.Type != TLSSecretType {
-		return ReasonNotTLS, fmt.Sprintf("type is %q, not %s", s.Type, TLSSecretType)
+		return ReasonNotTLS, fmt.Sprintf("type is %q, not %s; edgecert does not read its data", s.Type, TLSSecretType)
 	}
 	cert, key := s.Data[TLSCertKey], s.Data[TLSPrivateKey]
 	if len(cert) == 0 || len(key) == 0 {

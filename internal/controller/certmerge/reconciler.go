@@ -10,14 +10,15 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -40,6 +41,12 @@ const (
 	// ChecksumAnnotation holds the bundle checksum, on the bundle Secret and
 	// on the pod template of each workload to roll.
 	ChecksumAnnotation = "edgecert.dev/bundle-checksum"
+	// OriginsAnnotation on a bundle Secret records which source Secret
+	// (namespace/name/UID) each chain entry came from
+	// (bundle.EncodeOrigins). It is written with the data, in the same
+	// update, and is what lets a source that turns bad keep its last good
+	// data: only the source the record names gets it back.
+	OriginsAnnotation = "edgecert.dev/bundle-sources"
 	// Finalizer makes edgecert delete the bundle with its CertMerge, also
 	// where no garbage collector runs.
 	Finalizer = "edgecert.dev/certmerge-bundle"
@@ -116,6 +123,9 @@ type Reconciler struct {
 	// APIReader reads source Secrets and workloads straight from the API
 	// server, so they are never cached.
 	APIReader client.Reader
+	// Core is the core/v1 REST client, for reading a named source's type
+	// without its data (a Table read).
+	Core rest.Interface
 	// Events records what changed.
 	Events events.EventRecorder
 
@@ -235,55 +245,15 @@ func (r *Reconciler) reconcileSelection(ctx context.Context, s *scope) error {
 
 // reconcileSources reads the selected Secrets straight from the API server:
 // by name, and by label selector with a field selector on the TLS type.
-// Secrets it may not read are recorded as refused, never read.
+// Secrets it may not read are recorded as refused, never read; a named
+// Secret of another type is refused without its data being read.
 func (r *Reconciler) reconcileSources(ctx context.Context, s *scope) error {
-	for _, ref := range s.selection.Names {
-		if !s.access.MayRead(ref.Namespace, ref.Name) {
-			s.input.Refused = append(s.input.Refused, ref)
-			continue
-		}
-		var secret corev1.Secret
-		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, &secret)
-		switch {
-		case apierrors.IsNotFound(err):
-			s.input.Missing = append(s.input.Missing, ref)
-		case err != nil:
-			return fmt.Errorf("get source Secret %s: %w", ref, err)
-		default:
-			s.input.Sources = append(s.input.Sources, sourceOf(&secret))
-		}
+	in, err := sourceReader{API: r.APIReader, Core: r.Core}.read(ctx, s.selection, s.access)
+	if err != nil {
+		return err
 	}
-	tlsOnly := fields.OneTermEqualSelector("type", string(corev1.SecretTypeTLS))
-	for _, sel := range s.selection.Selectors {
-		for _, ns := range sel.Namespaces {
-			if !s.access.MayReadNamespace(ns) {
-				s.input.Refused = append(s.input.Refused, bundle.Ref{Namespace: ns, Name: bundle.AnyName})
-				continue
-			}
-			var list corev1.SecretList
-			if err := r.APIReader.List(ctx, &list, client.InNamespace(ns),
-				client.MatchingLabelsSelector{Selector: sel.Labels}, client.MatchingFieldsSelector{Selector: tlsOnly}); err != nil {
-				return fmt.Errorf("list source Secrets in %s: %w", ns, err)
-			}
-			for i := range list.Items {
-				secret := &list.Items[i]
-				if !s.access.MayRead(secret.Namespace, secret.Name) {
-					s.input.Refused = append(s.input.Refused, bundle.Ref{Namespace: secret.Namespace, Name: secret.Name})
-					continue
-				}
-				s.input.Sources = append(s.input.Sources, sourceOf(secret))
-			}
-		}
-	}
+	s.input.Sources, s.input.Missing, s.input.Refused = in.Sources, in.Missing, in.Refused
 	return nil
-}
-
-func sourceOf(secret *corev1.Secret) bundle.Source {
-	return bundle.Source{
-		Ref:  bundle.Ref{Namespace: secret.Namespace, Name: secret.Name},
-		Type: string(secret.Type),
-		Data: secret.Data,
-	}
 }
 
 // reconcileBundle merges the sources and writes the bundle Secret, whole,
@@ -303,6 +273,12 @@ func (r *Reconciler) reconcileBundle(ctx context.Context, s *scope) error {
 	}
 	if current != nil {
 		s.input.Current = current.Data
+		origins, err := bundle.ParseOrigins(current.Annotations[OriginsAnnotation])
+		if err != nil {
+			// Trust no entry: no source keeps last good data this pass.
+			ctrl.LoggerFrom(ctx).Info("Ignoring the bundle's origin record", "secret", klog.KObj(current), "error", err.Error())
+		}
+		s.input.CurrentOrigins = origins
 	}
 	res, err := bundle.Merge(s.input)
 	if err != nil {
@@ -353,6 +329,7 @@ func (r *Reconciler) desiredBundle(obj mergeObject, current *corev1.Secret, key 
 		desired.Annotations = map[string]string{}
 	}
 	desired.Annotations[ChecksumAnnotation] = res.Checksum
+	desired.Annotations[OriginsAnnotation] = bundle.EncodeOrigins(res.Origins)
 	gvk := edgecertv1alpha1.GroupVersion.WithKind(r.kind.name)
 	ref := *metav1.NewControllerRef(obj, gvk)
 	refs := []metav1.OwnerReference{ref}
@@ -366,12 +343,13 @@ func (r *Reconciler) desiredBundle(obj mergeObject, current *corev1.Secret, key 
 }
 
 // bundleUpToDate compares what edgecert sets: type, data, labels,
-// checksum annotation and controller reference.
+// checksum and origin annotations and controller reference.
 func bundleUpToDate(current, desired *corev1.Secret) bool {
 	return current.Type == desired.Type &&
 		bundle.DataEqual(current.Data, desired.Data) &&
 		maps.Equal(current.Labels, desired.Labels) &&
 		current.Annotations[ChecksumAnnotation] == desired.Annotations[ChecksumAnnotation] &&
+		current.Annotations[OriginsAnnotation] == desired.Annotations[OriginsAnnotation] &&
 		len(current.OwnerReferences) == len(desired.OwnerReferences) &&
 		metav1.IsControlledBy(current, ownerOf(desired))
 }
@@ -484,6 +462,10 @@ func (r *Reconciler) patchStatus(ctx context.Context, before, after mergeObject)
 		r.Events.Eventf(after, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonSourcesExcluded, "MergeSources",
 			"%d selected sources are left out or stale: see status.excluded", len(a.Excluded))
 	}
+	if tooLarge, changed := tooLargeChanged(b.Excluded, a.Excluded); changed && len(tooLarge) > 0 {
+		r.Events.Eventf(after, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonBundleTooLarge, "MergeSources",
+			"%d sources left out, the bundle would pass its size budget of %d bytes: %s", len(tooLarge), bundle.DefaultBudget.Bytes, listSome(tooLarge, 10))
+	}
 	if err := r.Client.Status().Patch(ctx, after, client.MergeFrom(before), client.FieldOwner(kube.FieldManager)); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -509,4 +491,13 @@ func selection(obj mergeObject) (bundle.Selection, error) {
 		sels = append(sels, bundle.SelectorSpec{Namespaces: s.Namespaces, LabelSelector: s.LabelSelector})
 	}
 	return bundle.NewSelection(obj.BundleSecretNamespace(), names, sels)
+}
+
+// listSome joins the first n items, and says how many more there are, so
+// that an event's note stays short.
+func listSome(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/metadata"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -33,11 +34,16 @@ func SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return fmt.Errorf("metadata client: %w", err)
 	}
+	core, err := corev1client.NewForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return fmt.Errorf("core/v1 client: %w", err)
+	}
 	w := newSourceWatcher(md)
 	for _, k := range []kind{certMergeKind, clusterCertMergeKind} {
 		r := &Reconciler{
 			Client:    mgr.GetClient(),
 			APIReader: mgr.GetAPIReader(),
+			Core:      core.RESTClient(),
 			Events:    mgr.GetEventRecorder("edgecert-" + k.name),
 			kind:      k,
 			watcher:   w,

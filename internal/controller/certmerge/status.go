@@ -60,10 +60,14 @@ func setStatus(st *edgecertv1alpha1.CertMergeStatus, f facts) {
 	}
 	st.Excluded = nil
 	var problems []string
+	tooLarge := 0
 	for _, ex := range res.Excluded {
 		st.Excluded = append(st.Excluded, edgecertv1alpha1.ExcludedSource{Namespace: ex.Namespace, Name: ex.Name, Reason: ex.Reason, Message: ex.Message})
 		if ex.Reason != bundle.ReasonKeyCollision {
 			problems = append(problems, ex.Message)
+		}
+		if ex.Reason == bundle.ReasonBundleTooLarge {
+			tooLarge++
 		}
 	}
 	st.SourceCount = int32(len(res.Included))
@@ -74,9 +78,12 @@ func setStatus(st *edgecertv1alpha1.CertMergeStatus, f facts) {
 	}
 	st.BundleChecksum = res.Checksum
 
-	if len(problems) == 0 {
+	switch {
+	case len(problems) == 0:
 		set(edgecertv1alpha1.SourcesReadyCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonAllSourcesIncluded, fmt.Sprintf("%d sources in the bundle", len(res.Included)))
-	} else {
+	case tooLarge > 0:
+		set(edgecertv1alpha1.SourcesReadyCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonBundleTooLarge, strings.Join(problems, "\n"))
+	default:
 		set(edgecertv1alpha1.SourcesReadyCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonSourcesExcluded, strings.Join(problems, "\n"))
 	}
 	var collisions []string
@@ -90,6 +97,8 @@ func setStatus(st *edgecertv1alpha1.CertMergeStatus, f facts) {
 	}
 
 	switch {
+	case tooLarge > 0:
+		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonBundleTooLarge, fmt.Sprintf("Bundle written with %d sources (%d bytes of its budget of %d); %d left out because they do not fit, see status.excluded", len(res.Included), res.Bytes, res.Budget.Bytes, tooLarge))
 	case len(collisions) > 0:
 		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonKeyCollision, "Bundle written without the colliding sources: "+strings.Join(collisions, "\n"))
 	case len(problems) > 0:
@@ -99,6 +108,22 @@ func setStatus(st *edgecertv1alpha1.CertMergeStatus, f facts) {
 	default:
 		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonBundleUpToDate, fmt.Sprintf("Bundle holds %d sources", len(res.Included)))
 	}
+}
+
+// tooLargeChanged reports whether the sources left out for the size
+// budget changed, and returns them now: a warning event names them.
+func tooLargeChanged(before, after []edgecertv1alpha1.ExcludedSource) ([]string, bool) {
+	pick := func(l []edgecertv1alpha1.ExcludedSource) []string {
+		var out []string
+		for _, e := range l {
+			if e.Reason == edgecertv1alpha1.ReasonBundleTooLarge {
+				out = append(out, e.Namespace+"/"+e.Name)
+			}
+		}
+		return out
+	}
+	now := pick(after)
+	return now, !slices.Equal(pick(before), now)
 }
 
 // excludedChanged reports whether the set of left-out sources or their

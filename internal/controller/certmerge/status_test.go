@@ -20,6 +20,13 @@ func TestSetStatus(t *testing.T) {
 		Excluded:   []bundle.Excluded{{Ref: bundle.Ref{Namespace: "z", Name: "w"}, Reason: bundle.ReasonKeyCollision, Message: "taken"}},
 		Collisions: []bundle.Collision{{Key: "w.crt", Kept: bundle.Ref{Namespace: "a", Name: "w"}, Dropped: bundle.Ref{Namespace: "z", Name: "w"}}}}
 
+	tooLarge := &bundle.Result{Checksum: "abc", EarliestExpiry: expiry, Bytes: 900, Budget: bundle.Budget{Bytes: 1000},
+		Included: ok.Included,
+		Excluded: []bundle.Excluded{
+			{Ref: bundle.Ref{Namespace: "ns", Name: "big"}, Reason: bundle.ReasonBundleTooLarge, Message: "ns/big: left out"},
+			{Ref: bundle.Ref{Namespace: "ns", Name: "c"}, Reason: bundle.ReasonNotTLS, Message: "ns/c: not TLS"},
+		}}
+
 	type cond struct{ Type, Status, Reason string }
 	tests := map[string]struct {
 		facts       facts
@@ -37,6 +44,14 @@ func TestSetStatus(t *testing.T) {
 			facts:      facts{generation: 3, merged: excluded},
 			want:       []cond{{"SourcesReady", "False", "SourcesExcluded"}, {"KeysUnique", "True", "NoCollision"}, {"Ready", "False", "SourcesExcluded"}},
 			wantObsGen: 3,
+		},
+		// Size first: it is what an operator must act on (split the
+		// bundle), and the bundle still holds the sources that fit.
+		"a source too large for the budget": {
+			facts:       facts{generation: 3, merged: tooLarge},
+			want:        []cond{{"SourcesReady", "False", "BundleTooLarge"}, {"KeysUnique", "True", "NoCollision"}, {"Ready", "False", "BundleTooLarge"}},
+			wantObsGen:  3,
+			wantSources: 1,
 		},
 		"a collision": {
 			facts:      facts{generation: 3, merged: collided},
@@ -92,5 +107,62 @@ func TestSetStatusIsStable(t *testing.T) {
 	setStatus(&st, facts{generation: 1, merged: res})
 	if !equalStatus(&before, &st) {
 		t.Errorf("second pass changed status:\n%s", cmp.Diff(before, st))
+	}
+}
+
+func TestSetStatusNamesTheSourcesLeftOutForSize(t *testing.T) {
+	res := &bundle.Result{Checksum: "abc", Bytes: 900, Budget: bundle.Budget{Bytes: 1000},
+		Included: []bundle.Included{{Ref: bundle.Ref{Namespace: "ns", Name: "a"}, CertKey: "a.crt", KeyKey: "a.key"}},
+		Excluded: []bundle.Excluded{{Ref: bundle.Ref{Namespace: "ns", Name: "big"}, Reason: bundle.ReasonBundleTooLarge, Message: "ns/big: left out"}}}
+	var st edgecertv1alpha1.CertMergeStatus
+	setStatus(&st, facts{generation: 1, merged: res})
+	want := map[string]string{
+		"SourcesReady": "ns/big: left out",
+		"KeysUnique":   "Every source has entries of its own",
+		"Ready":        "Bundle written with 1 sources (900 bytes of its budget of 1000); 1 left out because they do not fit, see status.excluded",
+	}
+	got := map[string]string{}
+	for _, c := range st.Conditions {
+		got[c.Type] = c.Message
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("condition messages (-want +got):\n%s", diff)
+	}
+	wantExcluded := []edgecertv1alpha1.ExcludedSource{{Namespace: "ns", Name: "big", Reason: "BundleTooLarge", Message: "ns/big: left out"}}
+	if diff := cmp.Diff(wantExcluded, st.Excluded); diff != "" {
+		t.Errorf("excluded (-want +got):\n%s", diff)
+	}
+}
+
+func TestTooLargeChanged(t *testing.T) {
+	ex := func(name, reason string) edgecertv1alpha1.ExcludedSource {
+		return edgecertv1alpha1.ExcludedSource{Namespace: "ns", Name: name, Reason: reason}
+	}
+	tests := map[string]struct {
+		before, after []edgecertv1alpha1.ExcludedSource
+		wantNow       []string
+		wantChanged   bool
+	}{
+		"none":                 {},
+		"one more":             {before: []edgecertv1alpha1.ExcludedSource{ex("a", "BundleTooLarge")}, after: []edgecertv1alpha1.ExcludedSource{ex("a", "BundleTooLarge"), ex("b", "BundleTooLarge")}, wantNow: []string{"ns/a", "ns/b"}, wantChanged: true},
+		"same, others changed": {before: []edgecertv1alpha1.ExcludedSource{ex("a", "BundleTooLarge")}, after: []edgecertv1alpha1.ExcludedSource{ex("a", "BundleTooLarge"), ex("c", "NotTLS")}, wantNow: []string{"ns/a"}},
+		"all fit again":        {before: []edgecertv1alpha1.ExcludedSource{ex("a", "BundleTooLarge")}, wantChanged: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			now, changed := tooLargeChanged(tc.before, tc.after)
+			if diff := cmp.Diff(tc.wantNow, now); diff != "" || changed != tc.wantChanged {
+				t.Errorf("tooLargeChanged = %v, %v, want %v, %v", now, changed, tc.wantNow, tc.wantChanged)
+			}
+		})
+	}
+}
+
+func TestListSome(t *testing.T) {
+	if got, want := listSome([]string{"a", "b", "c"}, 2), "a, b and 1 more"; got != want {
+		t.Errorf("listSome = %q, want %q", got, want)
+	}
+	if got, want := listSome([]string{"a", "b"}, 2), "a, b"; got != want {
+		t.Errorf("listSome = %q, want %q", got, want)
 	}
 }
