@@ -48,6 +48,9 @@ type Options struct {
 	ReconcileTimeout time.Duration
 	DNSTimeout       time.Duration
 	CleanUpTimeout   time.Duration
+	// HTTP01SelfCheck, when set, fetches each HTTP-01 answer the way the
+	// CA will before the CA is told to validate it.
+	HTTP01SelfCheck *HTTP01SelfCheck
 }
 
 // SetupWithManager registers the Certificate controller, its watches on
@@ -106,6 +109,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 		DNSTimeout:               opts.DNSTimeout,
 		CleanUpTimeout:           opts.CleanUpTimeout,
 		MaxConcurrentPerIssuer:   perIssuer,
+		HTTP01SelfCheck:          opts.HTTP01SelfCheck,
 	}
 	r.slots.Wake = make(chan event.GenericEvent, wakeBuffer)
 	byIssuer := func(kind string) handler.EventHandler {
