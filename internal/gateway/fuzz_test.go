@@ -189,7 +189,7 @@ func FuzzValidateServerHost(f *testing.F) {
 			t.Fatalf("ValidateServerHost(%q) passed a short name", host)
 		}
 		for i, l := range labels {
-			if !(serverHostLabel.MatchString(l) || i == 0 && l == "*") {
+			if !serverHostLabel.MatchString(l) && (i != 0 || l != "*") {
 				t.Fatalf("ValidateServerHost(%q) passed label %q", host, l)
 			}
 		}
