@@ -7,12 +7,14 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/dns/rfc2136"
+	"github.com/edgecert/edgecert/internal/metrics"
 	"github.com/edgecert/edgecert/internal/testenv"
 )
 
@@ -46,6 +48,8 @@ func TestHTTP01SelfCheckHoldsTheChallengeUntilTheAnswerIsReachable(t *testing.T)
 		t.Fatalf("BIND answers %v for %s, want no address", addrs, host)
 	}
 
+	failedBefore := testutil.ToFloat64(metrics.HTTP01SelfChecks.WithLabelValues("failed"))
+	passedBefore := testutil.ToFloat64(metrics.HTTP01SelfChecks.WithLabelValues("passed"))
 	cert := newCertificate(t, ns, "held", host)
 	var got edgecertv1alpha1.Certificate
 	var ch edgecertv1alpha1.ChallengeStatus
@@ -78,11 +82,18 @@ func TestHTTP01SelfCheckHoldsTheChallengeUntilTheAnswerIsReachable(t *testing.T)
 		}
 	}
 
+	if got := testutil.ToFloat64(metrics.HTTP01SelfChecks.WithLabelValues("failed")); got <= failedBefore {
+		t.Errorf("edgecert_http01_self_checks_total{outcome=\"failed\"} = %v, want more than %v", got, failedBefore)
+	}
+
 	unshadow()
 	got2 := waitReady(t, cert, metav1.ConditionTrue, edgecertv1alpha1.ReasonIssued)
 	checkSecret(t, cert, host)
 	if got2.Status.FailedIssuanceAttempts != 0 || got2.Status.Revision != 1 {
 		t.Errorf("failedIssuanceAttempts = %d, revision = %d; want 0 and 1: the order that waited was the one issued", got2.Status.FailedIssuanceAttempts, got2.Status.Revision)
+	}
+	if got := testutil.ToFloat64(metrics.HTTP01SelfChecks.WithLabelValues("passed")); got <= passedBefore {
+		t.Errorf("edgecert_http01_self_checks_total{outcome=\"passed\"} = %v, want more than %v", got, passedBefore)
 	}
 	if authz := pebbleAuthorization(t, iss, ch.AuthorizationURL); authz.Status != "valid" {
 		t.Errorf("authorization at Pebble is %s after issuance, want valid", authz.Status)

@@ -20,6 +20,7 @@ import (
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/issuance"
+	"github.com/edgecert/edgecert/internal/metrics"
 )
 
 // DefaultHTTP01SelfCheckPort is the port a CA connects to for HTTP-01
@@ -201,10 +202,12 @@ func (r *Reconciler) runSelfChecks(ctx context.Context, s *scope) {
 	wg.Wait()
 	for i, c := range checks {
 		if errs[i] == nil {
+			metrics.HTTP01SelfChecks.WithLabelValues("passed").Inc()
 			r.selfCheckFailures.Delete(c.ch.URL)
 			c.f.Answerable, c.f.SelfCheckFailures = true, 0
 			continue
 		}
+		metrics.HTTP01SelfChecks.WithLabelValues("failed").Inc()
 		n := 1
 		if v, ok := r.selfCheckFailures.Load(c.ch.URL); ok {
 			n = v.(int) + 1
