@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -208,6 +209,7 @@ func TestHTTP01ListenerServesAtMostMaxConnections(t *testing.T) {
 		done chan struct{}
 	}
 	var holders []*holder
+	var answered atomic.Int64 // answers the holders received
 	for range maxConns {
 		h := &holder{conn: dial(t, addr), stop: make(chan struct{}), done: make(chan struct{})}
 		served := make(chan error, 1)
@@ -223,6 +225,7 @@ func TestHTTP01ListenerServesAtMostMaxConnections(t *testing.T) {
 				}
 				if err == nil {
 					resp.Body.Close()
+					answered.Add(1)
 				}
 				if first {
 					served <- err
@@ -266,6 +269,16 @@ func TestHTTP01ListenerServesAtMostMaxConnections(t *testing.T) {
 		}
 		return n == 1, fmt.Sprintf("%d connections in the accept queue", n)
 	})
+	// Not a moment's lag of the accept loop: it stays queued while the
+	// listener answers every holder twice more.
+	mark := answered.Load()
+	testenv.Eventually(t, "the holders are answered twice more", func() (bool, string) {
+		n := answered.Load() - mark
+		return n >= 2*maxConns, fmt.Sprintf("%d answers", n)
+	})
+	if n, err := acceptQueue(port); err != nil || n != 1 {
+		t.Fatalf("accept queue while the holders were served: %d (%v), want the fifth connection still waiting", n, err)
+	}
 
 	close(holders[0].stop)
 	<-holders[0].done
