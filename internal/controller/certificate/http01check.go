@@ -31,8 +31,14 @@ const DefaultHTTP01SelfCheckPort = 80
 // following redirects and reading the answer.
 const http01SelfCheckTimeout = 10 * time.Second
 
-// http01SelfCheckParallel bounds the self-checks of one order run at once.
-const http01SelfCheckParallel = 8
+// http01SelfCheckParallel bounds the self-checks of one order run at once,
+// and http01SelfCheckBudget the time they take together, so that an
+// order of 100 hosts that all hang leaves the pass (2 minutes) time to
+// write status; a check cut off by it fails and is made again later.
+const (
+	http01SelfCheckParallel = 16
+	http01SelfCheckBudget   = 2 * http01SelfCheckTimeout
+)
 
 // maxKeyAuthorizationBytes is read of an answer at most; a key
 // authorization is a token and a key thumbprint, under 200 bytes.
@@ -188,6 +194,11 @@ func (r *Reconciler) answerInPlace(s *scope, ch *edgecertv1alpha1.ChallengeStatu
 func (r *Reconciler) runSelfChecks(ctx context.Context, s *scope) {
 	checks := s.selfChecks
 	s.selfChecks = nil
+	if len(checks) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, http01SelfCheckBudget)
+	defer cancel()
 	errs := make([]error, len(checks))
 	sem := make(chan struct{}, http01SelfCheckParallel)
 	var wg sync.WaitGroup
