@@ -77,6 +77,14 @@ const (
 	// not yet served by every authoritative server; the message names it.
 	// Bounded: an order whose records stay invisible is abandoned.
 	ReasonWaitingForDNSPropagation = "WaitingForDNSPropagation"
+	// ReasonWaitingForHTTP01Reachability: edgecert's self-check could not
+	// yet fetch an HTTP-01 answer the way the CA would (the host does not
+	// resolve, nothing answers, another answer comes back); the message
+	// names the URL and the error. The CA is not told to validate until it
+	// can (a failed validation counts against its limits); the check is
+	// retried with a backoff of up to 30 seconds, and the order is
+	// abandoned only when it reaches the maximum order age.
+	ReasonWaitingForHTTP01Reachability = "WaitingForHTTP01Reachability"
 	// ReasonOrderAbandoned: an order in flight was given up without the CA
 	// failing it (too old, expired at the CA, its records never became
 	// visible); its records were removed and a new attempt follows after

@@ -160,6 +160,13 @@ type HTTP01Solver struct {
 	// listener some other way.
 	// +optional
 	Istio *HTTP01IstioRoute `json:"istio,omitempty"`
+	// SkipSelfCheck tells the CA to validate without edgecert first
+	// fetching the answer the way the CA will (--http01-self-check): for
+	// hosts the controller cannot reach as the CA does, e.g. a load
+	// balancer without hairpin NAT. A failed validation then counts
+	// against the CA's limits for the account.
+	// +optional
+	SkipSelfCheck bool `json:"skipSelfCheck,omitempty"`
 }
 
 // HTTP01IstioRoute says which ingress gateway receives the CA's HTTP-01

@@ -79,6 +79,9 @@ func run(exitAfter time.Duration) error {
 	opts.MetricsAddr = fmt.Sprintf("127.0.0.1:%d", metricsPort)
 	opts.ProbeAddr = fmt.Sprintf("127.0.0.1:%d", probePort)
 	opts.HTTP01Addr = fmt.Sprintf("127.0.0.1:%d", http01Port)
+	// The HTTP-01 self-check looks where Pebble does: through BIND, at
+	// the port Pebble connects to.
+	opts.HTTP01SelfCheckPort, opts.HTTP01SelfCheckNameservers = http01Port, []string{bed.BIND.Addr}
 	mgr, err := manager.New(bed.ControlPlane.Config, opts)
 	if err != nil {
 		return err

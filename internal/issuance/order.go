@@ -104,6 +104,11 @@ type Authorization struct {
 	// Waiting says, when the answer is not in place yet, what it waits for
 	// (a TXT record to propagate, a route to reach the gateway).
 	Waiting string
+	// SelfCheckFailures is how many times in a row edgecert's own fetch of
+	// the HTTP-01 answer, made the way the CA will make it, failed (0: it
+	// passed, or was not made); Waiting then says why. The CA is not told
+	// to validate such a challenge.
+	SelfCheckFailures int
 	// Problem is the CA's reason when the authorization or its challenge
 	// failed.
 	Problem string
@@ -205,15 +210,37 @@ func pendingStep(o Order, l Limits) Step {
 	case len(accept) > 0:
 		return Step{Action: ActionAccept, Authorizations: accept}
 	case len(present) > 0:
-		reason := edgecertv1alpha1.ReasonProgressing
+		reason, wait := edgecertv1alpha1.ReasonProgressing, PollDelay(o.SinceLastStep, l.RetryAfter)
+		failures := 0
+		for _, i := range present {
+			failures = max(failures, o.Authorizations[i].SelfCheckFailures)
+		}
+		if failures > 0 {
+			reason, wait = edgecertv1alpha1.ReasonWaitingForHTTP01Reachability, max(wait, SelfCheckRetryDelay(failures))
+		}
 		for _, i := range present {
 			if o.Authorizations[i].DNS01 {
 				reason = edgecertv1alpha1.ReasonWaitingForDNSPropagation
 			}
 		}
-		return Step{Action: ActionWait, Wait: PollDelay(o.SinceLastStep, l.RetryAfter), Reason: reason, Message: "Waiting for " + waitingFor(o)}
+		return Step{Action: ActionWait, Wait: wait, Reason: reason, Message: "Waiting for " + waitingFor(o)}
 	}
 	return Step{Action: ActionWait, Wait: PollDelay(o.SinceLastStep, l.RetryAfter), Reason: edgecertv1alpha1.ReasonProgressing, Message: "The CA is validating the challenges"}
+}
+
+// SelfCheckRetryDelay is how long to wait before fetching an HTTP-01
+// answer again after failures self-checks in a row failed: 1 s, doubling
+// up to 30 s, so a route that takes a moment is found quickly and one that
+// never comes costs one request per challenge every 30 s.
+func SelfCheckRetryDelay(failures int) time.Duration {
+	const first, most = time.Second, 30 * time.Second
+	if failures < 1 {
+		return 0
+	}
+	if failures > 6 {
+		return most
+	}
+	return min(first<<(failures-1), most)
 }
 
 // anyWaiting reports whether presenting was already tried for one of idx

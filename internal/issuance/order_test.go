@@ -138,6 +138,25 @@ func TestNextStep(t *testing.T) {
 			}},
 			want: Step{Action: ActionWait, Wait: 500 * time.Millisecond, Reason: "Progressing", Message: "Waiting for the HTTP-01 route for a.example to reach the gateway"},
 		},
+		"HTTP-01 answer not fetched by the self-check, the third time: wait 4s without accepting": {
+			order: Order{Status: StatusPending, SinceLastStep: 3 * time.Second, Authorizations: []Authorization{
+				with(waiting(pendingAuthz("a.example"), "the HTTP-01 answer for a.example to be served at http://a.example/.well-known/acme-challenge/t (lookup a.example: no such host)"), func(a *Authorization) { a.DNS01 = false; a.SelfCheckFailures = 3 }),
+			}},
+			want: Step{Action: ActionWait, Wait: 4 * time.Second, Reason: "WaitingForHTTP01Reachability", Message: "Waiting for the HTTP-01 answer for a.example to be served at http://a.example/.well-known/acme-challenge/t (lookup a.example: no such host)"},
+		},
+		"HTTP-01 self-check failing for an hour: the order is abandoned at its maximum age": {
+			order: Order{Status: StatusPending, Age: time.Hour, SinceLastStep: time.Hour, Authorizations: []Authorization{
+				with(waiting(pendingAuthz("a.example"), "the HTTP-01 answer for a.example to be served at http://a.example/.well-known/acme-challenge/t (the answer is 404 Not Found)"), func(a *Authorization) { a.DNS01 = false; a.SelfCheckFailures = 200 }),
+			}},
+			want: Step{Action: ActionAbandon, Reason: "OrderAbandoned", Message: "the order was not finished within 1h0m0s; still waiting for the HTTP-01 answer for a.example to be served at http://a.example/.well-known/acme-challenge/t (the answer is 404 Not Found)"},
+		},
+		"one HTTP-01 answer fetched, another not: accept the fetched one only": {
+			order: Order{Status: StatusPending, Authorizations: []Authorization{
+				with(answerable(pendingAuthz("a.example")), func(a *Authorization) { a.DNS01 = false }),
+				with(waiting(pendingAuthz("b.example"), "the HTTP-01 answer for b.example to be served at http://b.example/.well-known/acme-challenge/t (the answer is 404 Not Found)"), func(a *Authorization) { a.DNS01 = false; a.SelfCheckFailures = 1 }),
+			}},
+			want: Step{Action: ActionAccept, Authorizations: []int{0}},
+		},
 		"challenges processing at the CA: wait": {
 			order: Order{Status: StatusPending, Authorizations: []Authorization{
 				with(pendingAuthz("a.example"), func(a *Authorization) { a.ChallengeStatus = StatusProcessing }),
@@ -172,6 +191,17 @@ func TestNextStep(t *testing.T) {
 				t.Errorf("NextStep (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestSelfCheckRetryDelay(t *testing.T) {
+	want := map[int]time.Duration{0: 0, 1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 5: 16 * time.Second, 6: 30 * time.Second, 7: 30 * time.Second, 1000: 30 * time.Second}
+	got := map[int]time.Duration{}
+	for n := range want {
+		got[n] = SelfCheckRetryDelay(n)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SelfCheckRetryDelay (-want +got):\n%s", diff)
 	}
 }
 

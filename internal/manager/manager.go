@@ -56,6 +56,18 @@ type Options struct {
 	// HTTP01Addr is where HTTP-01 challenges are answered; "0" disables
 	// the listener.
 	HTTP01Addr string
+	// HTTP01MaxConnections caps the connections the HTTP-01 listener
+	// serves at once; more wait for one to close (0: the default).
+	HTTP01MaxConnections int
+	// HTTP01SelfCheck makes edgecert fetch each HTTP-01 answer the way the
+	// CA will before telling the CA to validate, so that an unreachable
+	// answer costs no failed validation at the CA. It fetches
+	// http://<host>:<HTTP01SelfCheckPort>/.well-known/acme-challenge/<token>,
+	// resolving the host through HTTP01SelfCheckNameservers (host:port;
+	// empty: the system resolver).
+	HTTP01SelfCheck            bool
+	HTTP01SelfCheckPort        int
+	HTTP01SelfCheckNameservers []string
 	// MaxConcurrentReconciles bounds parallel Certificate passes.
 	MaxConcurrentReconciles int
 	// MaxConcurrentReconcilesPerIssuer bounds the Certificate passes that
@@ -120,6 +132,9 @@ func DefaultOptions() Options {
 		Namespace:               "edgecert-system",
 		GracefulShutdown:        30 * time.Second,
 		HTTP01Addr:              ":8089",
+		HTTP01MaxConnections:    certificate.DefaultHTTP01MaxConnections,
+		HTTP01SelfCheck:         true,
+		HTTP01SelfCheckPort:     certificate.DefaultHTTP01SelfCheckPort,
 		MaxConcurrentReconciles: 10,
 		KubeAPIQPS:              500,
 		KubeAPIBurst:            1000,
@@ -138,6 +153,10 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.RetryPeriod, "leader-election-retry-period", o.RetryPeriod, "How often replicas try to acquire or renew the lease.")
 	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "Namespace edgecert runs in and keeps its own objects in.")
 	fs.StringVar(&o.HTTP01Addr, "http01-bind-address", o.HTTP01Addr, `Address the HTTP-01 challenge listener binds to (expose it with a Service); "0" disables it.`)
+	fs.IntVar(&o.HTTP01MaxConnections, "http01-max-connections", o.HTTP01MaxConnections, "Connections the HTTP-01 listener serves at once; more wait until one closes.")
+	fs.BoolVar(&o.HTTP01SelfCheck, "http01-self-check", o.HTTP01SelfCheck, "Fetch each HTTP-01 answer the way the CA will before telling the CA to validate; until it is served, wait (a failed validation counts against the CA's limits).")
+	fs.IntVar(&o.HTTP01SelfCheckPort, "http01-self-check-port", o.HTTP01SelfCheckPort, "Port the HTTP-01 self-check connects to (the CA connects to 80).")
+	fs.StringSliceVar(&o.HTTP01SelfCheckNameservers, "http01-self-check-nameservers", o.HTTP01SelfCheckNameservers, "Nameservers (host:port) the HTTP-01 self-check resolves hosts with, e.g. public resolvers when the cluster's DNS answers differently from the Internet's; empty: the system resolver.")
 	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", o.MaxConcurrentReconciles, "How many Certificates are reconciled in parallel.")
 	fs.IntVar(&o.MaxConcurrentReconcilesPerIssuer, "max-concurrent-reconciles-per-issuer", o.MaxConcurrentReconcilesPerIssuer, "How many of those may talk to one issuer's CA and DNS at once (0: half), so that a silent CA cannot hold every worker.")
 	fs.DurationVar(&o.ACMERequestTimeout, "acme-request-timeout", o.ACMERequestTimeout, "Deadline of each request to an ACME CA.")
@@ -214,6 +233,7 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 		MaxConcurrentReconciles:  o.MaxConcurrentReconciles,
 		MaxConcurrentPerIssuer:   o.MaxConcurrentReconcilesPerIssuer,
 		MaxOrderAge:              o.MaxOrderAge,
+		HTTP01SelfCheck:          o.http01SelfCheck(),
 
 		RequireHostClaims:             o.RequireHostClaims,
 		WorkloadNamespace:             o.IstioGatewayWorkloadNamespace,
@@ -242,9 +262,17 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 		return fmt.Errorf("set up shim controllers: %w", err)
 	}
 	if o.HTTP01Addr != "0" && o.HTTP01Addr != "" {
-		if err := mgr.Add(&certificate.HTTP01Solver{Addr: o.HTTP01Addr, Reader: mgr.GetClient()}); err != nil {
+		if err := mgr.Add(&certificate.HTTP01Solver{Addr: o.HTTP01Addr, Reader: mgr.GetClient(), MaxConnections: o.HTTP01MaxConnections}); err != nil {
 			return fmt.Errorf("add HTTP-01 solver: %w", err)
 		}
 	}
 	return nil
+}
+
+// http01SelfCheck is the self-check the options ask for; nil when off.
+func (o Options) http01SelfCheck() *certificate.HTTP01SelfCheck {
+	if !o.HTTP01SelfCheck {
+		return nil
+	}
+	return &certificate.HTTP01SelfCheck{Port: o.HTTP01SelfCheckPort, Nameservers: o.HTTP01SelfCheckNameservers}
 }

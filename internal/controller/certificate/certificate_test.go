@@ -160,7 +160,9 @@ func TestWildcardWithOnlyHTTP01IsStalled(t *testing.T) {
 }
 
 func TestFailedChallengeReportsTheCAsReasonAndBacksOff(t *testing.T) {
-	ns, _ := newIssuer(t)
+	// Without the self-check, which would keep the CA from ever being
+	// asked (TestHTTP01SelfCheckHoldsTheChallengeUntilTheAnswerIsReachable).
+	ns, _ := newIssuerWithHTTP01(t, &edgecertv1alpha1.HTTP01Solver{SkipSelfCheck: true})
 	// BIND does not serve unknown.test: Pebble cannot resolve the host.
 	cert := newCertificate(t, ns, "lost", "lost.unknown.test")
 	got := waitReady(t, cert, metav1.ConditionFalse, edgecertv1alpha1.ReasonOrderFailed)
@@ -349,7 +351,8 @@ func pebbleAuthorization(t *testing.T, iss *edgecertv1alpha1.Issuer, url string)
 // A failed order leaves nothing in DNS: the TXT record of the host that
 // could be validated is removed with the rest.
 func TestFailedOrderRemovesItsTXTRecords(t *testing.T) {
-	ns, _ := newIssuer(t)
+	// Without the HTTP-01 self-check, so that the CA fails half.unknown.test.
+	ns, _ := newIssuerWithHTTP01(t, &edgecertv1alpha1.HTTP01Solver{SkipSelfCheck: true})
 	cert := newCertificate(t, ns, "half", "half.dns.example.test", "half.unknown.test")
 	got := waitReady(t, cert, metav1.ConditionFalse, edgecertv1alpha1.ReasonOrderFailed)
 	cond := meta.FindStatusCondition(got.Status.Conditions, edgecertv1alpha1.ReadyCondition)

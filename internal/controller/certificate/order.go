@@ -164,6 +164,7 @@ func (r *Reconciler) driveOrder(ctx context.Context, s *scope, fresh *acme.Order
 					return err
 				}
 			}
+			r.runSelfChecks(ctx, s)
 		case issuance.ActionAccept:
 			for _, i := range step.Authorizations {
 				ch := s.challenge(authzs[i].URL)
@@ -398,7 +399,7 @@ func (r *Reconciler) present(ctx context.Context, s *scope, ch *edgecertv1alpha1
 		}
 		spec := istioRoute(s.iss, *ch)
 		if spec == nil {
-			f.Answerable = true
+			r.answerInPlace(s, ch, f)
 			return nil
 		}
 		wait, err := r.presentIstioRoute(ctx, s, ch.Solver, spec)
@@ -415,7 +416,7 @@ func (r *Reconciler) present(ctx context.Context, s *scope, ch *edgecertv1alpha1
 			f.Waiting = fmt.Sprintf("the HTTP-01 route for %s to reach the gateway", f.Name)
 			return nil
 		}
-		f.Answerable = true
+		r.answerInPlace(s, ch, f)
 		return nil
 	}
 	solver, err := r.solverFor(ctx, s, ch.Solver)
@@ -597,6 +598,7 @@ func (r *Reconciler) cleanUpOrder(ctx context.Context, s *scope) error {
 	for _, ch := range order.Challenges {
 		r.presented.Delete(ch.URL)
 		r.accepted.Delete(ch.URL)
+		r.selfCheckFailures.Delete(ch.URL)
 		if ch.Type != issuance.DNS01 {
 			continue
 		}

@@ -94,6 +94,9 @@ type Reconciler struct {
 	// and DNS at once, so that a silent CA or DNS API of one issuer leaves
 	// workers for the others (0: no bound).
 	MaxConcurrentPerIssuer int
+	// HTTP01SelfCheck, when set, fetches each HTTP-01 answer the way the
+	// CA will before the CA is told to validate it.
+	HTTP01SelfCheck *HTTP01SelfCheck
 	// RequireHostClaims refuses every host no GatewayPolicy claims for the
 	// Certificate's namespace, even while no policy has claims.
 	RequireHostClaims bool
@@ -113,6 +116,10 @@ type Reconciler struct {
 	// accepted remembers the challenges this process told the CA to
 	// validate.
 	accepted sync.Map
+	// selfCheckFailures counts, per challenge URL, the HTTP-01 self-checks
+	// in a row that failed, for the retry backoff. Losing it on restart
+	// only makes the next retry sooner.
+	selfCheckFailures sync.Map
 	// stored remembers the orders whose certificate this process wrote, for
 	// when its cache has not seen the Secret yet.
 	stored sync.Map
@@ -152,6 +159,9 @@ type scope struct {
 	adopted      bool
 	// release frees the issuer slot the pass holds, if any.
 	release func()
+	// selfChecks are the HTTP-01 answers present found in place, to be
+	// fetched as the CA will before they count as answerable.
+	selfChecks []pendingSelfCheck
 
 	facts  facts
 	events []pendingEvent

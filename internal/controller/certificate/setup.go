@@ -51,6 +51,9 @@ type Options struct {
 	ReconcileTimeout time.Duration
 	DNSTimeout       time.Duration
 	CleanUpTimeout   time.Duration
+	// HTTP01SelfCheck, when set, fetches each HTTP-01 answer the way the
+	// CA will before the CA is told to validate it.
+	HTTP01SelfCheck *HTTP01SelfCheck
 	// RequireHostClaims, WorkloadNamespace and
 	// AllowIssuerAmbientCredentials: see Reconciler.
 	RequireHostClaims             bool
@@ -114,6 +117,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 		DNSTimeout:               opts.DNSTimeout,
 		CleanUpTimeout:           opts.CleanUpTimeout,
 		MaxConcurrentPerIssuer:   perIssuer,
+		HTTP01SelfCheck:          opts.HTTP01SelfCheck,
 
 		RequireHostClaims:             opts.RequireHostClaims,
 		WorkloadNamespace:             opts.WorkloadNamespace,

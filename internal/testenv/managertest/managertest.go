@@ -30,8 +30,9 @@ type Options struct {
 	// Bed configures BIND, Pebble and the control plane. Pebble's HTTP-01
 	// port is chosen here and served by the manager's listener.
 	Bed testenv.Options
-	// Configure, when set, adjusts the manager's options (metrics, probes
-	// and the HTTP-01 address are already set for the test bed).
+	// Configure, when set, adjusts the manager's options (metrics, probes,
+	// the HTTP-01 address and the HTTP-01 self-check's port and
+	// nameservers are already set for the test bed).
 	Configure func(*manager.Options)
 }
 
@@ -65,6 +66,9 @@ func start(o Options) (*testenv.Bed, func() error, error) {
 	opts := manager.DefaultOptions()
 	opts.MetricsAddr, opts.ProbeAddr = "0", "0"
 	opts.HTTP01Addr = fmt.Sprintf("127.0.0.1:%d", httpPort)
+	// The self-check looks where Pebble does: names through the bed's
+	// BIND, the port Pebble connects to.
+	opts.HTTP01SelfCheckPort, opts.HTTP01SelfCheckNameservers = httpPort, []string{bed.BIND.Addr}
 	if o.Configure != nil {
 		o.Configure(&opts)
 	}
