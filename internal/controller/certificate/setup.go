@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -37,6 +38,9 @@ const wakeBuffer = 4096
 type Options struct {
 	// ClusterResourceNamespace holds ClusterIssuers' Secrets.
 	ClusterResourceNamespace string
+	// Secrets are the Secret readers the manager's controllers share
+	// (kube.NewSecrets); zero: the controller's own.
+	Secrets kube.Secrets
 	// MaxConcurrentReconciles bounds parallel passes (each is short).
 	MaxConcurrentReconciles int
 	// MaxConcurrentPerIssuer bounds the passes talking to one issuer at
@@ -92,10 +96,13 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 	if perIssuer == 0 {
 		perIssuer = (concurrency + 1) / 2
 	}
+	if opts.Secrets.Cached == nil {
+		opts.Secrets = kube.NewSecrets(mgr.GetCache(), mgr.GetAPIReader(), opts.ClusterResourceNamespace)
+	}
 	r := &Reconciler{
 		Client:                   mgr.GetClient(),
 		APIReader:                mgr.GetAPIReader(),
-		Secrets:                  kube.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
+		Secrets:                  opts.Secrets,
 		ACME:                     engine,
 		Events:                   mgr.GetEventRecorder("edgecert-certificate"),
 		ClusterResourceNamespace: opts.ClusterResourceNamespace,
@@ -137,7 +144,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 		For(&edgecertv1alpha1.Certificate{}).
 		Watches(&edgecertv1alpha1.Issuer{}, byIssuer(edgecertv1alpha1.IssuerKind)).
 		Watches(&edgecertv1alpha1.ClusterIssuer{}, byIssuer(edgecertv1alpha1.ClusterIssuerKind)).
-		Watches(&corev1.Secret{}, bySecret).
+		Watches(&corev1.Secret{}, bySecret, builder.OnlyMetadata).
 		WatchesRawSource(source.Channel(r.slots.Wake, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)
