@@ -194,6 +194,9 @@ const (
 	ReasonKeyCollision = "KeyCollision"
 	// ReasonWorkloadNotFound: a workload to roll does not exist.
 	ReasonWorkloadNotFound = "WorkloadNotFound"
+	// ReasonWorkloadForbidden: edgecert may not roll a workload; its
+	// namespace has not bound the edgecert-rollout ClusterRole.
+	ReasonWorkloadForbidden = "WorkloadForbidden"
 	// ReasonAllSourcesIncluded: SourcesReady is True.
 	ReasonAllSourcesIncluded = "AllSourcesIncluded"
 	// ReasonNoCollision: KeysUnique is True.
