@@ -103,12 +103,17 @@ func (c *SecretCache) Len() int {
 
 // SecretMetadataTransform trims what the manager's Secret informer keeps
 // of each Secret to what edgecert's event handlers and ownership checks
-// read: the labels and annotations named, the controller reference when
-// it points at an edgecert.dev kind. Managed fields, finalizers, other
-// labels and annotations (kubectl's last-applied annotation can hold a
-// whole Secret) are dropped, and so is data if a full Secret ever reaches
-// it, so that a tenant's labelled Secret costs edgecert a few hundred bytes
-// whatever its size.
+// read. A Secret that names no edgecert owner (no OwnerAnnotation, no
+// controller reference to an edgecert.dev kind) keeps its name,
+// namespace, UID and resourceVersion only: it can be no more than
+// someone else's Secret carrying the label, or one an older edgecert
+// wrote, which its owner adopts on its own next pass (its changes wake no
+// one until then). A Secret that names one keeps, in addition, the
+// labels and annotations named and that controller reference. Managed
+// fields, finalizers, other labels and annotations (kubectl's
+// last-applied annotation can hold a whole Secret) are dropped, and so is
+// data if a full Secret ever reaches it, so that a tenant's labelled
+// Secret costs edgecert a few hundred bytes whatever its size.
 func SecretMetadataTransform(labelKeys, annotationKeys []string) toolscache.TransformFunc {
 	return func(in any) (any, error) {
 		if s, ok := in.(*corev1.Secret); ok {
@@ -118,17 +123,25 @@ func SecretMetadataTransform(labelKeys, annotationKeys []string) toolscache.Tran
 		if err != nil {
 			return in, nil
 		}
-		obj.SetManagedFields(nil)
-		obj.SetFinalizers(nil)
-		obj.SetLabels(keep(obj.GetLabels(), labelKeys))
-		obj.SetAnnotations(keep(obj.GetAnnotations(), annotationKeys))
+		_, claimed := OwnerOf(obj)
 		var refs []metav1.OwnerReference
 		if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
 			if _, ok := OwnerOf(&metav1.ObjectMeta{Namespace: obj.GetNamespace(), OwnerReferences: []metav1.OwnerReference{*ref}}); ok {
 				refs = []metav1.OwnerReference{*ref}
 			}
 		}
+		obj.SetManagedFields(nil)
+		obj.SetFinalizers(nil)
+		obj.SetGenerateName("")
+		obj.SetCreationTimestamp(metav1.Time{})
 		obj.SetOwnerReferences(refs)
+		if claimed {
+			obj.SetLabels(keep(obj.GetLabels(), labelKeys))
+			obj.SetAnnotations(keep(obj.GetAnnotations(), annotationKeys))
+		} else {
+			obj.SetLabels(nil)
+			obj.SetAnnotations(nil)
+		}
 		return in.(runtime.Object), nil
 	}
 }

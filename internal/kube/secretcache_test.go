@@ -102,8 +102,16 @@ func TestSecretCacheKeepsOnlyTheDataOfSecretsEdgecertWrote(t *testing.T) {
 	if err := meta.Get(ctx, types.NamespacedName{Namespace: ns, Name: "labelled"}, m); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(map[string]string{"app.kubernetes.io/managed-by": "edgecert"}, m.Labels); diff != "" || m.Annotations != nil || m.ManagedFields != nil {
-		t.Errorf("cached metadata of the tenant's Secret: labels (-want +got):\n%s annotations %d, managed fields %d; want no annotations or managed fields", diff, len(m.Annotations), len(m.ManagedFields))
+	if m.Labels != nil || m.Annotations != nil || m.ManagedFields != nil || m.UID == "" || m.ResourceVersion == "" {
+		t.Errorf("cached metadata of the tenant's Secret: labels %v, annotations %d, managed fields %d, uid %q, resourceVersion %q; want no labels, annotations or managed fields, a UID and a resourceVersion",
+			m.Labels, len(m.Annotations), len(m.ManagedFields), m.UID, m.ResourceVersion)
+	}
+	owned := kube.NewSecretMetadata()
+	if err := meta.Get(ctx, types.NamespacedName{Namespace: ns, Name: "web-tls"}, owned); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"app.kubernetes.io/managed-by": "edgecert"}, owned.Labels); diff != "" || owned.Annotations["edgecert.dev/owner"] != owner || len(owned.Annotations) != 1 {
+		t.Errorf("cached metadata of edgecert's Secret: annotations %v, labels (-want +got):\n%s", owned.Annotations, diff)
 	}
 
 	for _, s := range secrets[:3] {
