@@ -97,4 +97,3 @@ func writesIn(t *testing.T, ns, resource string) int {
 	}
 	return testenv.CountWrites(ws, func(w testenv.AuditWrite) bool { return w.Namespace == ns && w.Resource == resource })
 }
-
