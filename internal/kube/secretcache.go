@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -119,30 +118,33 @@ func SecretMetadataTransform(labelKeys, annotationKeys []string) toolscache.Tran
 		if s, ok := in.(*corev1.Secret); ok {
 			s.Data, s.StringData = nil, nil
 		}
-		obj, err := meta.Accessor(in)
-		if err != nil {
-			return in, nil
+		// Anything else (a tombstone) passes through unchanged.
+		if obj, err := meta.Accessor(in); err == nil {
+			trimSecretMetadata(obj, labelKeys, annotationKeys)
 		}
-		_, claimed := OwnerOf(obj)
-		var refs []metav1.OwnerReference
-		if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
-			if _, ok := OwnerOf(&metav1.ObjectMeta{Namespace: obj.GetNamespace(), OwnerReferences: []metav1.OwnerReference{*ref}}); ok {
-				refs = []metav1.OwnerReference{*ref}
-			}
+		return in, nil
+	}
+}
+
+func trimSecretMetadata(obj metav1.Object, labelKeys, annotationKeys []string) {
+	_, claimed := OwnerOf(obj)
+	var refs []metav1.OwnerReference
+	if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
+		if _, ok := OwnerOf(&metav1.ObjectMeta{Namespace: obj.GetNamespace(), OwnerReferences: []metav1.OwnerReference{*ref}}); ok {
+			refs = []metav1.OwnerReference{*ref}
 		}
-		obj.SetManagedFields(nil)
-		obj.SetFinalizers(nil)
-		obj.SetGenerateName("")
-		obj.SetCreationTimestamp(metav1.Time{})
-		obj.SetOwnerReferences(refs)
-		if claimed {
-			obj.SetLabels(keep(obj.GetLabels(), labelKeys))
-			obj.SetAnnotations(keep(obj.GetAnnotations(), annotationKeys))
-		} else {
-			obj.SetLabels(nil)
-			obj.SetAnnotations(nil)
-		}
-		return in.(runtime.Object), nil
+	}
+	obj.SetManagedFields(nil)
+	obj.SetFinalizers(nil)
+	obj.SetGenerateName("")
+	obj.SetCreationTimestamp(metav1.Time{})
+	obj.SetOwnerReferences(refs)
+	if claimed {
+		obj.SetLabels(keep(obj.GetLabels(), labelKeys))
+		obj.SetAnnotations(keep(obj.GetAnnotations(), annotationKeys))
+	} else {
+		obj.SetLabels(nil)
+		obj.SetAnnotations(nil)
 	}
 }
 

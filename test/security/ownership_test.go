@@ -68,6 +68,7 @@ func TestALabelDoesNotMakeASecretEdgecerts(t *testing.T) {
 	if got := orders(t); got != ordersBefore {
 		t.Errorf("orders at the CA: %d, want %d (none for the squatted Secret)", got, ordersBefore)
 	}
+	noTXT(t, squatted)
 
 	// The legitimate path: a Secret edgecert writes for its Certificate,
 	// recorded by UID.

@@ -290,17 +290,23 @@ func (r *Reconciler) removeLegacyKeySecret(ctx context.Context, cert *edgecertv1
 	if err != nil || secret == nil {
 		return err
 	}
-	key, err := pki.ParseKey(secret.Data[corev1.TLSPrivateKeyKey])
-	if err != nil {
-		return nil
-	}
-	legacyID, err1 := pki.PublicKeyID(key.Public())
-	storedID, err2 := pki.PublicKeyID(stored.Public())
-	if err1 != nil || err2 != nil || legacyID != storedID {
+	if !sameKey(secret.Data[corev1.TLSPrivateKeyKey], stored) {
 		return nil
 	}
 	uid := secret.UID
 	return client.IgnoreNotFound(r.Client.Delete(ctx, secret, client.Preconditions{UID: &uid}))
+}
+
+// sameKey reports whether keyPEM holds the private key of stored; an
+// unreadable key is not the same.
+func sameKey(keyPEM []byte, stored crypto.Signer) bool {
+	key, err := pki.ParseKey(keyPEM)
+	if err != nil {
+		return false
+	}
+	a, err1 := pki.PublicKeyID(key.Public())
+	b, err2 := pki.PublicKeyID(stored.Public())
+	return err1 == nil && err2 == nil && a == b
 }
 
 // ownerRef makes the Certificate the controller of what edgecert makes for
