@@ -207,6 +207,9 @@ const (
 	// keeps being written with the sources that fit. Also the reason of a
 	// status.excluded entry and of the warning event naming them.
 	ReasonBundleTooLarge = "BundleTooLarge"
+	// ReasonWorkloadForbidden: edgecert may not roll a workload; its
+	// namespace has not bound the edgecert-rollout ClusterRole.
+	ReasonWorkloadForbidden = "WorkloadForbidden"
 	// ReasonAllSourcesIncluded: SourcesReady is True.
 	ReasonAllSourcesIncluded = "AllSourcesIncluded"
 	// ReasonNoCollision: KeysUnique is True.

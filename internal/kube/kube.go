@@ -16,9 +16,11 @@ import (
 
 // Labels and the field manager on everything edgecert writes.
 const (
-	// ManagedByLabel marks objects edgecert created. The manager caches
-	// only Secrets with this label, so memory does not grow with the
-	// cluster's other Secrets.
+	// ManagedByLabel marks objects edgecert created, for people and for
+	// selection: the manager watches the metadata of Secrets with this
+	// label only, so that it does not hear of the cluster's other Secrets.
+	// Anyone who can write an object can set it, so it never decides
+	// ownership (OwnerAnnotation, OwnedBy do).
 	ManagedByLabel = "app.kubernetes.io/managed-by"
 	// ManagedByValue is ManagedByLabel's value.
 	ManagedByValue = "edgecert"
@@ -27,9 +29,10 @@ const (
 )
 
 // Secrets reads Secrets the way every edgecert controller must: from the
-// cache, which holds only the Secrets edgecert labelled, and, when a Secret
-// is not there, straight from the API server, so that a Secret someone else
-// made is seen (and not overwritten) without caching every Secret.
+// cache (a SecretCache: the labelled Secrets, whose data is kept only for
+// those edgecert wrote) and, when a Secret is not there, straight from the
+// API server, so that a Secret someone else made is seen (and not
+// overwritten) without caching every Secret.
 type Secrets struct {
 	Cached   client.Reader
 	Uncached client.Reader
@@ -55,8 +58,11 @@ func (s Secrets) Get(ctx context.Context, key types.NamespacedName) (*corev1.Sec
 	return &secret, nil
 }
 
-// IsManaged reports whether edgecert created obj.
-func IsManaged(obj client.Object) bool {
+// IsLabelled reports whether obj carries ManagedByLabel: an older
+// edgecert's mark, or anyone's. It is a hint for adopting what an older
+// edgecert wrote, together with proof in the object's content, never
+// ownership on its own.
+func IsLabelled(obj client.Object) bool {
 	return obj.GetLabels()[ManagedByLabel] == ManagedByValue
 }
 

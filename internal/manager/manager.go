@@ -194,6 +194,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		RetryPeriod:                   &o.RetryPeriod,
 		GracefulShutdownTimeout:       &o.GracefulShutdown,
 		Cache:                         cacheOptions(),
+		Client:                        clientOptions(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create manager: %w", err)
@@ -210,26 +211,53 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	return mgr, nil
 }
 
-// cacheOptions keeps the cache to what edgecert owns: Secrets are cached
-// only when edgecert labelled them, so memory does not grow with the
-// cluster's other Secrets. Other Secrets are read on demand, uncached
-// (kube.Secrets).
+// cacheOptions keeps the cache to what edgecert owns. Of Secrets, the
+// manager watches only the metadata of those labelled
+// app.kubernetes.io/managed-by=edgecert (every controller watches them
+// with builder.OnlyMetadata), trimmed to the labels and annotation
+// edgecert reads: anyone can set that label, so a labelled Secret's data
+// never enters the manager, not even in the initial list. The data of
+// Secrets edgecert wrote is kept by kube.SecretCache; others are read on
+// demand (kube.Secrets).
 func cacheOptions() cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{kube.ManagedByLabel: kube.ManagedByValue})
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&corev1.Secret{}: {Label: managed},
+		&corev1.Secret{}: {Label: managed, Transform: kube.SecretMetadataTransform(secretLabels, []string{kube.OwnerAnnotation})},
 	}}
+}
+
+// secretLabels are the labels of a Secret that edgecert's event handlers
+// and lists read; the Secret informer keeps no other.
+var secretLabels = []string{
+	kube.ManagedByLabel,
+	certificate.CertificateNameLabel,
+	gatewayservice.GatewayServiceNamespaceLabel,
+	gatewayservice.GatewayServiceNameLabel,
+	certmerge.CertMergeLabel,
+	certmerge.ClusterCertMergeLabel,
+}
+
+// clientOptions make the manager's client read Secrets from the API server,
+// never from a cache: a typed Secret read through it would otherwise start
+// an informer holding every labelled Secret's data. Controllers read
+// Secrets through kube.Secrets.
+func clientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}
 }
 
 // setupControllers registers each edgecert controller with the manager. The
 // list is explicit, in one place, so a reader sees what runs.
 func setupControllers(mgr ctrl.Manager, o Options) error {
 	engine := &acme.Engine{Observe: metrics.ObserveACME, RequestTimeout: o.ACMERequestTimeout}
-	if err := issuer.SetupWithManager(mgr, engine, o.Namespace, o.IssuerAmbientCredentials); err != nil {
+	// One Secret cache for every controller: each Secret edgecert wrote
+	// is kept once.
+	secrets := kube.NewSecrets(mgr.GetCache(), mgr.GetAPIReader(), o.Namespace)
+	if err := issuer.SetupWithManager(mgr, engine, o.Namespace, secrets, o.IssuerAmbientCredentials); err != nil {
 		return fmt.Errorf("set up issuer controllers: %w", err)
 	}
 	if err := certificate.SetupWithManager(context.Background(), mgr, engine, certificate.Options{
 		ClusterResourceNamespace: o.Namespace,
+		Secrets:                  secrets,
 		MaxConcurrentReconciles:  o.MaxConcurrentReconciles,
 		MaxConcurrentPerIssuer:   o.MaxConcurrentReconcilesPerIssuer,
 		MaxOrderAge:              o.MaxOrderAge,
@@ -244,13 +272,16 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	if err := certmerge.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up certmerge controllers: %w", err)
 	}
-	if err := gatewayservice.SetupWithManager(context.Background(), mgr, o.GatewayService); err != nil {
+	gsOpts := o.GatewayService
+	gsOpts.Secrets = secrets
+	if err := gatewayservice.SetupWithManager(context.Background(), mgr, gsOpts); err != nil {
 		return fmt.Errorf("set up gatewayservice controller: %w", err)
 	}
 	shimOpts := shim.Options{
 		Annotations:            ingress.Options{CertManagerAnnotations: o.IngressShimCertManagerAnnotations},
 		IstioWorkloadNamespace: o.IstioGatewayWorkloadNamespace,
 		SecretOwnerReference:   o.ShimSecretOwnerReference,
+		Secrets:                secrets,
 	}
 	if o.DefaultIssuerName != "" {
 		if o.DefaultIssuerKind != edgecertv1alpha1.IssuerKind && o.DefaultIssuerKind != edgecertv1alpha1.ClusterIssuerKind {

@@ -20,10 +20,6 @@ import (
 	"github.com/edgecert/edgecert/internal/testenv"
 )
 
-// edgecertUser is the username of edgecert's ServiceAccount the shipped
-// policies skip.
-const edgecertUser = "system:serviceaccount:edgecert-system:edgecert"
-
 // installTenantGuard creates config/admission/tenant-guard.yaml as shipped,
 // except that each binding is limited to namespaces labelled for this test
 // (the bed is shared with tests whose controller is not edgecert's

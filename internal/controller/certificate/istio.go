@@ -188,15 +188,7 @@ func (r *Reconciler) applyRouteObject(ctx context.Context, cert *edgecertv1alpha
 
 // ownsRouteObject reports whether edgecert created obj for cert.
 func ownsRouteObject(obj client.Object, cert *edgecertv1alpha1.Certificate) bool {
-	if !kube.IsManaged(obj) || obj.GetLabels()[CertificateNameLabel] != cert.Name {
-		return false
-	}
-	for _, o := range obj.GetOwnerReferences() {
-		if o.UID == cert.UID {
-			return true
-		}
-	}
-	return false
+	return kube.OwnedBy(obj, certificateKind, cert)
 }
 
 // removeIstioRoutes deletes the challenge routes of the order in flight and

@@ -516,7 +516,7 @@ func (r *Reconciler) store(ctx context.Context, s *scope, order acme.Order) erro
 // sets Ready with one Issued (or Renewed) event.
 func (r *Reconciler) complete(ctx context.Context, s *scope, kp *pki.KeyPair) error {
 	r.cleanUpAfter(ctx, s)
-	if err := r.removeLegacyKeySecret(ctx, s.cert); err != nil {
+	if err := r.removeLegacyKeySecret(ctx, s.cert, kp.Key); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Remove the key Secret of an older edgecert")
 	}
 	st := &s.cert.Status

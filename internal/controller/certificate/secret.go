@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
@@ -27,11 +29,12 @@ import (
 // event.
 const foreignSecretRecheck = time.Minute
 
-// readSecret reads the Certificate's Secret from the cache, which holds
-// every Secret edgecert wrote. One that edgecert wrote for another
-// Certificate stalls the pass (SecretNotOwned). A Secret not in the cache
-// is missing or someone else's: checkNoForeignSecret asks the API server
-// before anything is ordered or written.
+// readSecret reads the Certificate's Secret from the Secret cache, which
+// knows every Secret edgecert labelled (and keeps the data of those it
+// wrote). One that edgecert did not write for this Certificate, by UID,
+// stalls the pass (SecretNotOwned). A Secret not in the cache is missing
+// or someone else's: checkNoForeignSecret asks the API server before
+// anything is ordered or written.
 func (r *Reconciler) readSecret(ctx context.Context, s *scope) error {
 	var secret corev1.Secret
 	err := r.Secrets.Cached.Get(ctx, types.NamespacedName{Namespace: s.cert.Namespace, Name: s.cert.Spec.SecretName}, &secret)
@@ -41,7 +44,11 @@ func (r *Reconciler) readSecret(ctx context.Context, s *scope) error {
 	if err != nil {
 		return err
 	}
-	if !ownedBy(&secret, s.cert) {
+	owned, err := r.claimSecret(ctx, &secret, s.cert)
+	if err != nil {
+		return err
+	}
+	if !owned {
 		r.blockOnForeignSecret(s)
 		return nil
 	}
@@ -67,9 +74,15 @@ func (r *Reconciler) checkNoForeignSecret(ctx context.Context, s *scope) (bool, 
 	if err != nil {
 		return false, err
 	}
-	if secret != nil && !ownedBy(secret, s.cert) {
-		r.blockOnForeignSecret(s)
-		return false, nil
+	if secret != nil {
+		owned, err := r.claimSecret(ctx, secret, s.cert)
+		if err != nil {
+			return false, err
+		}
+		if !owned {
+			r.blockOnForeignSecret(s)
+			return false, nil
+		}
 	}
 	s.foreignChecked = true
 	return true, nil
@@ -81,9 +94,56 @@ func (r *Reconciler) blockOnForeignSecret(s *scope) {
 	s.stop()
 }
 
-// ownedBy reports whether edgecert wrote secret for this Certificate.
+// ownedBy reports whether edgecert wrote secret for this Certificate: the
+// Secret names it, by UID, in kube.OwnerAnnotation (or its controller
+// reference). The labels are not looked at: anyone who can write the
+// Secret can set them.
 func ownedBy(secret *corev1.Secret, cert *edgecertv1alpha1.Certificate) bool {
-	return kube.IsManaged(secret) && secret.Labels[CertificateNameLabel] == cert.Name
+	return kube.OwnedBy(secret, certificateKind, cert)
+}
+
+// certificateKind is the kind recorded in the owner annotation.
+const certificateKind = "Certificate"
+
+// writtenByOlderEdgecert reports whether secret is the one an edgecert
+// older than the owner annotation wrote for cert: labelled for it, with no
+// owner recorded, holding the certificate cert's status says was issued
+// (its notAfter) for cert's hosts. The labels alone would let anyone claim
+// a Secret; the certificate, which the CA signed and edgecert recorded,
+// is the proof.
+func writtenByOlderEdgecert(secret *corev1.Secret, cert *edgecertv1alpha1.Certificate) bool {
+	if !kube.IsLabelled(secret) || secret.Labels[CertificateNameLabel] != cert.Name || secret.Annotations[kube.OwnerAnnotation] != "" ||
+		cert.Status.NotAfter == nil || cert.Status.Revision == 0 {
+		return false
+	}
+	kp, err := pki.ParseKeyPair(secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey])
+	if err != nil {
+		return false
+	}
+	return kp.Leaf.NotAfter.Equal(cert.Status.NotAfter.Time) && len(pki.Uncovered(kp.Leaf, cert.Spec.DNSNames)) == 0
+}
+
+// claimSecret reports whether secret is this Certificate's. A Secret an
+// older edgecert wrote for it (writtenByOlderEdgecert) is adopted: the
+// owner annotation is added, so an upgrade neither orphans nor re-issues
+// it.
+func (r *Reconciler) claimSecret(ctx context.Context, secret *corev1.Secret, cert *edgecertv1alpha1.Certificate) (bool, error) {
+	if ownedBy(secret, cert) {
+		return true, nil
+	}
+	if !writtenByOlderEdgecert(secret, cert) {
+		return false, nil
+	}
+	patch := client.MergeFromWithOptions(secret.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	secret.Annotations = kube.SetOwner(secret.Annotations, certificateKind, cert)
+	if err := r.Client.Patch(ctx, secret, patch, client.FieldOwner(kube.FieldManager)); err != nil {
+		if apierrors.IsConflict(err) {
+			return false, kube.ErrConflict
+		}
+		return false, fmt.Errorf("adopt Secret %s written by an older edgecert: %w", secret.Name, err)
+	}
+	ctrl.LoggerFrom(ctx).Info("Adopted the Secret an older edgecert wrote", "secret", klog.KObj(secret))
+	return true, nil
 }
 
 // applySecret writes the Secret whole, in one server-side apply: a
@@ -103,6 +163,7 @@ func (r *Reconciler) applySecret(ctx context.Context, s *scope, chain, keyPEM []
 	}
 	labels[kube.ManagedByLabel] = kube.ManagedByValue
 	labels[CertificateNameLabel] = cert.Name
+	annotations[kube.OwnerAnnotation] = kube.OwnerFor(certificateKind, cert).String()
 	annotations[IssuerNameAnnotation] = cert.Spec.IssuerRef.Name
 	annotations[IssuerKindAnnotation] = s.iss.kind
 	annotations[DNSNamesAnnotation] = strings.Join(order.DNSNames, ",")
@@ -213,21 +274,39 @@ func (r *Reconciler) legacyKeySecret(ctx context.Context, cert *edgecertv1alpha1
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
-	if err != nil || !ownedBy(&secret, cert) {
+	// Only an older edgecert wrote these, and its label is all they carry:
+	// its key is used only when it is the order's (orderKey), and the
+	// Secret deleted only when it held the key now stored.
+	if err != nil || !kube.IsLabelled(&secret) || secret.Labels[CertificateNameLabel] != cert.Name {
 		return nil, err
 	}
 	return &secret, nil
 }
 
 // removeLegacyKeySecret deletes an older edgecert's key Secret once the
-// certificate it served is stored.
-func (r *Reconciler) removeLegacyKeySecret(ctx context.Context, cert *edgecertv1alpha1.Certificate) error {
+// certificate it served is stored with its key, stored.
+func (r *Reconciler) removeLegacyKeySecret(ctx context.Context, cert *edgecertv1alpha1.Certificate, stored crypto.Signer) error {
 	secret, err := r.legacyKeySecret(ctx, cert)
 	if err != nil || secret == nil {
 		return err
 	}
+	if !sameKey(secret.Data[corev1.TLSPrivateKeyKey], stored) {
+		return nil
+	}
 	uid := secret.UID
 	return client.IgnoreNotFound(r.Client.Delete(ctx, secret, client.Preconditions{UID: &uid}))
+}
+
+// sameKey reports whether keyPEM holds the private key of stored; an
+// unreadable key is not the same.
+func sameKey(keyPEM []byte, stored crypto.Signer) bool {
+	key, err := pki.ParseKey(keyPEM)
+	if err != nil {
+		return false
+	}
+	a, err1 := pki.PublicKeyID(key.Public())
+	b, err2 := pki.PublicKeyID(stored.Public())
+	return err1 == nil && err2 == nil && a == b
 }
 
 // ownerRef makes the Certificate the controller of what edgecert makes for

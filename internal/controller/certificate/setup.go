@@ -40,6 +40,9 @@ const wakeBuffer = 4096
 type Options struct {
 	// ClusterResourceNamespace holds ClusterIssuers' Secrets.
 	ClusterResourceNamespace string
+	// Secrets are the Secret readers the manager's controllers share
+	// (kube.NewSecrets); zero: the controller's own.
+	Secrets kube.Secrets
 	// MaxConcurrentReconciles bounds parallel passes (each is short).
 	MaxConcurrentReconciles int
 	// MaxConcurrentPerIssuer bounds the passes talking to one issuer at
@@ -103,10 +106,13 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 	if perIssuer == 0 {
 		perIssuer = (concurrency + 1) / 2
 	}
+	if opts.Secrets.Cached == nil {
+		opts.Secrets = kube.NewSecrets(mgr.GetCache(), mgr.GetAPIReader(), opts.ClusterResourceNamespace)
+	}
 	r := &Reconciler{
 		Client:                   mgr.GetClient(),
 		APIReader:                mgr.GetAPIReader(),
-		Secrets:                  kube.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
+		Secrets:                  opts.Secrets,
 		ACME:                     engine,
 		Events:                   mgr.GetEventRecorder("edgecert-certificate"),
 		ClusterResourceNamespace: opts.ClusterResourceNamespace,
@@ -155,7 +161,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 		For(&edgecertv1alpha1.Certificate{}).
 		Watches(&edgecertv1alpha1.Issuer{}, byIssuer(edgecertv1alpha1.IssuerKind)).
 		Watches(&edgecertv1alpha1.ClusterIssuer{}, byIssuer(edgecertv1alpha1.ClusterIssuerKind)).
-		Watches(&corev1.Secret{}, bySecret).
+		Watches(&corev1.Secret{}, bySecret, builder.OnlyMetadata).
 		Watches(&edgecertv1alpha1.GatewayPolicy{}, handler.EnqueueRequestsFromMapFunc(r.everyCertificate)).
 		Watches(ns, handler.EnqueueRequestsFromMapFunc(r.certificatesInNamespace), builder.WithPredicates(predicate.LabelChangedPredicate{}), builder.OnlyMetadata).
 		WatchesRawSource(source.Channel(r.slots.Wake, &handler.EnqueueRequestForObject{})).

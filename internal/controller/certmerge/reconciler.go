@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -30,6 +32,7 @@ import (
 	"github.com/edgecert/edgecert/internal/bundle"
 	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/names"
+	"github.com/edgecert/edgecert/internal/rollout"
 )
 
 // Labels, annotations and the finalizer CertMerge puts on what it writes.
@@ -57,7 +60,8 @@ const (
 // +kubebuilder:rbac:groups=edgecert.dev,resources=certmerges/finalizers;clustercertmerges/finalizers,verbs=update
 // +kubebuilder:rbac:groups=edgecert.dev,resources=certmergegrants,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;patch
+// Rolling workloads needs the edgecert-rollout ClusterRole, bound per
+// namespace (internal/rollout).
 
 // mergeObject is what CertMerge and ClusterCertMerge have in common.
 type mergeObject interface {
@@ -116,9 +120,8 @@ func asMergeObjects[T any, P interface {
 
 // Reconciler reconciles one merge kind.
 type Reconciler struct {
-	// Client reads merges, grants and bundle Secrets from the cache (which
-	// holds only Secrets labelled app.kubernetes.io/managed-by=edgecert)
-	// and writes.
+	// Client reads merges and grants from the cache, and bundle Secrets
+	// from the API server (the manager caches no Secret data), and writes.
 	Client client.Client
 	// APIReader reads source Secrets and workloads straight from the API
 	// server, so they are never cached.
@@ -142,6 +145,10 @@ type scope struct {
 	bundle    *corev1.Secret
 	facts     facts
 }
+
+// forbiddenRecheck is how often a merge whose workloads edgecert may not
+// roll tries again, for the RoleBinding the platform may have made since.
+const forbiddenRecheck = time.Minute
 
 // Reconcile runs the steps in order; the first error stops them. One
 // deferred status patch reports what they found, and only if it changed.
@@ -189,6 +196,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if err := step(ctx, s); err != nil {
 			return ctrl.Result{}, err
 		}
+	}
+	if len(s.facts.forbiddenWorkloads) > 0 {
+		// A RoleBinding sends no event: look again.
+		return ctrl.Result{RequeueAfter: forbiddenRecheck}, nil
 	}
 	return ctrl.Result{}, nil
 }
@@ -397,6 +408,10 @@ func (r *Reconciler) reconcileWorkloads(ctx context.Context, s *scope) error {
 				s.facts.missingWorkloads = append(s.facts.missingWorkloads, w.Kind+" "+key.String())
 				continue
 			}
+			if apierrors.IsForbidden(err) {
+				s.facts.forbiddenWorkloads = append(s.facts.forbiddenWorkloads, w.Kind+" "+key.String())
+				continue
+			}
 			return fmt.Errorf("get %s %s: %w", w.Kind, key, err)
 		}
 		if template.Annotations[ChecksumAnnotation] == checksum {
@@ -408,11 +423,23 @@ func (r *Reconciler) reconcileWorkloads(ctx context.Context, s *scope) error {
 				s.facts.missingWorkloads = append(s.facts.missingWorkloads, w.Kind+" "+key.String())
 				continue
 			}
+			if apierrors.IsForbidden(err) {
+				s.facts.forbiddenWorkloads = append(s.facts.forbiddenWorkloads, w.Kind+" "+key.String())
+				continue
+			}
 			return fmt.Errorf("annotate %s %s: %w", w.Kind, key, err)
 		}
 		ctrl.LoggerFrom(ctx).Info("Rolled workload", "kind", w.Kind, "workload", klog.KRef(key.Namespace, key.Name), "checksum", checksum)
 		r.Events.Eventf(s.obj, obj, corev1.EventTypeNormal, edgecertv1alpha1.ReasonWorkloadRolled, "RollWorkload",
 			"Set %s on %s %s (checksum %.12s)", ChecksumAnnotation, w.Kind, key, checksum)
+	}
+	if len(s.facts.forbiddenWorkloads) > 0 {
+		s.facts.workloadNamespace = s.obj.BundleSecretNamespace()
+		ready := meta.FindStatusCondition(s.obj.MergeStatus().Conditions, edgecertv1alpha1.ReadyCondition)
+		if ready == nil || ready.Reason != edgecertv1alpha1.ReasonWorkloadForbidden {
+			r.Events.Eventf(s.obj, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonWorkloadForbidden, "RollWorkload",
+				"%s", rollout.ForbiddenMessage(s.facts.forbiddenWorkloads, s.facts.workloadNamespace))
+		}
 	}
 	return nil
 }

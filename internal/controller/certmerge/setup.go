@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	"github.com/edgecert/edgecert/internal/bundle"
 	"github.com/edgecert/edgecert/internal/kube"
 )
 
@@ -51,7 +50,7 @@ func SetupWithManager(mgr ctrl.Manager) error {
 		b := ctrl.NewControllerManagedBy(mgr).
 			Named(k.name).
 			For(k.newObject(), builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, kube.DeletionStarted))).
-			Owns(&corev1.Secret{}, builder.WithPredicates(bundleTampered)).
+			Owns(&corev1.Secret{}, builder.OnlyMetadata, builder.WithPredicates(bundleTouched)).
 			WatchesRawSource(w.Source(r.mapSecret))
 		if k.name == certMergeKind.name {
 			b = b.Watches(&edgecertv1alpha1.CertMergeGrant{}, handler.EnqueueRequestsFromMapFunc(r.mapGrant))
@@ -63,16 +62,17 @@ func SetupWithManager(mgr ctrl.Manager) error {
 	return nil
 }
 
-// bundleTampered passes a bundle Secret's deletion, and an update whose
-// data no longer matches the checksum edgecert wrote: someone else edited
-// it. edgecert's own writes, which keep the two in step, pass nothing.
-var bundleTampered = predicate.Funcs{
+// bundleTouched passes a bundle Secret's deletion and updates. The
+// manager watches Secrets' metadata only (a labelled Secret's data never
+// enters it), so whether someone else edited the data is decided by the
+// pass, which rewrites the bundle only when it differs; edgecert's own
+// write costs one pass that finds nothing to do.
+var bundleTouched = predicate.Funcs{
 	CreateFunc:  func(event.CreateEvent) bool { return false },
 	GenericFunc: func(event.GenericEvent) bool { return false },
 	DeleteFunc:  func(event.DeleteEvent) bool { return true },
 	UpdateFunc: func(e event.UpdateEvent) bool {
-		s, ok := e.ObjectNew.(*corev1.Secret)
-		return !ok || bundle.BundleChecksum(s.Data) != s.Annotations[ChecksumAnnotation]
+		return e.ObjectOld.GetResourceVersion() != e.ObjectNew.GetResourceVersion()
 	},
 }
 

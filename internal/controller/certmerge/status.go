@@ -11,6 +11,7 @@ import (
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/bundle"
 	"github.com/edgecert/edgecert/internal/kube"
+	"github.com/edgecert/edgecert/internal/rollout"
 )
 
 // facts are what one pass found; status is a pure function of them.
@@ -26,6 +27,10 @@ type facts struct {
 	merged *bundle.Result
 	// missingWorkloads are workloads named in the spec that do not exist.
 	missingWorkloads []string
+	// forbiddenWorkloads are workloads edgecert may not read or patch: the
+	// namespace workloadNamespace did not bind edgecert-rollout.
+	forbiddenWorkloads []string
+	workloadNamespace  string
 }
 
 // setStatus turns a pass's facts into status: the source lists, Ready,
@@ -103,6 +108,8 @@ func setStatus(st *edgecertv1alpha1.CertMergeStatus, f facts) {
 		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonKeyCollision, "Bundle written without the colliding sources: "+strings.Join(collisions, "\n"))
 	case len(problems) > 0:
 		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonSourcesExcluded, fmt.Sprintf("Bundle written with %d sources; %d left out or stale, see status.excluded", len(res.Included), len(problems)))
+	case len(f.forbiddenWorkloads) > 0:
+		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonWorkloadForbidden, rollout.ForbiddenMessage(f.forbiddenWorkloads, f.workloadNamespace))
 	case len(f.missingWorkloads) > 0:
 		set(edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonWorkloadNotFound, "Workloads to roll do not exist: "+strings.Join(f.missingWorkloads, ", "))
 	default:

@@ -64,6 +64,14 @@ func TestSetStatus(t *testing.T) {
 			wantObsGen:  3,
 			wantSources: 1,
 		},
+		// Refused outranks missing: the platform must bind edgecert-rollout.
+		"a workload edgecert may not roll": {
+			facts: facts{generation: 3, merged: ok, missingWorkloads: []string{"Deployment ns/gone"},
+				forbiddenWorkloads: []string{"DaemonSet ns/agent"}, workloadNamespace: "ns"},
+			want:        []cond{{"SourcesReady", "True", "AllSourcesIncluded"}, {"KeysUnique", "True", "NoCollision"}, {"Ready", "False", "WorkloadForbidden"}},
+			wantObsGen:  3,
+			wantSources: 1,
+		},
 		// The pass concluded about this spec (it is invalid): observed.
 		"invalid spec": {
 			facts:      facts{generation: 3, terminal: errors.New("bad"), terminalReason: edgecertv1alpha1.ReasonInvalidSpec},

@@ -239,7 +239,7 @@ func (r *Reconciler) removeServer(ctx context.Context, s *scope, gatewayKey stri
 // left, deletes) the Gateway, with fresh's resourceVersion.
 func (r *Reconciler) write(ctx context.Context, s *scope, fresh *unstructured.Unstructured, p plan) error {
 	gwKey := fresh.GetNamespace() + "/" + fresh.GetName()
-	if len(p.servers) == 0 && kube.IsManaged(fresh) {
+	if len(p.servers) == 0 && r.createdByEdgecert(ctx, fresh) {
 		rv := fresh.GetResourceVersion()
 		if err := r.Client.Delete(ctx, fresh, client.Preconditions{ResourceVersion: &rv}); err != nil {
 			if apierrors.IsConflict(err) {
@@ -296,8 +296,12 @@ func (r *Reconciler) createGateway(ctx context.Context, s *scope) error {
 	if err != nil || !r.accept(s, p) {
 		return err
 	}
+	var policy edgecertv1alpha1.GatewayPolicy
+	if err := r.Client.Get(ctx, types.NamespacedName{Name: s.target.Policy}, &policy); err != nil {
+		return fmt.Errorf("get GatewayPolicy %s: %w", s.target.Policy, err)
+	}
 	gw.SetLabels(map[string]string{kube.ManagedByLabel: kube.ManagedByValue})
-	gw.SetAnnotations(map[string]string{gateway.OwnersAnnotation: p.owners.String()})
+	gw.SetAnnotations(kube.SetOwner(map[string]string{gateway.OwnersAnnotation: p.owners.String()}, gatewayPolicyKind, &policy))
 	selector := map[string]any{}
 	for k, v := range s.target.Selector {
 		selector[k] = v
@@ -316,4 +320,25 @@ func (r *Reconciler) createGateway(ctx context.Context, s *scope) error {
 	}
 	r.Events.Eventf(s.gs, gw, corev1.EventTypeNormal, edgecertv1alpha1.ReasonGatewayCreated, "Reconcile", "Created Gateway %s with server %s (selector from GatewayPolicy %s)", s.target.Key(), s.desired.Port.Name, s.target.Policy)
 	return nil
+}
+
+// gatewayPolicyKind is the kind recorded in a created Gateway's owner
+// annotation.
+const gatewayPolicyKind = "GatewayPolicy"
+
+// createdByEdgecert reports whether edgecert created gw: its owner
+// annotation names, by UID, the GatewayPolicy it was created for. Its
+// label does not count (anyone who can write the Gateway can set it), so
+// a Gateway an older edgecert created, which carries only the label, is
+// left in place when its last server goes.
+func (r *Reconciler) createdByEdgecert(ctx context.Context, gw *unstructured.Unstructured) bool {
+	o, ok := kube.OwnerOf(gw)
+	if !ok || o.Kind != gatewayPolicyKind {
+		return false
+	}
+	var policy edgecertv1alpha1.GatewayPolicy
+	if err := r.Client.Get(ctx, types.NamespacedName{Name: o.Name}, &policy); err != nil {
+		return false
+	}
+	return kube.OwnedBy(gw, gatewayPolicyKind, &policy)
 }

@@ -51,6 +51,10 @@ type Options struct {
 	// labelled); a change reaches the copy within this period, or at once
 	// when the GatewayService changes. Default DefaultSecretResyncPeriod.
 	SecretResyncPeriod time.Duration
+	// Secrets are the Secret readers the manager's controllers share
+	// (kube.NewSecrets); zero: the controller's own (ClusterIssuers'
+	// account keys not among those it keeps).
+	Secrets kube.Secrets
 }
 
 // SetupWithManager registers the GatewayService controller and its field
@@ -81,11 +85,14 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 			return err
 		}
 	}
+	if opts.Secrets.Cached == nil {
+		opts.Secrets = kube.NewSecrets(mgr.GetCache(), mgr.GetAPIReader(), "")
+	}
 	r := &Reconciler{
 		Client:    mgr.GetClient(),
 		Cache:     mgr.GetCache(),
 		APIReader: mgr.GetAPIReader(),
-		Secrets:   kube.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
+		Secrets:   opts.Secrets,
 		Events:    mgr.GetEventRecorder("edgecert-gatewayservice"),
 
 		SecretResyncPeriod: opts.SecretResyncPeriod,
@@ -108,7 +115,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		Watches(newGateway(), gatewayHandler{r: r}).
 		Watches(&edgecertv1alpha1.GatewayPolicy{}, handler.EnqueueRequestsFromMapFunc(r.all)).
 		Watches(ns, handler.EnqueueRequestsFromMapFunc(r.inNamespace), builder.WithPredicates(predicate.LabelChangedPredicate{}), builder.OnlyMetadata).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(copyOwner)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(copyOwner), builder.OnlyMetadata).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)
 }
@@ -159,7 +166,9 @@ func (r *Reconciler) inNamespace(ctx context.Context, o client.Object) []reconci
 	return requests(list.Items)
 }
 
-// copyOwner maps a Secret copy to its GatewayService.
+// copyOwner maps a Secret copy to the GatewayService its labels name: a
+// pass costs nothing when someone else labelled it, and the pass decides
+// ownership by UID.
 func copyOwner(_ context.Context, o client.Object) []reconcile.Request {
 	l := o.GetLabels()
 	if l[kube.ManagedByLabel] != kube.ManagedByValue || l[GatewayServiceNameLabel] == "" {

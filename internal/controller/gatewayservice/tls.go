@@ -217,7 +217,8 @@ func (r *Reconciler) clientCA(ctx context.Context, s *scope, source *corev1.Secr
 	return ca, nil
 }
 
-// copyLabels mark a copy as edgecert's, for this GatewayService.
+// copyLabels name a copy's GatewayService, for people and for selection;
+// ownership is its owner annotation (copyAnnotations, ownsCopy).
 func copyLabels(gs *edgecertv1alpha1.GatewayService) map[string]string {
 	return map[string]string{
 		kube.ManagedByLabel:          kube.ManagedByValue,
@@ -226,8 +227,29 @@ func copyLabels(gs *edgecertv1alpha1.GatewayService) map[string]string {
 	}
 }
 
-func ownsCopy(secret *corev1.Secret, gs *edgecertv1alpha1.GatewayService) bool {
-	return kube.IsManaged(secret) && secret.Labels[GatewayServiceNamespaceLabel] == gs.Namespace && secret.Labels[GatewayServiceNameLabel] == gs.Name
+// gatewayServiceKind is the kind recorded in a copy's owner annotation.
+const gatewayServiceKind = "GatewayService"
+
+// copyAnnotations are a copy's annotations: where it was copied from, and
+// the GatewayService it was written for, by UID.
+func copyAnnotations(gs *edgecertv1alpha1.GatewayService, source string) map[string]string {
+	return kube.SetOwner(map[string]string{SourceAnnotation: source}, gatewayServiceKind, gs)
+}
+
+// ownsCopy reports whether edgecert wrote secret for gs, by gs's UID (the
+// copy lives in the workload namespace, so no owner reference can point
+// at gs; the annotation does). Labels do not count.
+func ownsCopy(secret metav1.Object, gs *edgecertv1alpha1.GatewayService) bool {
+	return kube.OwnedBy(secret, gatewayServiceKind, gs)
+}
+
+// olderCopy reports whether secret is the copy an edgecert older than the
+// owner annotation wrote for gs: labelled for gs, no owner recorded, and
+// holding exactly the data edgecert would write now, which only a reader
+// of gs's source Secret can produce. The next write adopts it.
+func olderCopy(secret *corev1.Secret, gs *edgecertv1alpha1.GatewayService, data map[string][]byte) bool {
+	return kube.IsLabelled(secret) && secret.Labels[GatewayServiceNamespaceLabel] == gs.Namespace && secret.Labels[GatewayServiceNameLabel] == gs.Name &&
+		secret.Annotations[kube.OwnerAnnotation] == "" && maps.EqualFunc(secret.Data, data, bytes.Equal)
 }
 
 // writeCopy writes the Secret copy, whole, with server-side apply, when it
@@ -235,15 +257,16 @@ func ownsCopy(secret *corev1.Secret, gs *edgecertv1alpha1.GatewayService) bool {
 // for this GatewayService is never overwritten (SecretNotOwned).
 func (r *Reconciler) writeCopy(ctx context.Context, s *scope) error {
 	c := s.copySecret
-	// Copies are labelled, so the cache has every copy edgecert wrote. A
-	// cache miss is tried as a create, which fails rather than overwrite a
-	// Secret someone else made; only then is the Secret read uncached.
+	// Copies are labelled, so the Secret cache knows every copy edgecert
+	// wrote. A cache miss is tried as a create, which fails rather than
+	// overwrite a Secret someone else made; only then is the Secret read
+	// uncached.
 	var cached corev1.Secret
 	existing := &cached
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: c.namespace, Name: c.name}, &cached)
+	err := r.Secrets.Cached.Get(ctx, types.NamespacedName{Namespace: c.namespace, Name: c.name}, &cached)
 	if apierrors.IsNotFound(err) {
 		secret := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: c.name, Namespace: c.namespace, Labels: copyLabels(s.gs), Annotations: map[string]string{SourceAnnotation: c.source}},
+			ObjectMeta: metav1.ObjectMeta{Name: c.name, Namespace: c.namespace, Labels: copyLabels(s.gs), Annotations: copyAnnotations(s.gs, c.source)},
 			Type:       corev1.SecretTypeTLS,
 			Data:       c.data,
 		}
@@ -261,16 +284,17 @@ func (r *Reconciler) writeCopy(ctx context.Context, s *scope) error {
 	} else if err != nil {
 		return fmt.Errorf("get Secret %s/%s: %w", c.namespace, c.name, err)
 	}
-	if existing != nil && !ownsCopy(existing, s.gs) {
+	if existing != nil && !ownsCopy(existing, s.gs) && !olderCopy(existing, s.gs, c.data) {
 		s.keep = true
 		s.facts.fail(edgecertv1alpha1.ReasonSecretNotOwned, fmt.Sprintf("Secret %s/%s exists and edgecert did not create it for this GatewayService", c.namespace, c.name))
 		return nil
 	}
-	if existing != nil && existing.Type == corev1.SecretTypeTLS && maps.EqualFunc(existing.Data, c.data, bytes.Equal) && existing.Annotations[SourceAnnotation] == c.source {
+	if existing != nil && existing.Type == corev1.SecretTypeTLS && maps.EqualFunc(existing.Data, c.data, bytes.Equal) &&
+		existing.Annotations[SourceAnnotation] == c.source && ownsCopy(existing, s.gs) {
 		return nil
 	}
 	secret := corev1ac.Secret(c.name, c.namespace).WithLabels(copyLabels(s.gs)).
-		WithAnnotations(map[string]string{SourceAnnotation: c.source}).
+		WithAnnotations(copyAnnotations(s.gs, c.source)).
 		WithType(corev1.SecretTypeTLS).WithData(c.data)
 	if existing != nil && existing.Type != corev1.SecretTypeTLS {
 		// The type is immutable: start again.
@@ -290,16 +314,19 @@ func (r *Reconciler) writeCopy(ctx context.Context, s *scope) error {
 	return nil
 }
 
-// deleteCopies deletes this GatewayService's Secret copies (found by
-// label in the cache) except keep, which may be nil.
+// deleteCopies deletes this GatewayService's Secret copies except keep,
+// which may be nil: found by label in the cache (metadata only), deleted
+// only when their owner annotation names gs by UID, so a Secret someone
+// labelled like a copy is never deleted.
 func (r *Reconciler) deleteCopies(ctx context.Context, gs *edgecertv1alpha1.GatewayService, keep *secretCopy) error {
-	var list corev1.SecretList
-	if err := r.Client.List(ctx, &list, client.MatchingLabels(copyLabels(gs))); err != nil {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+	if err := r.Cache.List(ctx, list, client.MatchingLabels(copyLabels(gs))); err != nil {
 		return fmt.Errorf("list Secret copies: %w", err)
 	}
 	for i := range list.Items {
 		secret := &list.Items[i]
-		if keep != nil && secret.Namespace == keep.namespace && secret.Name == keep.name {
+		if keep != nil && secret.Namespace == keep.namespace && secret.Name == keep.name || !ownsCopy(secret, gs) {
 			continue
 		}
 		if err := r.Client.Delete(ctx, secret, client.Preconditions{UID: &secret.UID}); client.IgnoreNotFound(err) != nil {

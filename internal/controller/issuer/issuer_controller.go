@@ -48,10 +48,11 @@ type Reconciler struct {
 	AllowAmbientCredentials bool
 }
 
-// SetupWithManager registers a Reconciler for Issuers and one for ClusterIssuers.
-// allowAmbientCredentials: see Reconciler.AllowAmbientCredentials.
-func SetupWithManager(mgr ctrl.Manager, engine *acme.Engine, clusterResourceNamespace string, allowAmbientCredentials bool) error {
-	secrets := kube.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()}
+// SetupWithManager registers a Reconciler for Issuers and one for
+// ClusterIssuers; secrets are the Secret readers the manager's controllers
+// share (kube.NewSecrets); allowAmbientCredentials: see
+// Reconciler.AllowAmbientCredentials.
+func SetupWithManager(mgr ctrl.Manager, engine *acme.Engine, clusterResourceNamespace string, secrets kube.Secrets, allowAmbientCredentials bool) error {
 	for _, kind := range []struct {
 		name string
 		new  func() edgecertv1alpha1.GenericIssuer
@@ -96,7 +97,7 @@ func (r *Reconciler) reconcile(ctx context.Context, obj edgecertv1alpha1.Generic
 		return r.fail(obj, reconcile.TerminalError(err))
 	}
 
-	key, err := r.ensureAccountKey(ctx, types.NamespacedName{Namespace: ns, Name: spec.ACME.PrivateKeySecretRef.Name})
+	key, err := r.ensureAccountKey(ctx, obj, types.NamespacedName{Namespace: ns, Name: spec.ACME.PrivateKeySecretRef.Name})
 	if err != nil {
 		return r.fail(obj, err)
 	}
@@ -141,11 +142,26 @@ func (r *Reconciler) reconcile(ctx context.Context, obj edgecertv1alpha1.Generic
 
 // ensureAccountKey reads the account key Secret, creating it with a new
 // ECDSA P-256 key when it does not exist. A Secret you made with your own
-// key is used as it is.
-func (r *Reconciler) ensureAccountKey(ctx context.Context, key types.NamespacedName) (crypto.Signer, error) {
+// key is used as it is. edgecert records obj, by UID, in the owner
+// annotation of the Secrets it creates, and adds it to the labelled ones
+// an older edgecert created: that is what lets the Secret cache keep
+// their data (every Certificate pass reads its issuer's key). The issuer
+// names the Secret, so whoever made it, it is this issuer's key.
+func (r *Reconciler) ensureAccountKey(ctx context.Context, obj edgecertv1alpha1.GenericIssuer, key types.NamespacedName) (crypto.Signer, error) {
+	kind := edgecertv1alpha1.IssuerKind
+	if obj.GetNamespace() == "" {
+		kind = edgecertv1alpha1.ClusterIssuerKind
+	}
 	secret, err := r.Secrets.Get(ctx, key)
 	if err != nil {
 		return nil, err
+	}
+	if secret != nil && kube.IsLabelled(secret) && !kube.OwnedBy(secret, kind, obj) {
+		patch := client.MergeFromWithOptions(secret.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		secret.Annotations = kube.SetOwner(secret.Annotations, kind, obj)
+		if err := r.Client.Patch(ctx, secret, patch, client.FieldOwner(kube.FieldManager)); err != nil {
+			return nil, fmt.Errorf("record the owner of account key Secret %s: %w", key, err)
+		}
 	}
 	if secret != nil {
 		signer, err := pki.ParseKey(secret.Data[edgecertv1alpha1.AccountKeyDataKey])
@@ -163,9 +179,10 @@ func (r *Reconciler) ensureAccountKey(ctx context.Context, key types.NamespacedN
 		return nil, err
 	}
 	secret = &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace, Labels: map[string]string{kube.ManagedByLabel: kube.ManagedByValue}},
-		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{edgecertv1alpha1.AccountKeyDataKey: data},
+		ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace, Labels: map[string]string{kube.ManagedByLabel: kube.ManagedByValue},
+			Annotations: kube.SetOwner(nil, kind, obj)},
+		Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{edgecertv1alpha1.AccountKeyDataKey: data},
 	}
 	if err := r.Client.Create(ctx, secret); err != nil {
 		if apierrors.IsAlreadyExists(err) {

@@ -31,6 +31,10 @@ type Options struct {
 	// SecretOwnerReference sets spec.secretOwnerReference on generated
 	// Certificates: their Secrets go when they go.
 	SecretOwnerReference bool
+	// Secrets are the Secret readers the manager's controllers share
+	// (kube.NewSecrets); zero: the controller's own (ClusterIssuers'
+	// account keys not among those it keeps).
+	Secrets kube.Secrets
 }
 
 // sourceChanged passes what can change the Certificates a source wants:
@@ -45,6 +49,9 @@ var sourceChanged = predicate.Or[client.Object](predicate.GenerationChangedPredi
 // changes. At start, every generated Certificate wakes its source, so one
 // deleted while edgecert was down is cleaned up.
 func SetupWithManager(mgr ctrl.Manager, o Options) error {
+	if o.Secrets.Cached == nil {
+		o.Secrets = kube.NewSecrets(mgr.GetCache(), mgr.GetAPIReader(), "")
+	}
 	certs := certSync{Client: mgr.GetClient(), Events: mgr.GetEventRecorder("edgecert-shim"), SecretOwnerReference: o.SecretOwnerReference, reported: &sync.Map{}}
 	log := mgr.GetLogger().WithName("shim")
 	served := func(gvk schema.GroupVersionKind) (bool, error) {
@@ -57,7 +64,7 @@ func SetupWithManager(mgr ctrl.Manager, o Options) error {
 	istio := &IstioGatewayReconciler{
 		certSync:                 certs,
 		APIReader:                mgr.GetAPIReader(),
-		Secrets:                  kube.Secrets{Cached: mgr.GetClient(), Uncached: mgr.GetAPIReader()},
+		Secrets:                  o.Secrets,
 		DefaultWorkloadNamespace: o.IstioWorkloadNamespace,
 	}
 	if ok, err := served(kube.IstioGatewayGVK); err != nil {
