@@ -82,11 +82,15 @@ func (c *Client) orderURLs(ctx context.Context, acct Account) ([]string, error) 
 	return slices.Compact(urls), nil
 }
 
+// badNonceRetries bounds postAsGet's retries of a rejected nonce.
+const badNonceRetries = 4
+
 // postAsGet sends a POST-as-GET (RFC 8555, section 6.3) signed with the
 // account key and returns the answer's body and headers. The ACME library
 // has no such call for URLs it does not know (the order list), and its
 // chain download does more than download, so this one signs with go-jose.
-// A badNonce is retried once, with a fresh nonce.
+// A badNonce is retried with a fresh nonce, up to badNonceRetries times
+// (CAs reject some nonces on purpose: Pebble 5 % of them).
 func (c *Client) postAsGet(ctx context.Context, acct Account, url, accept string) ([]byte, http.Header, error) {
 	dir, err := c.acme.GetDirectory(ctx)
 	if err != nil {
@@ -119,7 +123,7 @@ func (c *Client) postAsGet(ctx context.Context, acct Account, url, accept string
 				return nil, nil, fmt.Errorf("POST-as-GET %s: HTTP %d", url, resp.StatusCode)
 			}
 			p.Status = resp.StatusCode
-			if p.Type == acmez.ProblemTypeBadNonce && attempt == 0 {
+			if p.Type == acmez.ProblemTypeBadNonce && attempt < badNonceRetries {
 				continue
 			}
 			return nil, nil, p
