@@ -33,7 +33,7 @@ func istioGateway(ns, name string) *unstructured.Unstructured {
 func TestIstioGatewayTwoTLSServers(t *testing.T) {
 	ctx := context.Background()
 	newClusterIssuer(t, "pebble-http01")
-	apps, workload := newNamespace(t, "apps"), newNamespace(t, "istio-ingress")
+	apps, workload := newNamespace(t, "apps"), newWorkloadNamespace(t)
 	selector := map[string]string{"istio": workload}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: workload, Name: "istio-ingressgateway", Labels: selector},
@@ -157,7 +157,7 @@ func TestIstioGatewayDeletedRemovesCertificates(t *testing.T) {
 // is told when its certificate is issued.
 func TestIstioGatewayWithHTTP01ThroughIstio(t *testing.T) {
 	ctx := context.Background()
-	apps, workload := newNamespace(t, "apps"), newNamespace(t, "istio-ingress")
+	apps, workload := newNamespace(t, "apps"), newWorkloadNamespace(t)
 	selector := map[string]string{"istio": workload}
 	bed.CreateIssuer(t, bed.ClusterIssuer("pebble-istio-"+apps, edgecertv1alpha1.ACMESolver{HTTP01: &edgecertv1alpha1.HTTP01Solver{Istio: &edgecertv1alpha1.HTTP01IstioRoute{
 		GatewaySelector:  selector,

@@ -50,6 +50,26 @@ func newNamespace(t *testing.T, prefix string) string {
 	return ns
 }
 
+// newWorkloadNamespace makes a namespace for gateway pods and configures it
+// as a workload namespace the way a platform does, with a GatewayPolicy
+// naming a Gateway there (no claims: every host stays open). Only then may
+// the Istio Gateway shim put Certificates there for other namespaces.
+func newWorkloadNamespace(t *testing.T) string {
+	t.Helper()
+	ns := newNamespace(t, "istio-ingress")
+	p := &edgecertv1alpha1.GatewayPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "workloads-" + ns},
+		Spec: edgecertv1alpha1.GatewayPolicySpec{Gateways: []edgecertv1alpha1.PolicyGateway{
+			{TrafficType: edgecertv1alpha1.TrafficTypeIngress, Namespace: ns, Name: "ingressgateway"},
+		}},
+	}
+	if err := bed.ControlPlane.Client.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = bed.ControlPlane.Client.Delete(context.Background(), p) })
+	return ns
+}
+
 // newClusterIssuer creates a ClusterIssuer for the test Pebble and waits
 // for it: HTTP-01 through edgecert's listener by default, DNS-01 through
 // the test BIND for dnsZones.
