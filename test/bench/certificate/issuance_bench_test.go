@@ -358,7 +358,6 @@ func controllerIssue(ctx context.Context, b *testing.B, bed *testenv.Bed, zone, 
 	return time.Since(start)
 }
 
-
 // apiRequests reads the API server's own count of requests, by verb and
 // resource ("PATCH certificates/status").
 func apiRequests(b *testing.B, bed *testenv.Bed) map[string]float64 {
