@@ -41,29 +41,41 @@ func older(a, b Contender) bool {
 
 // Check decides whether me.Desired may go into a Gateway that holds the
 // hand-written servers and whose other edgecert servers are others'
-// Current. Istio itself only refuses duplicate port names; two servers on
-// one port with overlapping hosts are accepted and the newer one is
-// silently dropped, so edgecert refuses them first. The rules, in order:
+// Current: it is Decide's verdict on me. It returns nil when me.Desired
+// may be written. A rejected me keeps its Current server; Check never
+// decides about anyone else's server.
+func Check(me Contender, handWritten []Server, others []Contender) *Conflict {
+	all := make([]Contender, 0, len(others)+1)
+	for _, o := range others {
+		if o.Key != me.Key {
+			all = append(all, o)
+		}
+	}
+	return Decide(handWritten, append(all, me))[me.Key]
+}
+
+// Decide decides, for every contender with a desired server, whether it
+// may go into a Gateway that holds the hand-written servers and the
+// contenders' Current servers. Istio itself only refuses duplicate port
+// names; two servers on one port with overlapping hosts are accepted and
+// the newer one is silently dropped, so edgecert refuses them first. The
+// rules, in order:
 //
 //  1. a hand-written server always keeps what it has;
 //  2. a server already in the Gateway keeps what it has: nobody else's
 //     spec change takes its host, port or port name;
-//  3. between servers not yet there, the older GatewayService wins, except
-//     where me's own current server already holds what the other wants.
+//  3. between servers not yet there, the older GatewayService wins, and
+//     only an accepted one holds a place: contenders are decided oldest
+//     first, and one refused for any reason (a clash with a hand-written
+//     or a current server, or with an older accepted one) blocks nobody.
 //
-// It returns nil when me.Desired may be written. A rejected me keeps its
-// Current server; Check never decides about anyone else's server.
-func Check(me Contender, handWritten []Server, others []Contender) *Conflict {
-	if me.Desired == nil {
-		return nil
-	}
-	for _, h := range handWritten {
-		if c := clash(*me.Desired, h); c != nil {
-			return &Conflict{Reason: c.Reason, Message: fmt.Sprintf("%s a server not managed by edgecert (port name %q)", c.Message, h.Port.Name)}
-		}
-	}
-	others = slices.Clone(others)
-	slices.SortFunc(others, func(a, b Contender) int {
+// The result holds a Conflict for each refused contender; accepted ones
+// and those that desire nothing are absent. Contenders' desired servers
+// that are accepted never clash with each other, nor with a server that
+// stays in the Gateway.
+func Decide(handWritten []Server, contenders []Contender) map[string]*Conflict {
+	contenders = slices.Clone(contenders)
+	slices.SortFunc(contenders, func(a, b Contender) int {
 		switch {
 		case older(a, b):
 			return -1
@@ -72,29 +84,41 @@ func Check(me Contender, handWritten []Server, others []Contender) *Conflict {
 		}
 		return 0
 	})
-	for _, o := range others {
-		if o.Key == me.Key {
+	refused := map[string]*Conflict{}
+	var accepted []Contender
+	for _, me := range contenders {
+		if me.Desired == nil {
 			continue
 		}
-		if o.Current != nil {
-			if c := clash(*me.Desired, *o.Current); c != nil {
-				return &Conflict{Reason: c.Reason, Message: fmt.Sprintf("%s GatewayService %s, which is already in the Gateway", c.Message, o.Key)}
-			}
+		if c := checkOne(me, handWritten, contenders, accepted); c != nil {
+			refused[me.Key] = c
+			continue
+		}
+		accepted = append(accepted, me)
+	}
+	return refused
+}
+
+// checkOne is Decide's verdict on me, given the contenders (in age order)
+// and those accepted before me (all older).
+func checkOne(me Contender, handWritten []Server, contenders, accepted []Contender) *Conflict {
+	for _, h := range handWritten {
+		if c := clash(*me.Desired, h); c != nil {
+			return &Conflict{Reason: c.Reason, Message: fmt.Sprintf("%s a server not managed by edgecert (port name %q)", c.Message, h.Port.Name)}
 		}
 	}
-	for _, o := range others {
-		if o.Key == me.Key || o.Desired == nil || !older(o, me) {
+	for _, o := range contenders {
+		if o.Key == me.Key || o.Current == nil {
 			continue
 		}
-		c := clash(*me.Desired, *o.Desired)
-		if c == nil {
-			continue
+		if c := clash(*me.Desired, *o.Current); c != nil {
+			return &Conflict{Reason: c.Reason, Message: fmt.Sprintf("%s GatewayService %s, which is already in the Gateway", c.Message, o.Key)}
 		}
-		if me.Current != nil && clash(*me.Current, *o.Desired) != nil {
-			// me holds it already; o is the one that waits.
-			continue
+	}
+	for _, o := range accepted {
+		if c := clash(*me.Desired, *o.Desired); c != nil {
+			return &Conflict{Reason: c.Reason, Message: fmt.Sprintf("%s GatewayService %s, which is older", c.Message, o.Key)}
 		}
-		return &Conflict{Reason: c.Reason, Message: fmt.Sprintf("%s GatewayService %s, which is older", c.Message, o.Key)}
 	}
 	return nil
 }

@@ -154,3 +154,82 @@ func TestCheckIsConsistent(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedContenderBlocksNobody: an older GatewayService refused for a
+// reason of its own never causes a newer one to be refused.
+func TestRefusedContenderBlocksNobody(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	t1, t2 := t0.Add(time.Minute), t0.Add(2*time.Minute)
+	handWritten := []Server{*srv(443, "HTTPS", "https-admin", "*/admin.example.com")}
+	for name, tc := range map[string]struct {
+		contenders []Contender
+		want       map[string]*Conflict
+	}{
+		"older clashes with a hand-written server": {
+			contenders: []Contender{
+				{Key: "old/a", Created: t0, Desired: srv(443, "HTTPS", "https-a-old", "old/admin.example.com", "old/*.shop.example.com")},
+				{Key: "new/b", Created: t1, Desired: srv(443, "HTTPS", "https-b-new", "new/www.shop.example.com")},
+			},
+			want: map[string]*Conflict{
+				"old/a": {Reason: edgecertv1alpha1.ReasonHostConflict, Message: `host admin.example.com on port 443 overlaps admin.example.com of a server not managed by edgecert (port name "https-admin")`},
+			},
+		},
+		"older clashes with a server already in the Gateway": {
+			contenders: []Contender{
+				{Key: "old/a", Created: t0, Desired: srv(443, "HTTPS", "https-a-old", "old/*.shop.example.com")},
+				{Key: "held/c", Created: t2, Current: srv(443, "HTTPS", "https-c-held", "held/pay.shop.example.com"), Desired: srv(443, "HTTPS", "https-c-held", "held/pay.shop.example.com")},
+				{Key: "new/b", Created: t1, Desired: srv(443, "HTTPS", "https-b-new", "new/www.shop.example.com")},
+			},
+			want: map[string]*Conflict{
+				"old/a": {Reason: edgecertv1alpha1.ReasonHostConflict, Message: "host *.shop.example.com on port 443 overlaps pay.shop.example.com of GatewayService held/c, which is already in the Gateway"},
+			},
+		},
+		"older refused by an even older accepted one": {
+			contenders: []Contender{
+				{Key: "first/z", Created: t0, Desired: srv(9000, "TCP", "tcp-z-first", "*")},
+				{Key: "old/a", Created: t1, Desired: srv(8443, "HTTPS", "tcp-z-first", "old/*.shop.example.com")},
+				{Key: "new/b", Created: t2, Desired: srv(8443, "HTTPS", "https-b-new", "new/www.shop.example.com")},
+			},
+			want: map[string]*Conflict{
+				"old/a": {Reason: edgecertv1alpha1.ReasonPortNameConflict, Message: `port name "tcp-z-first" is used by GatewayService first/z, which is older`},
+			},
+		},
+		"accepted older still wins": {
+			contenders: []Contender{
+				{Key: "old/a", Created: t0, Desired: srv(443, "HTTPS", "https-a-old", "old/*.shop.example.com")},
+				{Key: "new/b", Created: t1, Desired: srv(443, "HTTPS", "https-b-new", "new/www.shop.example.com")},
+			},
+			want: map[string]*Conflict{
+				"new/b": {Reason: edgecertv1alpha1.ReasonHostConflict, Message: "host www.shop.example.com on port 443 overlaps *.shop.example.com of GatewayService old/a, which is older"},
+			},
+		},
+		"one mistake on 443 keeps nobody off 443": {
+			contenders: []Contender{
+				{Key: "old/a", Created: t0, Desired: srv(443, "HTTP", "http-a-old", "old/a.example.com")},
+				{Key: "new/b", Created: t1, Desired: srv(443, "HTTPS", "https-b-new", "new/b.example.com")},
+				{Key: "new/c", Created: t2, Desired: srv(443, "HTTPS", "https-c-new", "new/c.example.com")},
+			},
+			want: map[string]*Conflict{
+				"old/a": {Reason: edgecertv1alpha1.ReasonPortConflict, Message: `port 443 speaks HTTPS in a server not managed by edgecert (port name "https-admin")`},
+			},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, Decide(handWritten, tc.contenders)); diff != "" {
+				t.Errorf("Decide (-want +got):\n%s", diff)
+			}
+			// Check agrees with Decide for each contender.
+			for _, me := range tc.contenders {
+				var others []Contender
+				for _, o := range tc.contenders {
+					if o.Key != me.Key {
+						others = append(others, o)
+					}
+				}
+				if diff := cmp.Diff(tc.want[me.Key], Check(me, handWritten, others)); diff != "" {
+					t.Errorf("Check(%s) (-want +got):\n%s", me.Key, diff)
+				}
+			}
+		})
+	}
+}
