@@ -22,6 +22,16 @@ type Contender struct {
 	Current *Server
 }
 
+// Neighbour is a server of another Gateway object whose selector may pick
+// the same gateway pods: Istio merges the servers of every Gateway a pod
+// is selected by, so a host or a port there clashes as if it were in the
+// same Gateway (port names are per Gateway and do not).
+type Neighbour struct {
+	// Gateway is "namespace/name" of the other Gateway.
+	Gateway string
+	Server  Server
+}
+
 // Conflict says why a server cannot go into the Gateway. Reason is one of
 // ReasonHostConflict, ReasonPortConflict and ReasonPortNameConflict;
 // Message names the other server and is stable.
@@ -44,14 +54,14 @@ func older(a, b Contender) bool {
 // Current: it is Decide's verdict on me. It returns nil when me.Desired
 // may be written. A rejected me keeps its Current server; Check never
 // decides about anyone else's server.
-func Check(me Contender, handWritten []Server, others []Contender) *Conflict {
+func Check(me Contender, handWritten []Server, neighbours []Neighbour, others []Contender) *Conflict {
 	all := make([]Contender, 0, len(others)+1)
 	for _, o := range others {
 		if o.Key != me.Key {
 			all = append(all, o)
 		}
 	}
-	return Decide(handWritten, append(all, me))[me.Key]
+	return Decide(handWritten, neighbours, append(all, me))[me.Key]
 }
 
 // Decide decides, for every contender with a desired server, whether it
@@ -61,7 +71,8 @@ func Check(me Contender, handWritten []Server, others []Contender) *Conflict {
 // the newer one is silently dropped, so edgecert refuses them first. The
 // rules, in order:
 //
-//  1. a hand-written server always keeps what it has;
+//  1. a hand-written server always keeps what it has, and so does every
+//     server of a neighbouring Gateway (one on the same pods);
 //  2. a server already in the Gateway keeps what it has: nobody else's
 //     spec change takes its host, port or port name;
 //  3. between servers not yet there, the older GatewayService wins, and
@@ -73,7 +84,7 @@ func Check(me Contender, handWritten []Server, others []Contender) *Conflict {
 // and those that desire nothing are absent. Contenders' desired servers
 // that are accepted never clash with each other, nor with a server that
 // stays in the Gateway.
-func Decide(handWritten []Server, contenders []Contender) map[string]*Conflict {
+func Decide(handWritten []Server, neighbours []Neighbour, contenders []Contender) map[string]*Conflict {
 	contenders = slices.Clone(contenders)
 	slices.SortFunc(contenders, func(a, b Contender) int {
 		switch {
@@ -90,7 +101,7 @@ func Decide(handWritten []Server, contenders []Contender) map[string]*Conflict {
 		if me.Desired == nil {
 			continue
 		}
-		if c := checkOne(me, handWritten, contenders, accepted); c != nil {
+		if c := checkOne(me, handWritten, neighbours, contenders, accepted); c != nil {
 			refused[me.Key] = c
 			continue
 		}
@@ -101,10 +112,15 @@ func Decide(handWritten []Server, contenders []Contender) map[string]*Conflict {
 
 // checkOne is Decide's verdict on me, given the contenders (in age order)
 // and those accepted before me (all older).
-func checkOne(me Contender, handWritten []Server, contenders, accepted []Contender) *Conflict {
+func checkOne(me Contender, handWritten []Server, neighbours []Neighbour, contenders, accepted []Contender) *Conflict {
 	for _, h := range handWritten {
 		if c := clash(*me.Desired, h); c != nil {
 			return &Conflict{Reason: c.Reason, Message: fmt.Sprintf("%s a server not managed by edgecert (port name %q)", c.Message, h.Port.Name)}
+		}
+	}
+	for _, n := range neighbours {
+		if c := clashOnPort(*me.Desired, n.Server); c != nil {
+			return &Conflict{Reason: c.Reason, Message: fmt.Sprintf("%s Gateway %s, which selects the same gateway pods (port name %q)", c.Message, n.Gateway, n.Server.Port.Name)}
 		}
 	}
 	for _, o := range contenders {
@@ -123,12 +139,34 @@ func checkOne(me Contender, handWritten []Server, contenders, accepted []Contend
 	return nil
 }
 
+// MaySharePods reports whether two Gateway selectors may pick the same
+// gateway pods: one's labels are a subset of the other's (an empty
+// selector picks every gateway pod). Pods are not read: two selectors
+// neither of which contains the other are taken to pick different pods.
+func MaySharePods(a, b map[string]string) bool {
+	subset := func(x, y map[string]string) bool {
+		for k, v := range x {
+			if w, ok := y[k]; !ok || w != v {
+				return false
+			}
+		}
+		return true
+	}
+	return subset(a, b) || subset(b, a)
+}
+
 // clash says whether two servers can live in one Gateway. Message is
 // completed by the caller with who holds the other server.
 func clash(a, b Server) *Conflict {
 	if a.Port.Name == b.Port.Name {
 		return &Conflict{Reason: edgecertv1alpha1.ReasonPortNameConflict, Message: fmt.Sprintf("port name %q is used by", a.Port.Name)}
 	}
+	return clashOnPort(a, b)
+}
+
+// clashOnPort is clash without the port name: whether two servers on the
+// same pods can share a port.
+func clashOnPort(a, b Server) *Conflict {
 	if a.Port.Number != b.Port.Number {
 		return nil
 	}

@@ -101,7 +101,7 @@ func TestCheck(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			got := Check(tc.me, handWritten, tc.others)
+			got := Check(tc.me, handWritten, nil, tc.others)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Check (-want +got):\n%s", diff)
 			}
@@ -138,8 +138,8 @@ func TestCheckIsConsistent(t *testing.T) {
 						}
 						a := Contender{Key: "a/x", Created: ta, Current: aCur, Desired: aDes}
 						b := Contender{Key: "b/y", Created: tb, Current: bCur, Desired: bDes}
-						aWins := Check(a, nil, []Contender{b}) == nil
-						bWins := Check(b, nil, []Contender{a}) == nil
+						aWins := Check(a, nil, nil, []Contender{b}) == nil
+						bWins := Check(b, nil, nil, []Contender{a}) == nil
 						if aWins && bWins && clash(*aDes, *bDes) != nil {
 							t.Errorf("both win: a=%+v b=%+v", a, b)
 						}
@@ -215,7 +215,7 @@ func TestRefusedContenderBlocksNobody(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, Decide(handWritten, tc.contenders)); diff != "" {
+			if diff := cmp.Diff(tc.want, Decide(handWritten, nil, tc.contenders)); diff != "" {
 				t.Errorf("Decide (-want +got):\n%s", diff)
 			}
 			// Check agrees with Decide for each contender.
@@ -226,10 +226,57 @@ func TestRefusedContenderBlocksNobody(t *testing.T) {
 						others = append(others, o)
 					}
 				}
-				if diff := cmp.Diff(tc.want[me.Key], Check(me, handWritten, others)); diff != "" {
+				if diff := cmp.Diff(tc.want[me.Key], Check(me, handWritten, nil, others)); diff != "" {
 					t.Errorf("Check(%s) (-want +got):\n%s", me.Key, diff)
 				}
 			}
 		})
+	}
+}
+
+func TestNeighbouringGateways(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	neighbours := []Neighbour{
+		{Gateway: "apps/legacy", Server: *srv(443, "HTTPS", "https", "*/shop.example.com")},
+		{Gateway: "apps/legacy", Server: *srv(9000, "TCP", "tcp", "*")},
+	}
+	for name, tc := range map[string]struct {
+		desired *Server
+		want    *Conflict
+	}{
+		"same port name is fine across Gateways": {desired: srv(443, "HTTPS", "https", "a/x.example.com")},
+		"host taken on the same pods": {desired: srv(443, "HTTPS", "https-x-a", "a/shop.example.com"),
+			want: &Conflict{Reason: edgecertv1alpha1.ReasonHostConflict, Message: `host shop.example.com on port 443 overlaps shop.example.com of Gateway apps/legacy, which selects the same gateway pods (port name "https")`}},
+		"protocol on the same pods": {desired: srv(443, "HTTP", "http-x-a", "a/x.example.com"),
+			want: &Conflict{Reason: edgecertv1alpha1.ReasonPortConflict, Message: `port 443 speaks HTTPS in Gateway apps/legacy, which selects the same gateway pods (port name "https")`}},
+		"plain TCP port on the same pods": {desired: srv(9000, "TCP", "tcp-x-a", "a/db.example.com"),
+			want: &Conflict{Reason: edgecertv1alpha1.ReasonPortConflict, Message: `plain TCP port 9000 cannot be shared by host and is used by Gateway apps/legacy, which selects the same gateway pods (port name "tcp")`}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			me := Contender{Key: "a/x", Created: t0, Desired: tc.desired}
+			if diff := cmp.Diff(tc.want, Check(me, nil, neighbours, nil)); diff != "" {
+				t.Errorf("Check (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMaySharePods(t *testing.T) {
+	ingress := map[string]string{"istio": "ingressgateway"}
+	for _, tc := range []struct {
+		a, b map[string]string
+		want bool
+	}{
+		{ingress, map[string]string{"istio": "ingressgateway"}, true},
+		{ingress, map[string]string{"istio": "ingressgateway", "app": "public"}, true},
+		{map[string]string{"istio": "ingressgateway", "app": "public"}, ingress, true},
+		{ingress, map[string]string{"istio": "egressgateway"}, false},
+		{map[string]string{"app": "a"}, map[string]string{"istio": "ingressgateway"}, false},
+		{map[string]string{}, ingress, true},
+		{nil, nil, true},
+	} {
+		if got := MaySharePods(tc.a, tc.b); got != tc.want {
+			t.Errorf("MaySharePods(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
 	}
 }

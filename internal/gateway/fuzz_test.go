@@ -287,5 +287,5 @@ func checkLikeTheController(servers []any, owners Owners, key string, desired Se
 		}
 	}
 	me := Contender{Key: key, Created: time.Unix(1, 0), Desired: &desired, Current: currents[key]}
-	return Check(me, hand, others) == nil
+	return Check(me, hand, nil, others) == nil
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -73,8 +75,12 @@ func (r *Reconciler) planFor(ctx context.Context, s *scope, gw *unstructured.Uns
 		if err != nil {
 			return plan{}, err
 		}
+		neighbours, err := r.neighbours(ctx, gw)
+		if err != nil {
+			return plan{}, err
+		}
 		me := gateway.Contender{Key: s.key, Created: s.gs.CreationTimestamp.Time, Desired: desired, Current: currents[s.key]}
-		if p.conflict = gateway.Check(me, hand, others); p.conflict != nil {
+		if p.conflict = gateway.Check(me, hand, neighbours, others); p.conflict != nil {
 			return p, nil
 		}
 		desiredRaw = desired.Entry()
@@ -82,6 +88,47 @@ func (r *Reconciler) planFor(ctx context.Context, s *scope, gw *unstructured.Uns
 	p.servers, p.owners = gateway.Replace(raw, owners, s.key, desiredRaw)
 	p.changed = !apiequality.Semantic.DeepEqual(raw, p.servers) || owners.String() != p.owners.String()
 	return p, nil
+}
+
+// neighbours are the servers of the other Istio Gateways whose selector
+// may pick the same gateway pods as gw's (gateway.MaySharePods), except
+// the transient HTTP-01 challenge Gateways edgecert makes for
+// Certificates.
+func (r *Reconciler) neighbours(ctx context.Context, gw *unstructured.Unstructured) ([]gateway.Neighbour, error) {
+	spec, _, _ := unstructured.NestedMap(gw.Object, "spec")
+	target, err := gateway.ParseGateway(gw.GetNamespace(), gw.GetName(), spec)
+	if err != nil {
+		return nil, fmt.Errorf("Gateway %s/%s: %w", gw.GetNamespace(), gw.GetName(), err)
+	}
+	var list unstructured.UnstructuredList
+	list.SetGroupVersionKind(kube.IstioGatewayGVK.GroupVersion().WithKind(kube.IstioGatewayGVK.Kind + "List"))
+	if err := r.Cache.List(ctx, &list); err != nil {
+		return nil, fmt.Errorf("list Istio Gateways: %w", err)
+	}
+	var out []gateway.Neighbour
+	for i := range list.Items {
+		u := &list.Items[i]
+		if u.GetNamespace() == gw.GetNamespace() && u.GetName() == gw.GetName() || challengeGateway(u) {
+			continue
+		}
+		spec, _, _ := unstructured.NestedMap(u.Object, "spec")
+		other, err := gateway.ParseGateway(u.GetNamespace(), u.GetName(), spec)
+		if err != nil || !gateway.MaySharePods(target.Selector, other.Selector) {
+			continue
+		}
+		for _, srv := range other.Servers {
+			out = append(out, gateway.Neighbour{Gateway: u.GetNamespace() + "/" + u.GetName(), Server: srv})
+		}
+	}
+	return out, nil
+}
+
+// challengeGateway reports whether u is a Gateway edgecert made for one
+// Certificate's HTTP-01 challenges (controlled by the Certificate): it
+// lives for seconds and routes only /.well-known/acme-challenge/.
+func challengeGateway(u *unstructured.Unstructured) bool {
+	ref := metav1.GetControllerOf(u)
+	return ref != nil && ref.Kind == "Certificate" && strings.HasPrefix(ref.APIVersion, edgecertv1alpha1.GroupVersion.Group+"/")
 }
 
 // contenders are the other GatewayServices whose servers could clash with

@@ -1,6 +1,7 @@
 package gatewayservice_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -41,4 +42,36 @@ func TestRefusedOlderGatewayServiceBlocksNobody(t *testing.T) {
 		t.Errorf("owners = %v, want held and b-new", owners)
 	}
 	cl.checkHandWritten(t)
+}
+
+// TestServerClashingWithAnotherGatewayOnTheSamePods: a second Gateway
+// object selecting the same gateway pods holds a host on port 80; a
+// tenant's server for that host is refused with a reason naming it, and
+// another host on the same port goes in.
+func TestServerClashingWithAnotherGatewayOnTheSamePods(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, "team", nil)
+	cl := newCluster(t, false, nil, ns)
+	legacyNS := newNamespace(t, "legacy", nil)
+	legacy := newGatewayObject(legacyNS, "legacy")
+	legacy.Object["spec"] = map[string]any{"selector": map[string]any{"istio": cl.gwNamespace}, "servers": []any{
+		map[string]any{"port": map[string]any{"number": int64(80), "protocol": "HTTP", "name": "http"}, "hosts": []any{"*/old." + ns + ".example.test"}},
+	}}
+	if err := c().Create(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	taken := newGS(t, ns, "taken", httpSpec(80, "old."+ns+".example.test"))
+	taken = waitReady(t, taken, metav1.ConditionFalse, edgecertv1alpha1.ReasonHostConflict)
+	if want := fmt.Sprintf(`host old.%s.example.test on port 80 overlaps old.%s.example.test of Gateway %s/legacy, which selects the same gateway pods (port name "http")`, ns, ns, legacyNS); readyMessage(taken) != want {
+		t.Errorf("message = %q, want %q", readyMessage(taken), want)
+	}
+	free := newGS(t, ns, "free", httpSpec(80, "new."+ns+".example.test"))
+	waitReady(t, free, metav1.ConditionTrue, edgecertv1alpha1.ReasonServerReady)
+	servers, _ := cl.servers(t)
+	if _, ok := servers["http-taken-"+ns]; ok {
+		t.Error("the clashing server was written")
+	}
+	if _, ok := servers["http-free-"+ns]; !ok {
+		t.Error("the free server is not in the Gateway")
+	}
 }

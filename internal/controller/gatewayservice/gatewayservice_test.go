@@ -536,7 +536,7 @@ func TestGatewayCreatedWhenThePolicyHasASelector(t *testing.T) {
 		t.Error("waiting for the Gateway is not Reconciling")
 	}
 	gwObj := newGatewayObject(cl.gwNamespace, cl.gwName)
-	gwObj.Object["spec"] = map[string]any{"selector": map[string]any{"istio": "ingressgateway"}, "servers": []any{cl.handWritten}}
+	gwObj.Object["spec"] = map[string]any{"selector": map[string]any{"istio": cl.gwNamespace}, "servers": []any{cl.handWritten}}
 	if err := c().Create(ctx, gwObj); err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func newCluster(t testing.TB, withoutGateway bool, selector map[string]string, t
 	}
 	if !withoutGateway {
 		gw := newGatewayObject(cl.gwNamespace, cl.gwName)
-		gw.Object["spec"] = map[string]any{"selector": map[string]any{"istio": "ingressgateway"}, "servers": []any{cl.handWritten}}
+		gw.Object["spec"] = map[string]any{"selector": map[string]any{"istio": cl.gwNamespace}, "servers": []any{cl.handWritten}}
 		if err := c().Create(ctx, gw); err != nil {
 			t.Fatal(err)
 		}
