@@ -3,6 +3,8 @@ package gatewayservice
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -203,13 +205,11 @@ func desiredOf(o *edgecertv1alpha1.GatewayService, policies []edgecertv1alpha1.G
 }
 
 // putServer writes s.desired into the target Gateway, creating the
-// Gateway when the policy allows it. The cached Gateway decides whether a
-// write is needed. Every write carries the resourceVersion it was planned
-// from, so a concurrent writer makes it fail instead of being overwritten;
-// the pass then plans once more from a fresh read, and after a second
-// conflict runs again shortly. Sets HostConflict,
-// PortConflict, PortNameConflict (Stalled), GatewayNotFound (Reconciling)
-// or GatewayRejected.
+// Gateway when the policy allows it. The write goes through the Gateway's
+// batch (commit): planned with every pass that wants to change the Gateway
+// now, written once, with the resourceVersion it was planned from. Sets
+// HostConflict, PortConflict, PortNameConflict (Stalled), GatewayNotFound
+// (Reconciling) or GatewayRejected.
 func (r *Reconciler) putServer(ctx context.Context, s *scope) error {
 	key := types.NamespacedName{Namespace: s.target.Namespace, Name: s.target.Name}
 	gw := newGateway()
@@ -224,27 +224,17 @@ func (r *Reconciler) putServer(ctx context.Context, s *scope) error {
 		}
 		return r.createGateway(ctx, s)
 	}
-	p, err := r.planFor(ctx, s, gw, s.desired)
-	if err != nil || !r.accept(s, p) || !p.changed {
+	q, err := r.commit(ctx, s, key, s.desired)
+	if err != nil {
 		return err
 	}
-	// Write from the cached copy: its resourceVersion makes a stale copy
-	// fail instead of overwriting. On a conflict, plan again once from a
-	// fresh read.
-	if err := r.write(ctx, s, gw.DeepCopy(), p); !kube.IsConflict(err) {
-		return err
+	if q.rejected != "" {
+		s.keep = true
+		s.facts.fail(edgecertv1alpha1.ReasonGatewayRejected, q.rejected)
+		return nil
 	}
-	fresh := newGateway()
-	if err := r.APIReader.Get(ctx, key, fresh); err != nil {
-		if apierrors.IsNotFound(err) {
-			return kube.ErrConflict
-		}
-		return fmt.Errorf("get Gateway %s: %w", key, err)
-	}
-	if p, err = r.planFor(ctx, s, fresh, s.desired); err != nil || !r.accept(s, p) || !p.changed {
-		return err
-	}
-	return r.write(ctx, s, fresh, p)
+	r.accept(s, q.result)
+	return nil
 }
 
 // accept records a conflict; the current server stays.
@@ -258,78 +248,22 @@ func (r *Reconciler) accept(s *scope, p plan) bool {
 }
 
 // removeServer takes s's server out of the Gateway gatewayKey, if it is
-// there.
+// there, through the Gateway's batch.
 func (r *Reconciler) removeServer(ctx context.Context, s *scope, gatewayKey string) error {
 	key := splitKey(gatewayKey)
 	gw := newGateway()
 	if err := r.Cache.Get(ctx, key, gw); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	p, err := r.planFor(ctx, s, gw, nil)
-	if err != nil || !p.changed {
-		return err
+	owners, err := gateway.ParseOwners(gw.GetAnnotations()[gateway.OwnersAnnotation])
+	if err != nil {
+		return fmt.Errorf("Gateway %s: %w", gatewayKey, err)
 	}
-	if err := r.write(ctx, s, gw.DeepCopy(), p); !kube.IsConflict(err) {
-		return err
-	}
-	fresh := newGateway()
-	if err := r.APIReader.Get(ctx, key, fresh); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	if p, err = r.planFor(ctx, s, fresh, nil); err != nil || !p.changed {
-		return err
-	}
-	return r.write(ctx, s, fresh, p)
-}
-
-// write updates (or, for a Gateway edgecert created and that has no server
-// left, deletes) the Gateway, with fresh's resourceVersion.
-func (r *Reconciler) write(ctx context.Context, s *scope, fresh *unstructured.Unstructured, p plan) error {
-	gwKey := fresh.GetNamespace() + "/" + fresh.GetName()
-	if len(p.servers) == 0 && r.createdByEdgecert(ctx, fresh) {
-		rv := fresh.GetResourceVersion()
-		if err := r.Client.Delete(ctx, fresh, client.Preconditions{ResourceVersion: &rv}); err != nil {
-			if apierrors.IsConflict(err) {
-				return kube.ErrConflict
-			}
-			return client.IgnoreNotFound(err)
-		}
-		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, edgecertv1alpha1.ReasonGatewayDeleted, "Reconcile", "Deleted Gateway %s, which edgecert created and which has no server left", gwKey)
+	if !slices.Contains(slices.Collect(maps.Values(owners)), s.key) {
 		return nil
 	}
-	if err := unstructured.SetNestedSlice(fresh.Object, p.servers, "spec", "servers"); err != nil {
-		return err
-	}
-	ann := fresh.GetAnnotations()
-	if ann == nil {
-		ann = map[string]string{}
-	}
-	if len(p.owners) == 0 {
-		delete(ann, gateway.OwnersAnnotation)
-	} else {
-		ann[gateway.OwnersAnnotation] = p.owners.String()
-	}
-	fresh.SetAnnotations(ann)
-	if err := r.Client.Update(ctx, fresh, client.FieldOwner(kube.FieldManager)); err != nil {
-		switch {
-		case apierrors.IsConflict(err):
-			return kube.ErrConflict
-		case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err):
-			s.keep = true
-			s.facts.fail(edgecertv1alpha1.ReasonGatewayRejected, fmt.Sprintf("Gateway %s refused the server: %s", gwKey, err.Error()))
-			return nil
-		}
-		return fmt.Errorf("update Gateway %s: %w", gwKey, err)
-	}
-	switch {
-	case s.desired == nil:
-		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerRemoved, "Reconcile", "Removed server from Gateway %s", gwKey)
-	case p.hadServer:
-		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerUpdated, "Reconcile", "Updated server %s in Gateway %s", s.desired.Port.Name, gwKey)
-	default:
-		r.Events.Eventf(s.gs, fresh, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerAdded, "Reconcile", "Added server %s to Gateway %s", s.desired.Port.Name, gwKey)
-	}
-	return nil
+	_, err = r.commit(ctx, s, key, nil)
+	return err
 }
 
 // createGateway creates the policy's Gateway with s's server as its first

@@ -63,6 +63,9 @@ type Reconciler struct {
 	// read by secretRef (or clientCASecretRef) looks at it again
 	// (Options.SecretResyncPeriod).
 	SecretResyncPeriod time.Duration
+
+	// batches groups the passes that change one Gateway (batch.go).
+	batches batches
 }
 
 // scope is what the steps of one pass found.

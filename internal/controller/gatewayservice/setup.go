@@ -39,10 +39,16 @@ const (
 	blockedIndex = "gatewayservice.blocked"
 )
 
+// DefaultMaxConcurrentReconciles lets a burst of GatewayServices meet in
+// few Gateway batches: a pass waits batchWindow in its batch, so the
+// workers, not the CPU, bound how many changes one write carries.
+const DefaultMaxConcurrentReconciles = 64
+
 // Options tune the GatewayService controller.
 type Options struct {
-	// MaxConcurrentReconciles bounds parallel passes. Passes on one
-	// Gateway race only at the write, which optimistic concurrency guards.
+	// MaxConcurrentReconciles bounds parallel passes (default
+	// DefaultMaxConcurrentReconciles). Passes that change one Gateway meet
+	// in its batch and wait there together, so this also bounds a batch.
 	MaxConcurrentReconciles int
 	// SecretResyncPeriod is how often a GatewayService whose TLS Secret is
 	// read by secretRef (or clientCASecretRef) checks it again. Those
@@ -102,7 +108,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	}
 	concurrency := opts.MaxConcurrentReconciles
 	if concurrency == 0 {
-		concurrency = 4
+		concurrency = DefaultMaxConcurrentReconciles
 	}
 	ns := &metav1.PartialObjectMetadata{}
 	ns.SetGroupVersionKind(namespaceGVK)

@@ -5,7 +5,6 @@
 package certificate
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"fmt"
@@ -23,7 +22,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
@@ -361,38 +359,9 @@ func controllerIssue(ctx context.Context, b *testing.B, bed *testenv.Bed, zone, 
 // apiRequests reads the API server's own count of requests, by verb and
 // resource ("PATCH certificates/status").
 func apiRequests(b *testing.B, bed *testenv.Bed) map[string]float64 {
-	cs, err := kubernetes.NewForConfig(bed.ControlPlane.Config)
+	out, err := bed.ControlPlane.APIRequests(context.Background())
 	if err != nil {
 		b.Fatal(err)
-	}
-	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(strings.NewReader(string(raw)))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		labels, ok := strings.CutPrefix(line, "apiserver_request_total{")
-		if !ok {
-			continue
-		}
-		labels, value, _ := strings.Cut(labels, "} ")
-		l := map[string]string{}
-		for _, kv := range strings.Split(labels, ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			l[k] = strings.Trim(v, `"`)
-		}
-		v, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			continue
-		}
-		key := l["verb"] + " " + l["resource"]
-		if l["subresource"] != "" {
-			key += "/" + l["subresource"]
-		}
-		out[key] += v
 	}
 	return out
 }

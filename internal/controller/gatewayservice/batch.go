@@ -1,0 +1,364 @@
+package gatewayservice
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/resourceversion"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/gateway"
+	"github.com/edgecert/edgecert/internal/kube"
+	"github.com/edgecert/edgecert/internal/metrics"
+)
+
+// The shared Gateway is the unit of work: passes that want to change one
+// Gateway join a batch, the first of them waits batchWindow for the others,
+// and the batch is planned as a whole (gateway.Decide over every contender)
+// and written once. A burst of changes thus lands in a few writes, while a
+// single change waits only the window.
+//
+// batchWindow was chosen by measurement (make bench,
+// gatewayservice-500-*): long enough for the passes of a burst to meet,
+// short next to the Gateway write itself.
+const batchWindow = 20 * time.Millisecond
+
+// batches holds the open batch of each Gateway, and what each Gateway's
+// last batch wrote.
+type batches struct {
+	mu   sync.Mutex
+	open map[types.NamespacedName]*batch
+	// gateways serialises the batches of one Gateway and remembers its
+	// last write.
+	gateways map[types.NamespacedName]*gatewayState
+}
+
+// gatewayState is one Gateway's writer: one batch at a time, planned from
+// the newer of the cache and the last write (the cache may not have seen
+// it yet, and planning from it would only lose the race).
+type gatewayState struct {
+	mu      sync.Mutex
+	written *unstructured.Unstructured
+}
+
+// state returns key's writer.
+func (b *batches) state(key types.NamespacedName) *gatewayState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.gateways == nil {
+		b.gateways = map[types.NamespacedName]*gatewayState{}
+	}
+	st, ok := b.gateways[key]
+	if !ok {
+		st = &gatewayState{}
+		b.gateways[key] = st
+	}
+	return st
+}
+
+// newest is the newer of the cached Gateway and the last one written.
+func (st *gatewayState) newest(cached *unstructured.Unstructured) *unstructured.Unstructured {
+	if st.written == nil || st.written.GetUID() != cached.GetUID() {
+		return cached
+	}
+	if cmp, err := resourceversion.CompareResourceVersion(cached.GetResourceVersion(), st.written.GetResourceVersion()); err == nil && cmp < 0 {
+		return st.written.DeepCopy()
+	}
+	return cached
+}
+
+// batch is the requests that will be planned and written together.
+type batch struct {
+	requests []*request
+	done     chan struct{}
+}
+
+// request is one pass's wish for one Gateway: its server set to desired
+// (removed when nil), and, once the batch is done, the outcome.
+type request struct {
+	s       *scope
+	desired *gateway.Server
+
+	// result is the pass's part of the plan: its conflict, whether it had
+	// a server before.
+	result plan
+	// rejected is the API server's refusal of this pass's server.
+	rejected string
+	err      error
+}
+
+// join adds req to key's open batch, opening one when there is none; the
+// pass that opened it leads it.
+func (b *batches) join(key types.NamespacedName, req *request) (*batch, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.open == nil {
+		b.open = map[types.NamespacedName]*batch{}
+	}
+	if bt, ok := b.open[key]; ok {
+		bt.requests = append(bt.requests, req)
+		return bt, false
+	}
+	bt := &batch{requests: []*request{req}, done: make(chan struct{})}
+	b.open[key] = bt
+	return bt, true
+}
+
+// seal closes key's batch to newcomers, who open the next one.
+func (b *batches) seal(key types.NamespacedName, bt *batch) []*request {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.open[key] == bt {
+		delete(b.open, key)
+	}
+	return bt.requests
+}
+
+// commit sets s's server in the Gateway key to desired (nil: removes it),
+// together with the other passes that want to change that Gateway now,
+// and returns s's outcome.
+func (r *Reconciler) commit(ctx context.Context, s *scope, key types.NamespacedName, desired *gateway.Server) (*request, error) {
+	req := &request{s: s, desired: desired}
+	bt, leader := r.batches.join(key, req)
+	if !leader {
+		select {
+		case <-bt.done:
+			return req, req.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	timer := time.NewTimer(batchWindow)
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+		timer.Stop()
+	}
+	// The batch is sealed only once the previous batch of this Gateway
+	// is written: passes arriving meanwhile still join it.
+	st := r.batches.state(key)
+	st.mu.Lock()
+	reqs := r.batches.seal(key, bt)
+	r.runBatch(ctx, key, st, reqs)
+	st.mu.Unlock()
+	close(bt.done)
+	return req, req.err
+}
+
+// runBatch plans reqs together against the cached Gateway and writes it
+// once when the plan changes it. A write that loses a race plans again
+// from a fresh read, once; a second loss requeues every pass. A write the
+// API server refuses is retried one pass at a time, so that only the pass
+// whose server it refuses is told.
+func (r *Reconciler) runBatch(ctx context.Context, key types.NamespacedName, st *gatewayState, reqs []*request) {
+	metrics.GatewayBatchSize.Observe(float64(len(reqs)))
+	fail := func(err error) {
+		for _, q := range reqs {
+			q.err = err
+		}
+	}
+	gw := newGateway()
+	if err := r.Cache.Get(ctx, key, gw); err != nil {
+		if apierrors.IsNotFound(err) {
+			// Removals are done; additions find the Gateway gone and
+			// start again.
+			for _, q := range reqs {
+				if q.desired != nil {
+					q.err = kube.ErrConflict
+				}
+			}
+			return
+		}
+		fail(fmt.Errorf("get Gateway %s: %w", key, err))
+		return
+	}
+	gw = st.newest(gw)
+	written, err := r.planAndWrite(ctx, st, gw.DeepCopy(), reqs)
+	if kube.IsConflict(err) {
+		fresh := newGateway()
+		if err := r.APIReader.Get(ctx, key, fresh); err != nil {
+			if apierrors.IsNotFound(err) {
+				fail(kube.ErrConflict)
+				return
+			}
+			fail(fmt.Errorf("get Gateway %s: %w", key, err))
+			return
+		}
+		written, err = r.planAndWrite(ctx, st, fresh, reqs)
+	}
+	switch {
+	case err == nil:
+	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err):
+		if len(reqs) == 1 {
+			reqs[0].rejected = fmt.Sprintf("Gateway %s refused the server: %s", key, err.Error())
+			return
+		}
+		for _, q := range reqs {
+			r.runBatch(ctx, key, st, []*request{q})
+		}
+		return
+	default:
+		fail(err)
+		return
+	}
+	if written {
+		r.events(gw, reqs)
+	}
+}
+
+// planAndWrite plans reqs against gw and writes gw when the plan changes
+// it, with gw's resourceVersion (a stale copy fails instead of
+// overwriting). It records each request's part of the plan.
+func (r *Reconciler) planAndWrite(ctx context.Context, st *gatewayState, gw *unstructured.Unstructured, reqs []*request) (bool, error) {
+	raw, _, err := unstructured.NestedSlice(gw.Object, "spec", "servers")
+	if err != nil {
+		return false, fmt.Errorf("Gateway %s/%s: spec.servers: %w", gw.GetNamespace(), gw.GetName(), err)
+	}
+	owners, err := gateway.ParseOwners(gw.GetAnnotations()[gateway.OwnersAnnotation])
+	if err != nil {
+		return false, fmt.Errorf("Gateway %s/%s: %w", gw.GetNamespace(), gw.GetName(), err)
+	}
+	var hand []gateway.Server
+	currents := map[string]*gateway.Server{}
+	for _, e := range raw {
+		srv, _ := gateway.ParseServer(e)
+		if k, ok := owners[gateway.RawPortName(e)]; ok {
+			if currents[k] == nil {
+				currents[k] = &srv
+			}
+			continue
+		}
+		hand = append(hand, srv)
+	}
+	refused := map[string]*gateway.Conflict{}
+	if slices.ContainsFunc(reqs, func(q *request) bool { return q.desired != nil }) {
+		if refused, err = r.decide(ctx, gw, reqs, hand, currents); err != nil {
+			return false, err
+		}
+	}
+	servers, newOwners := raw, owners
+	for _, q := range reqs {
+		q.result = plan{hadServer: currents[q.s.key] != nil}
+		if q.desired != nil && refused[q.s.key] != nil {
+			q.result.conflict = refused[q.s.key]
+			continue
+		}
+		var entry any
+		if q.desired != nil {
+			entry = q.desired.Entry()
+		}
+		before, beforeOwners := servers, newOwners.String()
+		servers, newOwners = gateway.Replace(servers, newOwners, q.s.key, entry)
+		q.result.changed = !apiequality.Semantic.DeepEqual(before, servers) || beforeOwners != newOwners.String()
+	}
+	if apiequality.Semantic.DeepEqual(raw, servers) && owners.String() == newOwners.String() {
+		return false, nil
+	}
+	if err := r.writeServers(ctx, gw, servers, newOwners, reqs); err != nil {
+		return false, err
+	}
+	st.written = gw
+	return true, nil
+}
+
+// decide is gateway.Decide over every contender for the requests' places:
+// the requests' own desired servers, the other GatewayServices that could
+// clash with them (see contenders), and every server edgecert has in gw.
+func (r *Reconciler) decide(ctx context.Context, gw *unstructured.Unstructured, reqs []*request, hand []gateway.Server, currents map[string]*gateway.Server) (map[string]*gateway.Conflict, error) {
+	all := map[string]gateway.Contender{}
+	for _, q := range reqs {
+		if q.desired == nil {
+			continue
+		}
+		others, err := r.contenders(ctx, q.s, q.desired, currents)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range others {
+			if _, ok := all[o.Key]; !ok {
+				all[o.Key] = o
+			}
+		}
+	}
+	for _, q := range reqs {
+		all[q.s.key] = gateway.Contender{Key: q.s.key, Created: q.s.gs.CreationTimestamp.Time, Desired: q.desired, Current: currents[q.s.key]}
+	}
+	neighbours, err := r.neighbours(ctx, gw)
+	if err != nil {
+		return nil, err
+	}
+	contenders := make([]gateway.Contender, 0, len(all))
+	for _, c := range all {
+		contenders = append(contenders, c)
+	}
+	return gateway.Decide(hand, neighbours, contenders), nil
+}
+
+// writeServers updates gw with servers and owners, or deletes it when
+// edgecert created it and no server is left.
+func (r *Reconciler) writeServers(ctx context.Context, gw *unstructured.Unstructured, servers []any, owners gateway.Owners, reqs []*request) error {
+	gwKey := gw.GetNamespace() + "/" + gw.GetName()
+	if len(servers) == 0 && r.createdByEdgecert(ctx, gw) {
+		rv := gw.GetResourceVersion()
+		if err := r.Client.Delete(ctx, gw, client.Preconditions{ResourceVersion: &rv}); err != nil {
+			if apierrors.IsConflict(err) {
+				return kube.ErrConflict
+			}
+			return client.IgnoreNotFound(err)
+		}
+		metrics.GatewayWrites.Inc()
+		r.Events.Eventf(reqs[0].s.gs, gw, corev1.EventTypeNormal, edgecertv1alpha1.ReasonGatewayDeleted, "Reconcile", "Deleted Gateway %s, which edgecert created and which has no server left", gwKey)
+		return nil
+	}
+	if err := unstructured.SetNestedSlice(gw.Object, servers, "spec", "servers"); err != nil {
+		return err
+	}
+	ann := gw.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	if len(owners) == 0 {
+		delete(ann, gateway.OwnersAnnotation)
+	} else {
+		ann[gateway.OwnersAnnotation] = owners.String()
+	}
+	gw.SetAnnotations(ann)
+	if err := r.Client.Update(ctx, gw, client.FieldOwner(kube.FieldManager)); err != nil {
+		if apierrors.IsConflict(err) {
+			return kube.ErrConflict
+		}
+		if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) {
+			return err
+		}
+		return fmt.Errorf("update Gateway %s: %w", gwKey, err)
+	}
+	metrics.GatewayWrites.Inc()
+	return nil
+}
+
+// events tells each GatewayService whose server the write changed.
+func (r *Reconciler) events(gw *unstructured.Unstructured, reqs []*request) {
+	gwKey := gw.GetNamespace() + "/" + gw.GetName()
+	for _, q := range reqs {
+		if !q.result.changed {
+			continue
+		}
+		switch {
+		case q.desired == nil:
+			r.Events.Eventf(q.s.gs, gw, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerRemoved, "Reconcile", "Removed server from Gateway %s", gwKey)
+		case q.result.hadServer:
+			r.Events.Eventf(q.s.gs, gw, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerUpdated, "Reconcile", "Updated server %s in Gateway %s", q.desired.Port.Name, gwKey)
+		default:
+			r.Events.Eventf(q.s.gs, gw, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerAdded, "Reconcile", "Added server %s to Gateway %s", q.desired.Port.Name, gwKey)
+		}
+	}
+}
