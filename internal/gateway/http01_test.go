@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/testenv"
 )
 
 var solverService = edgecertv1alpha1.ServiceReference{Name: "edgecert-http01", Namespace: "edgecert-system", Port: 8089}
@@ -101,6 +104,13 @@ func TestChallengeRouteNameIsADNSLabel(t *testing.T) {
 		}
 		r := NewChallengeRoute("apps", name, []string{"a.example.com"}, &edgecertv1alpha1.HTTP01IstioRoute{SolverService: solverService})
 		if err := r.Validate(); err != nil {
+			t.Errorf("route of %q: %v", cert, err)
+		}
+		gw := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "networking.istio.io/v1", "kind": "Gateway",
+			"metadata": map[string]any{"namespace": "apps", "name": name}, "spec": r.GatewaySpec()}}
+		vs := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+			"metadata": map[string]any{"namespace": "apps", "name": name}, "spec": r.VirtualServiceSpec()}}
+		if err := testenv.IstioValidate(gw, vs); err != nil {
 			t.Errorf("route of %q: %v", cert, err)
 		}
 	}

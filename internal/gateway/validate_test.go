@@ -3,7 +3,26 @@ package gateway
 import (
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/edgecert/edgecert/internal/testenv"
 )
+
+// gatewayObject is an Istio Gateway holding servers as edgecert writes
+// them (Server.Entry), for Istio to judge.
+func gatewayObject(servers ...Server) *unstructured.Unstructured {
+	entries := make([]any, len(servers))
+	for i, s := range servers {
+		entries[i] = s.Entry()
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "networking.istio.io/v1",
+		"kind":       "Gateway",
+		"metadata":   map[string]any{"namespace": "istio-system", "name": "public"},
+		"spec":       map[string]any{"selector": map[string]any{"istio": "ingressgateway"}, "servers": entries},
+	}}
+}
 
 func TestValidateServer(t *testing.T) {
 	good := func() Server {
@@ -41,6 +60,11 @@ func TestValidateServer(t *testing.T) {
 			s := good()
 			tc.edit(&s)
 			err := ValidateServer(s)
+			// Istio is the judge: it accepts what the mirror accepts and
+			// refuses what the mirror refuses.
+			if istioErr := testenv.IstioValidate(gatewayObject(s)); (istioErr == nil) != (tc.want == "") {
+				t.Errorf("the mirror and Istio disagree: want %q, Istio says %v", tc.want, istioErr)
+			}
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("ValidateServer = %v, want nil", err)
@@ -62,6 +86,12 @@ func TestValidateGateway(t *testing.T) {
 	}
 	if err := ValidateGateway([]Server{a, b}); err == nil || !strings.Contains(err.Error(), "duplicate name http") {
 		t.Errorf("duplicate port names: %v", err)
+	}
+	if err := testenv.IstioValidate(gatewayObject(a)); err != nil {
+		t.Errorf("Istio refuses one server: %v", err)
+	}
+	if err := testenv.IstioValidate(gatewayObject(a, b)); err == nil || !strings.Contains(err.Error(), "duplicate name http") {
+		t.Errorf("Istio on duplicate port names: %v", err)
 	}
 	if err := ValidateGateway(nil); err == nil || !strings.Contains(err.Error(), "at least one server") {
 		t.Errorf("no servers: %v", err)
