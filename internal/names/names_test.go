@@ -41,7 +41,7 @@ func TestFitLabel(t *testing.T) {
 			return false
 		}
 		for _, c := range s {
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
 				return false
 			}
 		}
