@@ -11,6 +11,7 @@ ETCD           := $(BIN)/etcd-$(ETCD_VERSION)
 PEBBLE         := $(BIN)/pebble-$(PEBBLE_VERSION)
 CONTROLLER_GEN := $(BIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
 GOLANGCI_LINT  := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+ISTIOCTL       := $(BIN)/istioctl-$(ISTIOCTL_VERSION)
 GO_TEST_FLAGS  ?= -count=1 -timeout=40m
 
 ##@ Everyday
@@ -58,7 +59,7 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml).
 ##@ Tools (built from the Go module proxy, cached in bin/ by version)
 
 .PHONY: tools
-tools: $(KUBE_APISERVER) $(ETCD) $(PEBBLE) $(CONTROLLER_GEN) $(GOLANGCI_LINT) named ## Build the test bed's tools and the linter; a second run does nothing.
+tools: $(KUBE_APISERVER) $(ETCD) $(PEBBLE) $(ISTIOCTL) $(CONTROLLER_GEN) $(GOLANGCI_LINT) named ## Build the test bed's tools and the linter; a second run does nothing.
 
 # The version the API server reports (/version), as release builds stamp it.
 KUBE_VERSION_PARTS   := $(subst ., ,$(patsubst v%,%,$(KUBERNETES_VERSION)))
@@ -77,6 +78,16 @@ $(ETCD): hack/tools/etcd/go.mod hack/tools/etcd/main.go
 	@grep -q 'go.etcd.io/etcd/server/v3 $(ETCD_VERSION)$$' hack/tools/etcd/go.mod || \
 		{ echo "hack/tools/etcd/go.mod is not at $(ETCD_VERSION)"; exit 1; }
 	cd hack/tools/etcd && go build -trimpath -o $@.tmp . && mv $@.tmp $@
+
+# istioctl judges the Istio objects tests read back (testenv.IstioValidate).
+# istio.io/istio publishes no module versions, only pseudo-versions of
+# commits; the tools module pins one (hack/tools/istioctl/go.mod, the `tool`
+# directive) and go.sum pins its dependencies. About 13 minutes the first time.
+$(ISTIOCTL): hack/tools/istioctl/go.mod
+	@grep -q 'istio.io/istio $(ISTIOCTL_VERSION) ' hack/tools/istioctl/go.mod || \
+		{ echo "hack/tools/istioctl/go.mod is not at $(ISTIOCTL_VERSION): run (cd hack/tools/istioctl && go get istio.io/istio@$(ISTIOCTL_VERSION) && go mod tidy)"; exit 1; }
+	cd hack/tools/istioctl && go build -trimpath -ldflags "-X istio.io/istio/pkg/version.buildVersion=$(ISTIOCTL_VERSION)" \
+		-o $@.tmp istio.io/istio/istioctl/cmd/istioctl && mv $@.tmp $@
 
 $(PEBBLE):
 	GOBIN=$(BIN)/.pebble-$(PEBBLE_VERSION) go install github.com/letsencrypt/pebble/v2/cmd/pebble@$(PEBBLE_VERSION)

@@ -25,5 +25,8 @@
 //     ChallengePathPrefix is also the path that listener serves.
 //
 // It has no Kubernetes client: the controllers read, ask this package, and
-// write.
+// write. The istiod checks are a mirror, for deciding and for status
+// messages; the tests make Istio the judge of it (testenv.IstioValidate
+// runs istioctl validate on the same cases, and every Istio object the
+// controller tests see written).
 package gateway

@@ -62,10 +62,12 @@ func NewChallengeRoute(namespace, name string, hosts []string, spec *edgecertv1a
 	return r
 }
 
-// ChallengeRouteName is "<certificate>-http01-<solver>", shortened with a
-// hash past the 253 characters of an object name.
+// ChallengeRouteName is "<certificate>-http01-<solver>" when that is a DNS
+// label, as istiod requires of a Gateway's name and of the Gateway a
+// VirtualService names; a Certificate name with dots, or too long, is made
+// one by names.FitLabel (dots become "-", a hash is added).
 func ChallengeRouteName(certificate string, solver int) string {
-	return names.Fit(certificate, fmt.Sprintf("-http01-%d", solver), names.MaxObjectName)
+	return names.FitLabel(certificate, fmt.Sprintf("-http01-%d", solver))
 }
 
 // Server is the created Gateway's one server: plain HTTP on port 80 for
@@ -130,6 +132,9 @@ func (r ChallengeRoute) VirtualServiceSpec() map[string]any {
 func (r ChallengeRoute) Validate() error {
 	var errs []error
 	if r.ExistingGateway == "" {
+		if !isDNSLabel(r.Name) {
+			errs = append(errs, fmt.Errorf("invalid gateway name: %q", r.Name))
+		}
 		if len(r.Selector) == 0 {
 			errs = append(errs, errors.New("gateway selector must not be empty"))
 		}
@@ -151,8 +156,9 @@ func (r ChallengeRoute) Validate() error {
 	}
 	for _, g := range r.Gateways() {
 		ns, name, ok := strings.Cut(g, "/")
-		if !ok || !isDNSLabel(ns) || !isDNSSubdomain(name) {
-			errs = append(errs, fmt.Errorf("gateway %q: want <namespace>/<name>", g))
+		// istiod takes only DNS labels here, for the name too.
+		if !ok || !isDNSLabel(ns) || !isDNSLabel(name) {
+			errs = append(errs, fmt.Errorf("gateway %q: want <namespace>/<name>, each a DNS label", g))
 		}
 	}
 	if !isDNSLabel(r.Service.Name) || !isDNSLabel(r.Service.Namespace) {
@@ -218,20 +224,6 @@ func servesHost(s Server, ns, gwNamespace, host string) bool {
 		}
 	}
 	return false
-}
-
-// isDNSSubdomain is RFC 1123's subdomain in lower case, as Kubernetes
-// names most objects.
-func isDNSSubdomain(s string) bool {
-	if len(s) == 0 || len(s) > 253 {
-		return false
-	}
-	for _, l := range strings.Split(s, ".") {
-		if !isDNSLabel(l) {
-			return false
-		}
-	}
-	return true
 }
 
 func toAny(m map[string]string) map[string]any {

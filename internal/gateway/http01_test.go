@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/testenv"
 )
 
 var solverService = edgecertv1alpha1.ServiceReference{Name: "edgecert-http01", Namespace: "edgecert-system", Port: 8089}
@@ -70,12 +73,14 @@ func TestChallengeRouteValidateRejects(t *testing.T) {
 		route ChallengeRoute
 		want  string
 	}{
-		"wildcard host": {ChallengeRoute{Namespace: "a", Name: "b", Hosts: []string{"*.example.com"}, Selector: DefaultChallengeSelector, Service: solverService}, "exact names only"},
-		"no hosts":      {ChallengeRoute{Namespace: "a", Name: "b", Selector: DefaultChallengeSelector, Service: solverService}, "at least one host"},
-		"bad host":      {ChallengeRoute{Namespace: "a", Name: "b", Hosts: []string{"bad_host.example.com"}, Selector: DefaultChallengeSelector, Service: solverService}, "bad_host"},
-		"no selector":   {ChallengeRoute{Namespace: "a", Name: "b", Hosts: []string{"a.example.com"}, Service: solverService}, "selector must not be empty"},
-		"bad gateway":   {ChallengeRoute{Namespace: "a", Name: "b", Hosts: []string{"a.example.com"}, ExistingGateway: "public", Service: solverService}, `gateway "public"`},
-		"bad port":      {ChallengeRoute{Namespace: "a", Name: "b", Hosts: []string{"a.example.com"}, Selector: DefaultChallengeSelector, Service: edgecertv1alpha1.ServiceReference{Name: "s", Namespace: "n"}}, "port 0"},
+		"wildcard host":           {ChallengeRoute{Namespace: "a", Name: "b", Hosts: []string{"*.example.com"}, Selector: DefaultChallengeSelector, Service: solverService}, "exact names only"},
+		"no hosts":                {ChallengeRoute{Namespace: "a", Name: "b", Selector: DefaultChallengeSelector, Service: solverService}, "at least one host"},
+		"bad host":                {ChallengeRoute{Namespace: "a", Name: "b", Hosts: []string{"bad_host.example.com"}, Selector: DefaultChallengeSelector, Service: solverService}, "bad_host"},
+		"no selector":             {ChallengeRoute{Namespace: "a", Name: "b", Hosts: []string{"a.example.com"}, Service: solverService}, "selector must not be empty"},
+		"bad gateway":             {ChallengeRoute{Namespace: "a", Name: "b", Hosts: []string{"a.example.com"}, ExistingGateway: "public", Service: solverService}, `gateway "public"`},
+		"dotted gateway name":     {ChallengeRoute{Namespace: "a", Name: "www.example.com-http01-0", Hosts: []string{"a.example.com"}, Selector: DefaultChallengeSelector, Service: solverService}, `invalid gateway name: "www.example.com-http01-0"`},
+		"dotted existing gateway": {ChallengeRoute{Namespace: "a", Name: "b", Hosts: []string{"a.example.com"}, ExistingGateway: "istio-system/pub.lic", Service: solverService}, `gateway "istio-system/pub.lic"`},
+		"bad port":                {ChallengeRoute{Namespace: "a", Name: "b", Hosts: []string{"a.example.com"}, Selector: DefaultChallengeSelector, Service: edgecertv1alpha1.ServiceReference{Name: "s", Namespace: "n"}}, "port 0"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := tc.route.Validate()
@@ -86,13 +91,31 @@ func TestChallengeRouteValidateRejects(t *testing.T) {
 	}
 }
 
-func TestChallengeRouteNameIsBounded(t *testing.T) {
+// The route's name is a DNS label, as istiod requires of a Gateway, for
+// every Certificate name (a DNS subdomain of up to 253 characters).
+func TestChallengeRouteNameIsADNSLabel(t *testing.T) {
 	if got := ChallengeRouteName("web", 0); got != "web-http01-0" {
 		t.Errorf("ChallengeRouteName = %q", got)
 	}
-	long := ChallengeRouteName(strings.Repeat("a", 253), 1)
-	if len(long) > 253 || long == ChallengeRouteName(strings.Repeat("a", 253), 2) {
-		t.Errorf("long name %q (%d): not bounded or not distinct", long, len(long))
+	for _, cert := range []string{"www.example.com", strings.Repeat("a", 253), strings.Repeat("a.", 126) + "a"} {
+		name := ChallengeRouteName(cert, 1)
+		if !isDNSLabel(name) || name == ChallengeRouteName(cert, 2) {
+			t.Errorf("route name %q of %q: not a DNS label or not distinct per solver", name, cert)
+		}
+		r := NewChallengeRoute("apps", name, []string{"a.example.com"}, &edgecertv1alpha1.HTTP01IstioRoute{SolverService: solverService})
+		if err := r.Validate(); err != nil {
+			t.Errorf("route of %q: %v", cert, err)
+		}
+		gw := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "networking.istio.io/v1", "kind": "Gateway",
+			"metadata": map[string]any{"namespace": "apps", "name": name}, "spec": r.GatewaySpec()}}
+		vs := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+			"metadata": map[string]any{"namespace": "apps", "name": name}, "spec": r.VirtualServiceSpec()}}
+		if err := testenv.IstioValidate(gw, vs); err != nil {
+			t.Errorf("route of %q: %v", cert, err)
+		}
+	}
+	if ChallengeRouteName("a.b", 0) == ChallengeRouteName("a-b", 0) {
+		t.Error("a.b and a-b share a route name")
 	}
 }
 

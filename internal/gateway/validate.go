@@ -93,10 +93,13 @@ func validateTLS(t *ServerTLS) []error {
 	if t.CredentialName != "" {
 		sources++
 	}
+	if len(t.CredentialNames) > 0 {
+		sources++
+	}
 	if sources > 1 {
 		errs = append(errs, errors.New("only one of credential_name, credential_names, server_certificate/private_key, tls_certificates should be specified"))
 	}
-	if (t.Mode == "SIMPLE" || t.Mode == "MUTUAL") && t.CredentialName == "" {
+	if (t.Mode == "SIMPLE" || t.Mode == "MUTUAL") && t.CredentialName == "" && len(t.CredentialNames) == 0 {
 		prefix := "SIMPLE TLS"
 		if t.Mode == "MUTUAL" {
 			prefix = "MUTUAL TLS"

@@ -17,6 +17,9 @@ const (
 	MaxObjectName = 253
 	// MaxLabelValue is the longest label value.
 	MaxLabelValue = 63
+	// MaxDNSLabel is the longest DNS label (RFC 1123): Istio Gateway
+	// names, which istiod's webhook requires to be one.
+	MaxDNSLabel = 63
 )
 
 // hashLen is how many hex characters of the hash a shortened name keeps.
@@ -35,4 +38,17 @@ func Fit(base, suffix string, limit int) string {
 	sum := sha256.Sum256([]byte(full))
 	keep := limit - len(suffix) - 1 - hashLen
 	return strings.TrimRight(base[:keep], "-.") + "-" + hex.EncodeToString(sum[:])[:hashLen] + suffix
+}
+
+// FitLabel is Fit for a name that must be one DNS label, such as an Istio
+// Gateway's (istiod refuses dots there): base+suffix when it is a label
+// of at most MaxDNSLabel characters; else the dots of base become "-" and
+// a hash of base+suffix is added, so "a.b" and "a-b" still differ, and
+// the result is cut to MaxDNSLabel as Fit does.
+func FitLabel(base, suffix string) string {
+	if !strings.Contains(base, ".") {
+		return Fit(base, suffix, MaxDNSLabel)
+	}
+	sum := sha256.Sum256([]byte(base + suffix))
+	return Fit(strings.ReplaceAll(base, ".", "-")+"-"+hex.EncodeToString(sum[:])[:hashLen], suffix, MaxDNSLabel)
 }

@@ -34,3 +34,35 @@ func TestFit(t *testing.T) {
 		t.Error("two long names with the same start got the same short name")
 	}
 }
+
+func TestFitLabel(t *testing.T) {
+	isLabel := func(s string) bool {
+		if len(s) == 0 || len(s) > MaxDNSLabel || s[0] == '-' || s[len(s)-1] == '-' {
+			return false
+		}
+		for _, c := range s {
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+				return false
+			}
+		}
+		return true
+	}
+	// printf %s www.example.com-http01-0 | sha256sum
+	if got, want := FitLabel("www.example.com", "-http01-0"), "www-example-com-6dfe73f5fac6a7cf-http01-0"; got != want {
+		t.Errorf("FitLabel(dotted) = %q, want %q", got, want)
+	}
+	if got := FitLabel("web", "-http01-0"); got != "web-http01-0" {
+		t.Errorf("FitLabel(label) = %q, want it unchanged", got)
+	}
+	seen := map[string]string{}
+	for _, base := range []string{"web", "a.b", "a-b", strings.Repeat("a", 60), strings.Repeat("a.", 120) + "a", strings.Repeat("x", 253)} {
+		got := FitLabel(base, "-http01-0")
+		if !isLabel(got) {
+			t.Errorf("FitLabel(%q) = %q: not a DNS label of at most %d characters", base, got, MaxDNSLabel)
+		}
+		if other, dup := seen[got]; dup {
+			t.Errorf("FitLabel gives %q for both %q and %q", got, other, base)
+		}
+		seen[got] = base
+	}
+}

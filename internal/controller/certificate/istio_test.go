@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/testenv"
 	"github.com/edgecert/edgecert/internal/testenv/managertest"
@@ -46,7 +47,7 @@ func istioHTTP01(gatewayName string) *edgecertv1alpha1.HTTP01Solver {
 func routeObjects(t *testing.T, cert *edgecertv1alpha1.Certificate, wantGateway bool) (*istionetworkingv1.VirtualService, *istionetworkingv1.Gateway) {
 	t.Helper()
 	ctx := context.Background()
-	key := types.NamespacedName{Namespace: cert.Namespace, Name: cert.Name + "-http01-0"}
+	key := types.NamespacedName{Namespace: cert.Namespace, Name: gateway.ChallengeRouteName(cert.Name, 0)}
 	vs := &istionetworkingv1.VirtualService{}
 	gw := &istionetworkingv1.Gateway{}
 	testenv.Eventually(t, "challenge route "+key.String(), func() (bool, string) {
@@ -70,7 +71,7 @@ func routeObjects(t *testing.T, cert *edgecertv1alpha1.Certificate, wantGateway 
 // checkRouteGone waits until the route objects are deleted.
 func checkRouteGone(t *testing.T, cert *edgecertv1alpha1.Certificate) {
 	t.Helper()
-	key := types.NamespacedName{Namespace: cert.Namespace, Name: cert.Name + "-http01-0"}
+	key := types.NamespacedName{Namespace: cert.Namespace, Name: gateway.ChallengeRouteName(cert.Name, 0)}
 	for _, obj := range []client.Object{&istionetworkingv1.VirtualService{}, &istionetworkingv1.Gateway{}} {
 		testenv.Eventually(t, fmt.Sprintf("%T %s removed", obj, key), func() (bool, string) {
 			err := bed.ControlPlane.Client.Get(context.Background(), key, obj)
@@ -125,6 +126,22 @@ func TestHTTP01ThroughIstioCreatesTheRouteAndRemovesItAfter(t *testing.T) {
 	checkSecret(t, cert, "routed.example.test", "www.routed.example.test")
 	checkRouteGone(t, cert)
 	bed.ControlPlane.ExpectEvent(t, cert, "ChallengeRouted", "through Gateway "+ns+"/routed-http01-0 to Service edgecert-system/edgecert-http01")
+}
+
+// A Certificate's name may have dots (a DNS subdomain); an Istio Gateway's
+// may not (istiod refuses anything but a DNS label), nor may the Gateway a
+// VirtualService names. The challenge route is named so that Istio accepts
+// both: newIstioClusterIssuer has Istio validate them.
+func TestHTTP01ThroughIstioForADottedCertificateName(t *testing.T) {
+	ns, ref := newIstioClusterIssuer(t, istioHTTP01(""))
+	cert := newCertificateFor(t, ref, ns, "www.dotted.example.test", "www.dotted.example.test")
+	vs, gw := routeObjects(t, cert, true)
+	if want := []string{ns + "/" + gw.Name}; !slices.Equal(vs.Spec.GetGateways(), want) {
+		t.Errorf("VirtualService gateways = %v, want %v", vs.Spec.GetGateways(), want)
+	}
+	checkOwnedBy(t, gw, cert)
+	waitReady(t, cert, metav1.ConditionTrue, edgecertv1alpha1.ReasonIssued)
+	checkRouteGone(t, cert)
 }
 
 // checkChallengeRoute fails unless routes are exactly one route sending
@@ -297,13 +314,17 @@ func TestSecretCreatedDuringTheOrderIsNotOverwritten(t *testing.T) {
 
 // newIstioClusterIssuer makes a namespace and a ClusterIssuer for Pebble
 // named after it whose HTTP-01 solver is http01 (routes through Istio are
-// for ClusterIssuers only), and returns both.
+// for ClusterIssuers only), and returns both. Every Istio Gateway and
+// VirtualService written in the namespace is validated by Istio.
 func newIstioClusterIssuer(t *testing.T, http01 *edgecertv1alpha1.HTTP01Solver) (string, edgecertv1alpha1.IssuerReference) {
 	t.Helper()
 	ns, err := bed.ControlPlane.CreateNamespace(context.Background(), "cert")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The challenge Gateways and VirtualServices land in ns: Istio
+	// validates every version of them when the test ends.
+	bed.ControlPlane.ValidateIstioObjects(t, ns)
 	iss := bed.ClusterIssuer("istio-"+ns, edgecertv1alpha1.ACMESolver{HTTP01: http01}, bed.BINDSolver("dns.example.test"))
 	bed.CreateIssuer(t, iss, managertest.ControllerNamespace)
 	return ns, edgecertv1alpha1.IssuerReference{Kind: edgecertv1alpha1.ClusterIssuerKind, Name: iss.Name}

@@ -57,11 +57,21 @@ func newNamespace(t testing.TB, prefix string, labels map[string]string) string 
 
 // newCluster makes the gateway namespace, a Gateway with one hand-written
 // server (unless withoutGateway), and a policy whose claims give each
-// tenant namespace "<namespace>.example.test".
+// tenant namespace "<namespace>.example.test". Every version of the
+// namespace's Gateways is validated by Istio at the end of the test.
 func newCluster(t testing.TB, withoutGateway bool, selector map[string]string, tenants ...string) *cluster {
 	t.Helper()
 	ctx := context.Background()
 	cl := &cluster{gwNamespace: newNamespace(t, "istio", nil), gwName: "public"}
+	// Istio is the judge of every Gateway in the namespace: each version
+	// the controller (or the test) writes is validated by istioctl when the
+	// test ends. Benchmarks validate only the end state, so as not to load
+	// the API server they measure.
+	if _, bench := t.(*testing.B); bench {
+		bed.ControlPlane.ValidateIstioObjectsAtEnd(t, cl.gwNamespace)
+	} else {
+		bed.ControlPlane.ValidateIstioObjects(t, cl.gwNamespace)
+	}
 	cl.handWritten = map[string]any{
 		"port":  map[string]any{"number": int64(443), "protocol": "HTTPS", "name": "https-platform"},
 		"hosts": []any{"*/status.platform.test"},
