@@ -1,8 +1,12 @@
 package gatewayservice_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -73,6 +77,10 @@ func BenchmarkGatewayService500(b *testing.B) {
 		defer stop()
 
 		writes0 := gatewayWrites(b)
+		requests0, err := bed.ControlPlane.APIRequests(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
 		start := time.Now()
 		var wg sync.WaitGroup
 		work := make(chan *edgecertv1alpha1.GatewayService)
@@ -124,6 +132,10 @@ func BenchmarkGatewayService500(b *testing.B) {
 		})
 		converge := time.Since(start)
 		convergeWrites := gatewayWrites(b) - writes0
+		requests1, err := bed.ControlPlane.APIRequests(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
 		servers, _ := cl.servers(b)
 		if len(servers) != namespaces*perNS+1 {
 			b.Fatalf("the Gateway has %d servers, want %d", len(servers), namespaces*perNS+1)
@@ -177,6 +189,7 @@ func BenchmarkGatewayService500(b *testing.B) {
 		idleRequests := gatewayWrites(b) - idleWrites0
 		fmt.Printf("BENCH gatewayservice-500-converge %.1f s\n", converge.Seconds())
 		fmt.Printf("BENCH gatewayservice-500-gateway-writes %d writes\n", convergeWrites)
+		fmt.Printf("BENCH gatewayservice-500-api-requests %s\n", requestsPer(requests0, requests1, namespaces*perNS))
 		fmt.Printf("BENCH gatewayservice-single-latency %.3f s\n", singleLatency.Seconds())
 		fmt.Printf("BENCH gatewayservice-idle-writes %d writes watch-events=%d over %s\n", idleRequests, writes, idle)
 		fmt.Printf("BENCH gatewayservice-rss %.0f MiB\n", rss)
@@ -198,4 +211,26 @@ func gatewayWrites(b *testing.B) int {
 		n += reqs[verb+" gateways"]
 	}
 	return int(n)
+}
+
+// requestsPer prints the API requests between two counts per
+// GatewayService, most first, long-lived watches left out (the benchmark's
+// own creates and polls included).
+func requestsPer(before, after map[string]float64, n int) string {
+	per := map[string]float64{}
+	total := 0.0
+	for k, v := range after {
+		if d := v - before[k]; d > 0 && !strings.HasPrefix(k, "WATCH") {
+			per[k] = d / float64(n)
+			total += per[k]
+		}
+	}
+	keys := slices.SortedFunc(maps.Keys(per), func(a, b string) int { return cmp.Compare(per[b], per[a]) })
+	var parts []string
+	for _, k := range keys {
+		if per[k] >= 0.01 {
+			parts = append(parts, fmt.Sprintf("%q=%.2f", k, per[k]))
+		}
+	}
+	return fmt.Sprintf("%.2f requests %s", total, strings.Join(parts, " "))
 }
