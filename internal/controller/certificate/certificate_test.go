@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
@@ -223,17 +224,17 @@ func TestCRDRefusesBadSpecs(t *testing.T) {
 func TestUnknownIssuerIsReported(t *testing.T) {
 	ns, _ := newIssuer(t)
 	cert := newCertificate(t, ns, "orphan", "orphan.example.test")
-	cert.Spec.IssuerRef.Name = "nope"
-	if err := bed.ControlPlane.Client.Update(context.Background(), cert); err != nil {
-		// The controller may have patched status already; retry with a fresh copy.
+	// The controller writes the Certificate too (finalizer, status): retry
+	// with a fresh copy until the update lands.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var fresh edgecertv1alpha1.Certificate
 		if err := bed.ControlPlane.Client.Get(context.Background(), client.ObjectKeyFromObject(cert), &fresh); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		fresh.Spec.IssuerRef.Name = "nope"
-		if err := bed.ControlPlane.Client.Update(context.Background(), &fresh); err != nil {
-			t.Fatal(err)
-		}
+		return bed.ControlPlane.Client.Update(context.Background(), &fresh)
+	}); err != nil {
+		t.Fatal(err)
 	}
 	_ = waitReadyMessage(t, cert, edgecertv1alpha1.ReasonIssuerNotReady, `Issuer "nope"`)
 }
