@@ -2,12 +2,18 @@ package testenv
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // auditPolicy logs writes at Metadata level (who, what, result; no bodies)
@@ -123,4 +129,32 @@ func CountWrites(ws []AuditWrite, match func(AuditWrite) bool) int {
 		}
 	}
 	return n
+}
+
+// AuditWritesIn returns the writes audited in namespace ns up to now: it
+// creates a ConfigMap named marker there and waits for that write's
+// record, so every write that completed before the call is in the log.
+func (cp *ControlPlane) AuditWritesIn(t testing.TB, ns, marker string) []AuditWrite {
+	t.Helper()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: marker}}
+	if err := cp.Client.Create(context.Background(), cm); err != nil {
+		t.Fatal(err)
+	}
+	var writes []AuditWrite
+	Eventually(t, "the marker's record in the audit log", func() (bool, string) {
+		all, err := cp.AuditWrites()
+		if err != nil {
+			return false, err.Error()
+		}
+		writes = writes[:0]
+		seen := false
+		for _, w := range all {
+			if w.Namespace == ns {
+				writes = append(writes, w)
+				seen = seen || w.Resource == "configmaps" && w.Name == marker
+			}
+		}
+		return seen, fmt.Sprintf("%d writes in %s, no marker", len(writes), ns)
+	})
+	return writes
 }

@@ -54,7 +54,7 @@ func TestALabelDoesNotMakeASecretEdgecerts(t *testing.T) {
 	}
 	readyIs(t, web, metav1.ConditionFalse, edgecertv1alpha1.ReasonSecretNotOwned)
 
-	writes := writesUpToNow(t, ns, "after-squat")
+	writes := bed.ControlPlane.AuditWritesIn(t, ns, "after-squat")
 	if n := testenv.CountWrites(writes, func(w testenv.AuditWrite) bool { return w.Resource == "secrets" && w.Name == "web-tls" }); n != 1 {
 		t.Errorf("writes to Secret web-tls: %d, want 1 (the tenant's create)", n)
 	}

@@ -165,29 +165,3 @@ func certMerge(ns, name, secretName string, sources edgecertv1alpha1.BundleSourc
 func keyPair(notAfter time.Time, hosts ...string) (certPEM, keyPEM []byte) {
 	return testenv.SelfSigned(notAfter.Add(-90*24*time.Hour), notAfter, hosts...)
 }
-
-// auditedWrites returns the writes in namespace ns that the API server
-// audited until now. It creates a marker ConfigMap and waits for its
-// record: the writes that completed before it are in the log by then.
-func auditedWrites(t *testing.T, ns string) []testenv.AuditWrite {
-	t.Helper()
-	marker := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "audit-marker"}}
-	create(t, marker)
-	var writes []testenv.AuditWrite
-	testenv.Eventually(t, "the marker's record in the audit log", func() (bool, string) {
-		all, err := bed.ControlPlane.AuditWrites()
-		if err != nil {
-			return false, err.Error()
-		}
-		writes = writes[:0]
-		seen := false
-		for _, w := range all {
-			if w.Namespace == ns {
-				writes = append(writes, w)
-			}
-			seen = seen || w.Namespace == ns && w.Resource == "configmaps" && w.Name == marker.Name
-		}
-		return seen, fmt.Sprintf("%d writes in %s, no marker", len(writes), ns)
-	})
-	return writes
-}

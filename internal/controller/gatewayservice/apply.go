@@ -46,17 +46,17 @@ type plan struct {
 	conflict  *gateway.Conflict
 }
 
-// planFor computes the Gateway's servers with s's server set to desired
-// (removed when nil), after checking desired against the hand-written
-// servers and the other tenants.
-func (r *Reconciler) planFor(ctx context.Context, s *scope, gw *unstructured.Unstructured, desired *gateway.Server) (plan, error) {
+// splitServers reads gw's servers: the raw entries, the owners
+// annotation, the hand-written servers, and edgecert's current server of
+// each GatewayService (by "namespace/name").
+func splitServers(gw *unstructured.Unstructured) ([]any, gateway.Owners, []gateway.Server, map[string]*gateway.Server, error) {
 	raw, _, err := unstructured.NestedSlice(gw.Object, "spec", "servers")
 	if err != nil {
-		return plan{}, fmt.Errorf("Gateway %s/%s: spec.servers: %w", gw.GetNamespace(), gw.GetName(), err)
+		return nil, nil, nil, nil, fmt.Errorf("Gateway %s/%s: spec.servers: %w", gw.GetNamespace(), gw.GetName(), err)
 	}
 	owners, err := gateway.ParseOwners(gw.GetAnnotations()[gateway.OwnersAnnotation])
 	if err != nil {
-		return plan{}, fmt.Errorf("Gateway %s/%s: %w", gw.GetNamespace(), gw.GetName(), err)
+		return nil, nil, nil, nil, fmt.Errorf("Gateway %s/%s: %w", gw.GetNamespace(), gw.GetName(), err)
 	}
 	var hand []gateway.Server
 	currents := map[string]*gateway.Server{}
@@ -69,6 +69,17 @@ func (r *Reconciler) planFor(ctx context.Context, s *scope, gw *unstructured.Uns
 			continue
 		}
 		hand = append(hand, srv)
+	}
+	return raw, owners, hand, currents, nil
+}
+
+// planFor computes the Gateway's servers with s's server set to desired
+// (removed when nil), after checking desired against the hand-written
+// servers and the other tenants.
+func (r *Reconciler) planFor(ctx context.Context, s *scope, gw *unstructured.Unstructured, desired *gateway.Server) (plan, error) {
+	raw, owners, hand, currents, err := splitServers(gw)
+	if err != nil {
+		return plan{}, err
 	}
 	p := plan{hadServer: currents[s.key] != nil}
 	var desiredRaw any

@@ -220,25 +220,9 @@ func (r *Reconciler) runBatch(ctx context.Context, key types.NamespacedName, st 
 // it, with gw's resourceVersion (a stale copy fails instead of
 // overwriting). It records each request's part of the plan.
 func (r *Reconciler) planAndWrite(ctx context.Context, st *gatewayState, gw *unstructured.Unstructured, reqs []*request) (bool, error) {
-	raw, _, err := unstructured.NestedSlice(gw.Object, "spec", "servers")
+	raw, owners, hand, currents, err := splitServers(gw)
 	if err != nil {
-		return false, fmt.Errorf("Gateway %s/%s: spec.servers: %w", gw.GetNamespace(), gw.GetName(), err)
-	}
-	owners, err := gateway.ParseOwners(gw.GetAnnotations()[gateway.OwnersAnnotation])
-	if err != nil {
-		return false, fmt.Errorf("Gateway %s/%s: %w", gw.GetNamespace(), gw.GetName(), err)
-	}
-	var hand []gateway.Server
-	currents := map[string]*gateway.Server{}
-	for _, e := range raw {
-		srv, _ := gateway.ParseServer(e)
-		if k, ok := owners[gateway.RawPortName(e)]; ok {
-			if currents[k] == nil {
-				currents[k] = &srv
-			}
-			continue
-		}
-		hand = append(hand, srv)
+		return false, err
 	}
 	refused := map[string]*gateway.Conflict{}
 	if slices.ContainsFunc(reqs, func(q *request) bool { return q.desired != nil }) {

@@ -1,12 +1,8 @@
 package gatewayservice_test
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -189,7 +185,7 @@ func BenchmarkGatewayService500(b *testing.B) {
 		idleRequests := gatewayWrites(b) - idleWrites0
 		fmt.Printf("BENCH gatewayservice-500-converge %.1f s\n", converge.Seconds())
 		fmt.Printf("BENCH gatewayservice-500-gateway-writes %d writes\n", convergeWrites)
-		fmt.Printf("BENCH gatewayservice-500-api-requests %s\n", requestsPer(requests0, requests1, namespaces*perNS))
+		fmt.Printf("BENCH gatewayservice-500-api-requests %s\n", testenv.RequestsPer(requests0, requests1, namespaces*perNS))
 		fmt.Printf("BENCH gatewayservice-single-latency %.3f s\n", singleLatency.Seconds())
 		fmt.Printf("BENCH gatewayservice-idle-writes %d writes watch-events=%d over %s\n", idleRequests, writes, idle)
 		fmt.Printf("BENCH gatewayservice-rss %.0f MiB\n", rss)
@@ -211,26 +207,4 @@ func gatewayWrites(b *testing.B) int {
 		n += reqs[verb+" gateways"]
 	}
 	return int(n)
-}
-
-// requestsPer prints the API requests between two counts per
-// GatewayService, most first, long-lived watches left out (the benchmark's
-// own creates and polls included).
-func requestsPer(before, after map[string]float64, n int) string {
-	per := map[string]float64{}
-	total := 0.0
-	for k, v := range after {
-		if d := v - before[k]; d > 0 && !strings.HasPrefix(k, "WATCH") {
-			per[k] = d / float64(n)
-			total += per[k]
-		}
-	}
-	keys := slices.SortedFunc(maps.Keys(per), func(a, b string) int { return cmp.Compare(per[b], per[a]) })
-	var parts []string
-	for _, k := range keys {
-		if per[k] >= 0.01 {
-			parts = append(parts, fmt.Sprintf("%q=%.2f", k, per[k]))
-		}
-	}
-	return fmt.Sprintf("%.2f requests %s", total, strings.Join(parts, " "))
 }

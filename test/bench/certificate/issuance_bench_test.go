@@ -97,7 +97,7 @@ func runPhase(b *testing.B, n int, singles bool) phase {
 	// The benchmark's own n creates are not the controller's writes.
 	requests1 := apiRequests(b, bed)
 	p.writesPerCert = float64(apiWrites(requests1)-apiWrites(requests0)-n) / float64(n)
-	p.requests = requestsLine(requests0, requests1, n)
+	p.requests = testenv.RequestsPer(requests0, requests1, n)
 	cpu1, err := ctrl.CPUSeconds()
 	if err != nil {
 		b.Fatal(err)
@@ -385,25 +385,4 @@ func apiWrites(requests map[string]float64) int {
 		}
 	}
 	return int(total)
-}
-
-// requestsLine prints requests per certificate, most first (WATCH
-// requests, long-lived, left out).
-func requestsLine(before, after map[string]float64, n int) string {
-	per := map[string]float64{}
-	total := 0.0
-	for k, v := range after {
-		if d := v - before[k]; d > 0 && !strings.HasPrefix(k, "WATCH") {
-			per[k] = d / float64(n)
-			total += per[k]
-		}
-	}
-	keys := slices.SortedFunc(maps.Keys(per), func(a, b string) int { return cmp.Compare(per[b], per[a]) })
-	var parts []string
-	for _, k := range keys {
-		if per[k] >= 0.01 {
-			parts = append(parts, fmt.Sprintf("%q=%.2f", k, per[k]))
-		}
-	}
-	return fmt.Sprintf("%.2f requests %s", total, strings.Join(parts, " "))
 }
