@@ -3,6 +3,7 @@ package ingress
 import (
 	"net/netip"
 	"slices"
+	"strings"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/gateway"
@@ -53,6 +54,19 @@ func (s Source) Labels() map[string]string {
 
 // String is "<kind> <namespace>/<name>".
 func (s Source) String() string { return s.Kind + " " + s.Namespace + "/" + s.Name }
+
+// ParseSource reads what String wrote (SourceAnnotation's value).
+func ParseSource(v string) (Source, bool) {
+	kind, ref, ok := strings.Cut(v, " ")
+	if !ok {
+		return Source{}, false
+	}
+	ns, name, ok := strings.Cut(ref, "/")
+	if !ok || kind == "" || ns == "" || name == "" {
+		return Source{}, false
+	}
+	return Source{Kind: kind, Namespace: ns, Name: name}, true
+}
 
 // LabelValue returns v when it fits in a label value (63 characters),
 // else a prefix and a hash of v, so that it still identifies v.

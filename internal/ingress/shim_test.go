@@ -304,3 +304,23 @@ func TestSquatsCopyName(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSource(t *testing.T) {
+	for v, want := range map[string]*Source{
+		"IstioGateway apps/web": {Kind: "IstioGateway", Namespace: "apps", Name: "web"},
+		"Ingress a/b":           {Kind: "Ingress", Namespace: "a", Name: "b"},
+		"":                      nil,
+		"IstioGateway web":      nil,
+		"IstioGateway /web":     nil,
+		"IstioGateway apps/":    nil,
+		" apps/web":             nil,
+	} {
+		got, ok := ParseSource(v)
+		if (want != nil) != ok || (ok && got != *want) {
+			t.Errorf("ParseSource(%q) = %+v, %v; want %+v", v, got, ok, want)
+		}
+		if ok && got.String() != v {
+			t.Errorf("ParseSource(%q).String() = %q", v, got.String())
+		}
+	}
+}

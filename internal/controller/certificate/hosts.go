@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -15,12 +12,11 @@ import (
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/ingress"
+	"github.com/edgecert/edgecert/internal/kube"
 )
 
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=edgecert.dev,resources=gatewaypolicies,verbs=get;list;watch
-
-var namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
 
 // authorize refuses a Certificate whose hosts its namespace has not
 // claimed (GatewayPolicy claims, once any exist or when they are required)
@@ -29,13 +25,13 @@ var namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
 // IssuerNotAllowed. The GatewayPolicy and Namespace watches bring it back
 // when claims or labels change.
 func (r *Reconciler) authorize(ctx context.Context, s *scope) error {
-	ns, err := r.namespace(ctx, r.askingNamespace(ctx, s.cert))
-	if err != nil {
-		return err
-	}
 	var policies edgecertv1alpha1.GatewayPolicyList
 	if err := r.Client.List(ctx, &policies); err != nil {
 		return fmt.Errorf("list GatewayPolicies: %w", err)
+	}
+	ns, err := kube.Namespace(ctx, r.Client, askingNamespace(s.cert, gateway.WorkloadNamespaces(policies.Items, r.WorkloadNamespace)))
+	if err != nil {
+		return err
 	}
 	hosts := s.cert.Spec.DNSNames
 	if gateway.ClaimsEnforced(policies.Items, r.RequireHostClaims) {
@@ -59,33 +55,12 @@ func (r *Reconciler) authorize(ctx context.Context, s *scope) error {
 // Gateway). Only the platform and edgecert write in those namespaces, so
 // the source annotation there can be trusted; anywhere else it could be
 // forged and is ignored.
-func (r *Reconciler) askingNamespace(ctx context.Context, cert *edgecertv1alpha1.Certificate) string {
-	src, ok := cert.Annotations[ingress.SourceAnnotation]
-	if !ok {
-		return cert.Namespace
-	}
-	_, ref, _ := strings.Cut(src, " ")
-	srcNS, _, ok := strings.Cut(ref, "/")
-	if !ok || srcNS == "" || srcNS == cert.Namespace {
-		return cert.Namespace
-	}
-	var policies edgecertv1alpha1.GatewayPolicyList
-	if err := r.Client.List(ctx, &policies); err != nil {
-		return cert.Namespace
-	}
-	if slices.Contains(gateway.WorkloadNamespaces(policies.Items, r.WorkloadNamespace), cert.Namespace) {
-		return srcNS
+func askingNamespace(cert *edgecertv1alpha1.Certificate, workloadNamespaces []string) string {
+	src, ok := ingress.ParseSource(cert.Annotations[ingress.SourceAnnotation])
+	if ok && src.Namespace != cert.Namespace && slices.Contains(workloadNamespaces, cert.Namespace) {
+		return src.Namespace
 	}
 	return cert.Namespace
-}
-
-func (r *Reconciler) namespace(ctx context.Context, name string) (gateway.Namespace, error) {
-	var ns metav1.PartialObjectMetadata
-	ns.SetGroupVersionKind(namespaceGVK)
-	if err := r.Client.Get(ctx, types.NamespacedName{Name: name}, &ns); err != nil {
-		return gateway.Namespace{}, fmt.Errorf("get namespace %s: %w", name, err)
-	}
-	return gateway.Namespace{Name: name, Labels: ns.Labels}, nil
 }
 
 // everyCertificate maps a GatewayPolicy change to every Certificate: a

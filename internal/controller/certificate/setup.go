@@ -6,7 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -154,8 +153,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 		}
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
 	})
-	ns := &metav1.PartialObjectMetadata{}
-	ns.SetGroupVersionKind(namespaceGVK)
+	ns := kube.NewNamespaceMetadata()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("certificate").
 		For(&edgecertv1alpha1.Certificate{}).

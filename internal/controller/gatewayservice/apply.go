@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -20,8 +19,6 @@ import (
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/kube"
 )
-
-var namespaceGVK = corev1.SchemeGroupVersion.WithKind("Namespace")
 
 // newGateway is an empty Istio Gateway (see kube.IstioGatewayGVK).
 func newGateway() *unstructured.Unstructured {
@@ -37,10 +34,10 @@ func splitKey(key string) types.NamespacedName {
 	return types.NamespacedName{Name: key}
 }
 
-// plan is what one GatewayService's pass would make of a Gateway.
+// plan is one GatewayService's part of a Gateway's plan: its conflict
+// (the current server stays), whether the plan changes its server, and
+// whether it had one.
 type plan struct {
-	servers   []any
-	owners    gateway.Owners
 	changed   bool
 	hadServer bool
 	conflict  *gateway.Conflict
@@ -71,36 +68,6 @@ func splitServers(gw *unstructured.Unstructured) ([]any, gateway.Owners, []gatew
 		hand = append(hand, srv)
 	}
 	return raw, owners, hand, currents, nil
-}
-
-// planFor computes the Gateway's servers with s's server set to desired
-// (removed when nil), after checking desired against the hand-written
-// servers and the other tenants.
-func (r *Reconciler) planFor(ctx context.Context, s *scope, gw *unstructured.Unstructured, desired *gateway.Server) (plan, error) {
-	raw, owners, hand, currents, err := splitServers(gw)
-	if err != nil {
-		return plan{}, err
-	}
-	p := plan{hadServer: currents[s.key] != nil}
-	var desiredRaw any
-	if desired != nil {
-		others, err := r.contenders(ctx, s, desired, currents)
-		if err != nil {
-			return plan{}, err
-		}
-		neighbours, err := r.neighbours(ctx, gw)
-		if err != nil {
-			return plan{}, err
-		}
-		me := gateway.Contender{Key: s.key, Created: s.gs.CreationTimestamp.Time, Desired: desired, Current: currents[s.key]}
-		if p.conflict = gateway.Check(me, hand, neighbours, others); p.conflict != nil {
-			return p, nil
-		}
-		desiredRaw = desired.Entry()
-	}
-	p.servers, p.owners = gateway.Replace(raw, owners, s.key, desiredRaw)
-	p.changed = !apiequality.Semantic.DeepEqual(raw, p.servers) || owners.String() != p.owners.String()
-	return p, nil
 }
 
 // neighbours are the servers of the other Istio Gateways whose selector
@@ -177,7 +144,7 @@ func (r *Reconciler) contenders(ctx context.Context, s *scope, desired *gateway.
 				ns, ok := namespaces[o.Namespace]
 				if !ok {
 					var err error
-					if ns, err = r.namespace(ctx, o.Namespace); err != nil {
+					if ns, err = kube.Namespace(ctx, r.Client, o.Namespace); err != nil {
 						return nil, err
 					}
 					namespaces[o.Namespace] = ns
@@ -284,8 +251,9 @@ func (r *Reconciler) createGateway(ctx context.Context, s *scope) error {
 	gw := newGateway()
 	gw.SetNamespace(s.target.Namespace)
 	gw.SetName(s.target.Name)
-	p, err := r.planFor(ctx, s, gw, s.desired)
-	if err != nil || !r.accept(s, p) {
+	q := &request{s: s, desired: s.desired}
+	servers, owners, err := r.planBatch(ctx, gw, []*request{q})
+	if err != nil || !r.accept(s, q.result) {
 		return err
 	}
 	var policy edgecertv1alpha1.GatewayPolicy
@@ -293,12 +261,12 @@ func (r *Reconciler) createGateway(ctx context.Context, s *scope) error {
 		return fmt.Errorf("get GatewayPolicy %s: %w", s.target.Policy, err)
 	}
 	gw.SetLabels(map[string]string{kube.ManagedByLabel: kube.ManagedByValue})
-	gw.SetAnnotations(kube.SetOwner(map[string]string{gateway.OwnersAnnotation: p.owners.String()}, gatewayPolicyKind, &policy))
+	gw.SetAnnotations(kube.SetOwner(map[string]string{gateway.OwnersAnnotation: owners.String()}, gatewayPolicyKind, &policy))
 	selector := map[string]any{}
 	for k, v := range s.target.Selector {
 		selector[k] = v
 	}
-	gw.Object["spec"] = map[string]any{"selector": selector, "servers": p.servers}
+	gw.Object["spec"] = map[string]any{"selector": selector, "servers": servers}
 	if err := r.Client.Create(ctx, gw, client.FieldOwner(kube.FieldManager)); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return kube.ErrConflict

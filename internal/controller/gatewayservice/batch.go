@@ -220,14 +220,35 @@ func (r *Reconciler) runBatch(ctx context.Context, key types.NamespacedName, st 
 // it, with gw's resourceVersion (a stale copy fails instead of
 // overwriting). It records each request's part of the plan.
 func (r *Reconciler) planAndWrite(ctx context.Context, st *gatewayState, gw *unstructured.Unstructured, reqs []*request) (bool, error) {
-	raw, owners, hand, currents, err := splitServers(gw)
+	// planBatch read both without error.
+	raw, _, _ := unstructured.NestedSlice(gw.Object, "spec", "servers")
+	owners, _ := gateway.ParseOwners(gw.GetAnnotations()[gateway.OwnersAnnotation])
+	servers, newOwners, err := r.planBatch(ctx, gw, reqs)
 	if err != nil {
 		return false, err
+	}
+	if apiequality.Semantic.DeepEqual(raw, servers) && owners.String() == newOwners.String() {
+		return false, nil
+	}
+	if err := r.writeServers(ctx, gw, servers, newOwners, reqs); err != nil {
+		return false, err
+	}
+	st.written = gw
+	return true, nil
+}
+
+// planBatch plans reqs against gw's servers, as gateway.Decide decides,
+// and returns the servers and owners gw would have; each request gets its
+// part of the plan.
+func (r *Reconciler) planBatch(ctx context.Context, gw *unstructured.Unstructured, reqs []*request) ([]any, gateway.Owners, error) {
+	raw, owners, hand, currents, err := splitServers(gw)
+	if err != nil {
+		return nil, nil, err
 	}
 	refused := map[string]*gateway.Conflict{}
 	if slices.ContainsFunc(reqs, func(q *request) bool { return q.desired != nil }) {
 		if refused, err = r.decide(ctx, gw, reqs, hand, currents); err != nil {
-			return false, err
+			return nil, nil, err
 		}
 	}
 	servers, newOwners := raw, owners
@@ -245,14 +266,7 @@ func (r *Reconciler) planAndWrite(ctx context.Context, st *gatewayState, gw *uns
 		servers, newOwners = gateway.Replace(servers, newOwners, q.s.key, entry)
 		q.result.changed = !apiequality.Semantic.DeepEqual(before, servers) || beforeOwners != newOwners.String()
 	}
-	if apiequality.Semantic.DeepEqual(raw, servers) && owners.String() == newOwners.String() {
-		return false, nil
-	}
-	if err := r.writeServers(ctx, gw, servers, newOwners, reqs); err != nil {
-		return false, err
-	}
-	st.written = gw
-	return true, nil
+	return servers, newOwners, nil
 }
 
 // decide is gateway.Decide over every contender for the requests' places:

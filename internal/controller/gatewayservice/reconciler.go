@@ -16,7 +16,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -172,7 +171,7 @@ func (r *Reconciler) route(ctx context.Context, s *scope) (bool, error) {
 	if err := r.Client.List(ctx, &policies); err != nil {
 		return true, fmt.Errorf("list GatewayPolicies: %w", err)
 	}
-	ns, err := r.namespace(ctx, s.gs.Namespace)
+	ns, err := kube.Namespace(ctx, r.Client, s.gs.Namespace)
 	if err != nil {
 		return true, err
 	}
@@ -183,15 +182,6 @@ func (r *Reconciler) route(ctx context.Context, s *scope) (bool, error) {
 	}
 	s.target, s.routed = target, true
 	return false, nil
-}
-
-func (r *Reconciler) namespace(ctx context.Context, name string) (gateway.Namespace, error) {
-	var ns metav1.PartialObjectMetadata
-	ns.SetGroupVersionKind(namespaceGVK)
-	if err := r.Client.Get(ctx, types.NamespacedName{Name: name}, &ns); err != nil {
-		return gateway.Namespace{}, fmt.Errorf("get namespace %s: %w", name, err)
-	}
-	return gateway.Namespace{Name: name, Labels: ns.Labels}, nil
 }
 
 // leaveOldGateway removes the server from the Gateway recorded in status

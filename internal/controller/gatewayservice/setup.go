@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
@@ -110,8 +109,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	if concurrency == 0 {
 		concurrency = DefaultMaxConcurrentReconciles
 	}
-	ns := &metav1.PartialObjectMetadata{}
-	ns.SetGroupVersionKind(namespaceGVK)
+	ns := kube.NewNamespaceMetadata()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("gatewayservice").
 		For(&edgecertv1alpha1.GatewayService{}, builder.WithPredicates(predicate.Or[client.Object](

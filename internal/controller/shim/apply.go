@@ -199,15 +199,10 @@ func result(err error) (reconcile.Result, error) {
 // its annotation.
 func sourceOf(kind string) func(context.Context, client.Object) []reconcile.Request {
 	return func(_ context.Context, o client.Object) []reconcile.Request {
-		v := o.GetAnnotations()[ingress.SourceAnnotation]
-		k, key, ok := strings.Cut(v, " ")
-		if !ok || k != kind || o.GetLabels()[ingress.SourceKindLabel] != kind {
+		src, ok := ingress.ParseSource(o.GetAnnotations()[ingress.SourceAnnotation])
+		if !ok || src.Kind != kind || o.GetLabels()[ingress.SourceKindLabel] != kind {
 			return nil
 		}
-		ns, name, ok := strings.Cut(key, "/")
-		if !ok {
-			return nil
-		}
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: src.Namespace, Name: src.Name}}}
 	}
 }
