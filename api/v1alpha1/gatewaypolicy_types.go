@@ -73,10 +73,12 @@ type HostClaim struct {
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 	// Domains are covered with everything under them: "shop.example.com"
 	// covers shop.example.com, www.shop.example.com and
-	// *.shop.example.com.
+	// *.shop.example.com. "*" covers every host, and is the only domain
+	// that covers the catch-all host "*" of TCP and TLS servers: give it
+	// only to the namespaces that may take a whole port.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=100
-	// +kubebuilder:validation:items:Pattern=`^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
+	// +kubebuilder:validation:items:Pattern=`^(\*|([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$`
 	// +listType=set
 	// +required
 	Domains []string `json:"domains"`

@@ -20,6 +20,8 @@ const (
 //
 // +kubebuilder:validation:XValidation:rule="(self.protocol in ['HTTPS', 'TLS']) == has(self.tls)",message="tls is required for HTTPS and TLS servers and not allowed for other protocols"
 // +kubebuilder:validation:XValidation:rule="!has(self.httpsRedirect) || !self.httpsRedirect || self.protocol == 'HTTP'",message="httpsRedirect is only allowed on HTTP servers"
+// +kubebuilder:validation:XValidation:rule="!self.hosts.exists(h, h == '*') || self.protocol in ['TCP', 'TLS']",message="host \"*\" is only allowed on TCP and TLS servers"
+// +kubebuilder:validation:XValidation:rule="!self.hosts.exists(h, h == '*') || !has(self.tls) || !has(self.tls.issuerRef)",message="host \"*\" cannot have a certificate from issuerRef (no CA issues one for \"*\"); use secretRef, secretPath or PASSTHROUGH"
 type GatewayServiceSpec struct {
 	// TrafficType chooses the Gateway, through the GatewayPolicy:
 	// ingress (default) or egress.
@@ -29,13 +31,17 @@ type GatewayServiceSpec struct {
 	TrafficType string `json:"trafficType,omitempty"`
 
 	// Hosts are the DNS names served, lower case; a "*." prefix makes a
-	// wildcard. Every host must be claimed for this namespace by a
-	// GatewayPolicy. In the Gateway they become "<namespace>/<host>", so
-	// only this namespace's VirtualServices bind to the server.
+	// wildcard. "*" alone (every host: "<namespace>/*" in the Gateway) is
+	// allowed on TCP and TLS servers, where Istio routes the whole port
+	// or every SNI, and not with issuerRef (no CA issues a certificate
+	// for "*"). Every host must be claimed for this namespace by a
+	// GatewayPolicy ("*" only by a claim of the domain "*"). In the
+	// Gateway they become "<namespace>/<host>", so only this namespace's
+	// VirtualServices bind to the server.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:MaxLength=253
-	// +kubebuilder:validation:items:Pattern=`^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
+	// +kubebuilder:validation:items:Pattern=`^(\*|(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$`
 	// +listType=set
 	// +required
 	Hosts []string `json:"hosts"`

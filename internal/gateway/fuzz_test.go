@@ -46,14 +46,18 @@ func FuzzCovers(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, domain, host, third string) {
 		got := Covers(domain, host)
-		// A domain covers exactly the names whose labels end with its
-		// labels: never a name that merely ends with the same letters
-		// ("badexample.com" is not under "example.com").
-		if want := labelsEndWith(host, domain); got != want {
+		// The domain "*" covers every host; any other domain covers
+		// exactly the names whose labels end with its labels: never a
+		// name that merely ends with the same letters ("badexample.com"
+		// is not under "example.com"), and never the catch-all "*".
+		if want := domain == "*" || labelsEndWith(host, domain); got != want {
 			t.Fatalf("Covers(%q, %q) = %v, want %v (labels)", domain, host, got, want)
 		}
 		if !Covers(domain, domain) {
 			t.Fatalf("Covers(%q, %q) = false: a domain covers itself", domain, domain)
+		}
+		if domain == "*" {
+			return
 		}
 		if got && host != domain && host[len(host)-len(domain)-1] != '.' {
 			t.Fatalf("Covers(%q, %q): the covered name does not continue with a dot before the domain", domain, host)
@@ -139,9 +143,9 @@ func FuzzValidateHostMatchesItsContract(f *testing.F) {
 		name := strings.TrimPrefix(host, "*.")
 		labels := strings.Split(name, ".")
 		_, numericTLD := strconv.Atoi(labels[len(labels)-1])
-		want := tenantHost.MatchString(host) && len(host) <= 253 && numericTLD != nil
+		want := host == "*" || tenantHost.MatchString(host) && len(host) <= 253 && numericTLD != nil
 		if (err == nil) != want {
-			t.Fatalf("ValidateHost(%q) = %v, want valid=%v (lower-case DNS name of at most 253 characters, at most one leading \"*.\", a TLD not all digits)", host, err, want)
+			t.Fatalf("ValidateHost(%q) = %v, want valid=%v (\"*\", or a lower-case DNS name of at most 253 characters, at most one leading \"*.\", a TLD not all digits)", host, err, want)
 		}
 		if err != nil {
 			return

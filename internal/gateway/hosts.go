@@ -12,13 +12,17 @@ import (
 const maxHostLength = 255
 
 // ValidateHost checks a host a tenant asks for: a fully qualified, lower
-// case DNS name with at most one "*." prefix. It is stricter than istiod
-// (which also takes "*", IP addresses, upper case and a trailing dot) on
-// purpose: a tenant may not take every host, and claims compare names
-// byte for byte.
+// case DNS name with at most one "*." prefix, or the catch-all "*" (which
+// the CRD allows only on TCP and TLS servers, and claims cover only when
+// they say "*"). It is stricter than istiod (which also takes IP
+// addresses, upper case and a trailing dot) on purpose: claims compare
+// names byte for byte.
 func ValidateHost(host string) error {
 	if host == "" {
 		return errors.New("empty host")
+	}
+	if host == CatchAll {
+		return nil
 	}
 	if len(host) > 253 {
 		return fmt.Errorf("host %q is longer than 253 characters", host)
@@ -155,7 +159,13 @@ func wildcardMatches(pattern, name string) bool {
 }
 
 // Covers reports whether a claimed domain covers host: the domain itself
-// and every name under it, wildcards included.
+// and every name under it, wildcards included. The domain "*" covers
+// every host, and only it covers the catch-all host "*".
 func Covers(domain, host string) bool {
-	return host == domain || strings.HasSuffix(host, "."+domain)
+	return domain == CatchAll || host == domain || strings.HasSuffix(host, "."+domain)
 }
+
+// CatchAll is the host that matches every host: allowed alone on TCP and
+// TLS servers (Istio routes the whole port, or every SNI), and covered
+// only by a claim of the domain "*".
+const CatchAll = "*"

@@ -14,10 +14,11 @@ func TestValidateHost(t *testing.T) {
 	}{
 		"name":              {host: "shop.example.com"},
 		"wildcard":          {host: "*.shop.example.com"},
+		"catch-all":         {host: "*"},
+		"two stars":         {host: "**", want: "wildcard is only allowed"},
 		"digits in labels":  {host: "1a.example.c0m"},
 		"empty":             {host: "", want: "empty host"},
 		"short":             {host: "shop", want: "short name"},
-		"star":              {host: "*", want: "wildcard"},
 		"wildcard of tld":   {host: "*.com", want: "at least two labels"},
 		"partial wildcard":  {host: "shop*.example.com", want: "wildcard is only allowed"},
 		"inner wildcard":    {host: "a.*.example.com", want: "wildcard is only allowed"},

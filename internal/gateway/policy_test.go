@@ -100,6 +100,7 @@ func TestHostClaims(t *testing.T) {
 		edgecertv1alpha1.HostClaim{Namespaces: []string{"shop"}, Domains: []string{"shop.example.com"}},
 		edgecertv1alpha1.HostClaim{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "blog"}}, Domains: []string{"blog.example.com"}},
 	)
+	all := policy("all", t0, nil, edgecertv1alpha1.HostClaim{Namespaces: []string{"blog-prod"}, Domains: []string{"*"}})
 	shop := Namespace{Name: "shop"}
 	blog := Namespace{Name: "blog-prod", Labels: map[string]string{"team": "blog"}}
 	for name, tc := range map[string]struct {
@@ -118,6 +119,9 @@ func TestHostClaims(t *testing.T) {
 		"another namespace's host":           {policies: []edgecertv1alpha1.GatewayPolicy{claims}, ns: shop, hosts: []string{"shop.example.com", "blog.example.com"}, enforced: true, want: []string{"blog.example.com"}},
 		"suffix is not a subdomain":          {policies: []edgecertv1alpha1.GatewayPolicy{claims}, ns: shop, hosts: []string{"evilshop.example.com"}, enforced: true, want: []string{"evilshop.example.com"}},
 		"parent of the claim":                {policies: []edgecertv1alpha1.GatewayPolicy{claims}, ns: shop, hosts: []string{"example.com", "*.example.com"}, enforced: true, want: []string{"example.com", "*.example.com"}},
+		"catch-all needs the claim \"*\"":    {policies: []edgecertv1alpha1.GatewayPolicy{claims}, ns: shop, hosts: []string{"*", "a.shop.example.com"}, enforced: true, want: []string{"*"}},
+		"claim \"*\" covers every host":      {policies: []edgecertv1alpha1.GatewayPolicy{claims, all}, ns: blog, hosts: []string{"*", "a.example.org", "*.example.net"}, enforced: true},
+		"claim \"*\" is the named ns' only":  {policies: []edgecertv1alpha1.GatewayPolicy{claims, all}, ns: shop, hosts: []string{"*", "a.example.org"}, enforced: true, want: []string{"*", "a.example.org"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if got := ClaimsEnforced(tc.policies, tc.required); got != tc.enforced {

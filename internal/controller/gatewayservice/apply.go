@@ -111,55 +111,64 @@ func challengeGateway(u *unstructured.Unstructured) bool {
 	return ref != nil && ref.Kind == "Certificate" && strings.HasPrefix(ref.APIVersion, edgecertv1alpha1.GroupVersion.Group+"/")
 }
 
-// contenders are the other GatewayServices whose servers could clash with
-// desired: those on the same port number or with the same port name (found
-// through field indexes), and every server edgecert already has in the
-// Gateway. Each one's desired server counts only when it is valid, its
-// hosts are claimed and it goes to the same Gateway.
-func (r *Reconciler) contenders(ctx context.Context, s *scope, desired *gateway.Server, currents map[string]*gateway.Server) ([]gateway.Contender, error) {
-	var byPort, byName edgecertv1alpha1.GatewayServiceList
-	if err := r.Client.List(ctx, &byPort, client.MatchingFields{portIndex: strconv.Itoa(int(desired.Port.Number))}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("list GatewayServices: %w", err)
+// contenders adds to all the other GatewayServices whose servers could
+// clash with desired: those on the same port number or with the same
+// port name (found through field indexes), and every server edgecert
+// already has in the Gateway. Each one's desired server counts only when
+// it is valid, its hosts are claimed and it goes to the same Gateway.
+// ports and names record the indexes already listed: a batch lists each
+// port once, and plans each GatewayService once.
+func (r *Reconciler) contenders(ctx context.Context, gatewayKey string, desired *gateway.Server, currents map[string]*gateway.Server, all map[string]gateway.Contender, ports map[int32]bool, names map[string]bool) error {
+	var lists [][]edgecertv1alpha1.GatewayService
+	if port := int32(desired.Port.Number); !ports[port] {
+		ports[port] = true
+		var byPort edgecertv1alpha1.GatewayServiceList
+		if err := r.Client.List(ctx, &byPort, client.MatchingFields{portIndex: strconv.Itoa(int(port))}, client.UnsafeDisableDeepCopy); err != nil {
+			return fmt.Errorf("list GatewayServices: %w", err)
+		}
+		lists = append(lists, byPort.Items)
 	}
-	if err := r.Client.List(ctx, &byName, client.MatchingFields{portNameIndex: desired.Port.Name}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("list GatewayServices: %w", err)
+	if !names[desired.Port.Name] {
+		names[desired.Port.Name] = true
+		var byName edgecertv1alpha1.GatewayServiceList
+		if err := r.Client.List(ctx, &byName, client.MatchingFields{portNameIndex: desired.Port.Name}, client.UnsafeDisableDeepCopy); err != nil {
+			return fmt.Errorf("list GatewayServices: %w", err)
+		}
+		lists = append(lists, byName.Items)
 	}
 	var policies edgecertv1alpha1.GatewayPolicyList
 	if err := r.Client.List(ctx, &policies, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("list GatewayPolicies: %w", err)
+		return fmt.Errorf("list GatewayPolicies: %w", err)
 	}
 	namespaces := map[string]gateway.Namespace{}
-	seen := map[string]bool{s.key: true}
-	var out []gateway.Contender
-	for _, list := range [][]edgecertv1alpha1.GatewayService{byPort.Items, byName.Items} {
+	for _, list := range lists {
 		for i := range list {
 			o := &list[i]
 			key := o.Namespace + "/" + o.Name
-			if seen[key] {
+			if _, seen := all[key]; seen {
 				continue
 			}
-			seen[key] = true
 			c := gateway.Contender{Key: key, Created: o.CreationTimestamp.Time, Current: currents[key]}
 			if o.DeletionTimestamp.IsZero() {
 				ns, ok := namespaces[o.Namespace]
 				if !ok {
 					var err error
 					if ns, err = kube.Namespace(ctx, r.Client, o.Namespace); err != nil {
-						return nil, err
+						return err
 					}
 					namespaces[o.Namespace] = ns
 				}
-				c.Desired = desiredOf(o, policies.Items, ns, s.target.Key())
+				c.Desired = desiredOf(o, policies.Items, ns, gatewayKey)
 			}
-			out = append(out, c)
+			all[key] = c
 		}
 	}
 	for key, cur := range currents {
-		if !seen[key] {
-			out = append(out, gateway.Contender{Key: key, Current: cur})
+		if _, seen := all[key]; !seen {
+			all[key] = gateway.Contender{Key: key, Current: cur}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // desiredOf is the server another GatewayService claims in gatewayKey, or

@@ -41,6 +41,70 @@ type batches struct {
 	// gateways serialises the batches of one Gateway and remembers its
 	// last write.
 	gateways map[types.NamespacedName]*gatewayState
+	// ownWrites are the resourceVersions of edgecert's latest writes to
+	// each Gateway (at most ownWritesKept), so that the watch event of
+	// such a write, which may come after the next batch has written
+	// again, wakes nobody whose batch already knows the outcome (see
+	// gatewayHandler).
+	ownWrites map[types.NamespacedName][]string
+	// writing is closed when the write in flight to a Gateway returns:
+	// its watch event may come first.
+	writing map[types.NamespacedName]chan struct{}
+}
+
+// ownWritesKept bounds the writes remembered per Gateway: far more than
+// are written while one watch event travels to the cache.
+const ownWritesKept = 32
+
+// writingTo marks a write to key in flight; done, called when it has
+// returned, records the resourceVersion it made ("" when it failed).
+func (b *batches) writingTo(key types.NamespacedName) (done func(rv string)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.writing == nil {
+		b.writing = map[types.NamespacedName]chan struct{}{}
+		b.ownWrites = map[types.NamespacedName][]string{}
+	}
+	ch := make(chan struct{})
+	b.writing[key] = ch
+	return func(rv string) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if rv != "" {
+			rvs := append(b.ownWrites[key], rv)
+			if len(rvs) > ownWritesKept {
+				rvs = slices.Delete(rvs, 0, len(rvs)-ownWritesKept)
+			}
+			b.ownWrites[key] = rvs
+		}
+		delete(b.writing, key)
+		close(ch)
+	}
+}
+
+// ownWriteWait bounds how long a watch event waits for the write in
+// flight that may have made it.
+const ownWriteWait = 5 * time.Second
+
+// ownWrite reports whether o is the Gateway as one of edgecert's latest
+// writes to it left it; when a write to it is in flight, it waits for
+// that write to return first. An update event carries the object before
+// and after one write, so the whole change is then edgecert's.
+func (b *batches) ownWrite(o client.Object) bool {
+	key := types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}
+	b.mu.Lock()
+	own, ch := slices.Contains(b.ownWrites[key], o.GetResourceVersion()), b.writing[key]
+	b.mu.Unlock()
+	if own || ch == nil {
+		return own
+	}
+	select {
+	case <-ch:
+	case <-time.After(ownWriteWait):
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Contains(b.ownWrites[key], o.GetResourceVersion())
 }
 
 // gatewayState is one Gateway's writer: one batch at a time, planned from
@@ -275,21 +339,17 @@ func (r *Reconciler) planBatch(ctx context.Context, gw *unstructured.Unstructure
 func (r *Reconciler) decide(ctx context.Context, gw *unstructured.Unstructured, reqs []*request, hand []gateway.Server, currents map[string]*gateway.Server) (map[string]*gateway.Conflict, error) {
 	all := map[string]gateway.Contender{}
 	for _, q := range reqs {
-		if q.desired == nil {
+		all[q.s.key] = gateway.Contender{Key: q.s.key, Created: q.s.gs.CreationTimestamp.Time, Desired: q.desired, Current: currents[q.s.key]}
+	}
+	ports := map[int32]bool{}
+	names := map[string]bool{}
+	for _, q := range reqs {
+		if q.desired == nil || ports[int32(q.desired.Port.Number)] && names[q.desired.Port.Name] {
 			continue
 		}
-		others, err := r.contenders(ctx, q.s, q.desired, currents)
-		if err != nil {
+		if err := r.contenders(ctx, q.s.target.Key(), q.desired, currents, all, ports, names); err != nil {
 			return nil, err
 		}
-		for _, o := range others {
-			if _, ok := all[o.Key]; !ok {
-				all[o.Key] = o
-			}
-		}
-	}
-	for _, q := range reqs {
-		all[q.s.key] = gateway.Contender{Key: q.s.key, Created: q.s.gs.CreationTimestamp.Time, Desired: q.desired, Current: currents[q.s.key]}
 	}
 	neighbours, err := r.neighbours(ctx, gw)
 	if err != nil {
@@ -331,7 +391,14 @@ func (r *Reconciler) writeServers(ctx context.Context, gw *unstructured.Unstruct
 		ann[gateway.OwnersAnnotation] = owners.String()
 	}
 	gw.SetAnnotations(ann)
-	if err := r.Client.Update(ctx, gw, client.FieldOwner(kube.FieldManager)); err != nil {
+	done := r.batches.writingTo(types.NamespacedName{Namespace: gw.GetNamespace(), Name: gw.GetName()})
+	err := r.Client.Update(ctx, gw, client.FieldOwner(kube.FieldManager))
+	if err != nil {
+		done("")
+	} else {
+		done(gw.GetResourceVersion())
+	}
+	if err != nil {
 		if apierrors.IsConflict(err) {
 			return kube.ErrConflict
 		}
@@ -344,20 +411,26 @@ func (r *Reconciler) writeServers(ctx context.Context, gw *unstructured.Unstruct
 	return nil
 }
 
-// events tells each GatewayService whose server the write changed.
+// events tells each GatewayService whose server the write changed, in one
+// event per pass: a Secret copy written in the same pass is named in it
+// (and needs no SecretCopied event), and the pass records no ServerReady
+// event on top (see recordTransition). The passes of the batch wait for
+// it to close before reading their scope again.
 func (r *Reconciler) events(gw *unstructured.Unstructured, reqs []*request) {
 	gwKey := gw.GetNamespace() + "/" + gw.GetName()
 	for _, q := range reqs {
 		if !q.result.changed {
 			continue
 		}
+		s := q.s
+		s.announced = true
 		switch {
 		case q.desired == nil:
-			r.Events.Eventf(q.s.gs, gw, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerRemoved, "Reconcile", "Removed server from Gateway %s", gwKey)
+			r.Events.Eventf(s.gs, gw, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerRemoved, "Reconcile", "Removed server from Gateway %s", gwKey)
 		case q.result.hadServer:
-			r.Events.Eventf(q.s.gs, gw, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerUpdated, "Reconcile", "Updated server %s in Gateway %s", q.desired.Port.Name, gwKey)
+			r.Events.Eventf(s.gs, gw, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerUpdated, "Reconcile", "Updated server %s in Gateway %s%s", q.desired.Port.Name, gwKey, s.takeCopyNote())
 		default:
-			r.Events.Eventf(q.s.gs, gw, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerAdded, "Reconcile", "Added server %s to Gateway %s", q.desired.Port.Name, gwKey)
+			r.Events.Eventf(s.gs, gw, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerAdded, "Reconcile", "Added server %s to Gateway %s%s", q.desired.Port.Name, gwKey, s.takeCopyNote())
 		}
 	}
 }

@@ -3,6 +3,7 @@ package gatewayservice_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -650,7 +652,9 @@ func TestCRDRefusesBadSpecs(t *testing.T) {
 		"mutual path no ca":    {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{"a.example.test"}, Port: 443, Protocol: "HTTPS", TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "MUTUAL", SecretPath: &edgecertv1alpha1.TLSSecretPath{ServerCertificate: "/c", PrivateKey: "/k"}}}, want: "caCertificates"},
 		"min above max":        {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{"a.example.test"}, Port: 443, Protocol: "HTTPS", TLS: &edgecertv1alpha1.GatewayServiceTLS{SecretRef: ref, MinProtocolVersion: "TLSV1_3", MaxProtocolVersion: "TLSV1_2"}}, want: "minProtocolVersion"},
 		"upper-case host":      {spec: httpSpec(80, "A.example.test"), want: "spec.hosts"},
-		"star host":            {spec: httpSpec(80, "*"), want: "spec.hosts"},
+		"star host on http":    {spec: httpSpec(80, "*"), want: `host "*" is only allowed on TCP and TLS servers`},
+		"star host by issuer":  {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{"*"}, Port: 443, Protocol: "TLS", TLS: &edgecertv1alpha1.GatewayServiceTLS{IssuerRef: &edgecertv1alpha1.IssuerReference{Name: "le"}}}, want: `host "*" cannot have a certificate from issuerRef`},
+		"star in a name":       {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{"a*.example.test"}, Port: 9000, Protocol: "TCP"}, want: "spec.hosts"},
 		"port 0":               {spec: httpSpec(0, "a.example.test"), want: "spec.port"},
 		"unknown protocol":     {spec: edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{"a.example.test"}, Port: 80, Protocol: "QUIC"}, want: "spec.protocol"},
 	} {
@@ -673,5 +677,114 @@ func TestFinalizer(t *testing.T) {
 	gs = waitReady(t, gs, metav1.ConditionTrue, edgecertv1alpha1.ReasonServerReady)
 	if len(gs.Finalizers) != 1 || gs.Finalizers[0] != gatewayservice.Finalizer {
 		t.Errorf("finalizers = %v", gs.Finalizers)
+	}
+}
+
+// TestCatchAllHostOnTCPAndTLS: "*" is accepted on TCP and TLS servers as
+// Istio accepts it ("<namespace>/*" in the Gateway), only once a claim of
+// the domain "*" gives it to the namespace, and it overlaps every host on
+// its port: a hand-written server there refuses it, and an older "*"
+// refuses a newer named host.
+func TestCatchAllHostOnTCPAndTLS(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, "tenant", nil)
+	cl := newCluster(t, false, nil, ns)
+	tcp := newGS(t, ns, "db", edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{"*"}, Port: 9000, Protocol: "TCP"})
+	tcp = waitReady(t, tcp, metav1.ConditionFalse, edgecertv1alpha1.ReasonHostNotClaimed)
+	if want := fmt.Sprintf("namespace %s has no claim on * in a GatewayPolicy with an ingress Gateway", ns); readyMessage(tcp) != want {
+		t.Errorf("message = %q, want %q", readyMessage(tcp), want)
+	}
+
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := c().Get(ctx, client.ObjectKeyFromObject(cl.policy), cl.policy); err != nil {
+			return err
+		}
+		cl.policy.Spec.Claims = append(cl.policy.Spec.Claims, edgecertv1alpha1.HostClaim{Namespaces: []string{ns}, Domains: []string{"*"}})
+		return c().Update(ctx, cl.policy)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, tcp, metav1.ConditionTrue, edgecertv1alpha1.ReasonServerReady)
+
+	// TLS passthrough on every SNI of port 443 overlaps the hand-written
+	// HTTPS server there.
+	passthrough := edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{"*"}, Port: 443, Protocol: "TLS", TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "PASSTHROUGH"}}
+	on443 := newGS(t, ns, "sni", passthrough)
+	on443 = waitReady(t, on443, metav1.ConditionFalse, edgecertv1alpha1.ReasonHostConflict)
+	if want := `host * on port 443 overlaps status.platform.test of a server not managed by edgecert (port name "https-platform")`; readyMessage(on443) != want {
+		t.Errorf("message = %q, want %q", readyMessage(on443), want)
+	}
+
+	// On a port of its own it goes in, and holds the port against a newer
+	// named host.
+	passthrough.Port = 8443
+	all := newGS(t, ns, "all", passthrough)
+	waitReady(t, all, metav1.ConditionTrue, edgecertv1alpha1.ReasonServerReady)
+	named := newGS(t, ns, "named", edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{"a." + ns + ".example.test"}, Port: 8443, Protocol: "TLS", TLS: &edgecertv1alpha1.GatewayServiceTLS{Mode: "PASSTHROUGH"}})
+	named = waitReady(t, named, metav1.ConditionFalse, edgecertv1alpha1.ReasonHostConflict)
+	if want := fmt.Sprintf("host a.%s.example.test on port 8443 overlaps * of GatewayService %s/all, which is already in the Gateway", ns, ns); readyMessage(named) != want {
+		t.Errorf("message = %q, want %q", readyMessage(named), want)
+	}
+
+	servers, _ := cl.servers(t)
+	want := map[string]map[string]any{
+		"tcp-db-" + ns: {
+			"port":  map[string]any{"number": int64(9000), "protocol": "TCP", "name": "tcp-db-" + ns},
+			"hosts": []any{ns + "/*"},
+		},
+		"tls-all-" + ns: {
+			"port":  map[string]any{"number": int64(8443), "protocol": "TLS", "name": "tls-all-" + ns},
+			"hosts": []any{ns + "/*"},
+			"tls":   map[string]any{"mode": "PASSTHROUGH"},
+		},
+	}
+	for name, w := range want {
+		if diff := cmp.Diff(w, servers[name]); diff != "" {
+			t.Errorf("server %s (-want +got):\n%s", name, diff)
+		}
+	}
+	for _, refused := range []string{"tls-sni-" + ns, "tls-named-" + ns} {
+		if _, ok := servers[refused]; ok {
+			t.Errorf("refused server %s was written", refused)
+		}
+	}
+	cl.checkHandWritten(t)
+}
+
+// TestOneEventPerChange: a new GatewayService whose Secret is copied gets
+// one event that says all of it (server added, copy written), not one per
+// step and a ServerReady on top; its removal gets one more.
+func TestOneEventPerChange(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, "tenant", nil)
+	cl := newCluster(t, false, nil, ns)
+	if err := c().Create(ctx, tlsSecret(t, ns, "web-tls", false, "web."+ns+".example.test")); err != nil {
+		t.Fatal(err)
+	}
+	gs := newGS(t, ns, "web", secretRefSpec("web-tls", "web."+ns+".example.test"))
+	waitReady(t, gs, metav1.ConditionTrue, edgecertv1alpha1.ReasonServerReady)
+	deleteAndWait(t, gs)
+
+	want := []string{
+		fmt.Sprintf("ServerAdded: Added server https-web-%s to Gateway %s/public, reading Secret %s/%s.web (created from %s/web-tls)", ns, cl.gwNamespace, cl.gwNamespace, ns, ns),
+		fmt.Sprintf("ServerRemoved: Removed server from Gateway %s/public", cl.gwNamespace),
+	}
+	var got []string
+	testenv.Eventually(t, "the GatewayService's events", func() (bool, string) {
+		var list eventsv1.EventList
+		if err := c().List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return false, err.Error()
+		}
+		slices.SortFunc(list.Items, func(a, b eventsv1.Event) int { return a.EventTime.Compare(b.EventTime.Time) })
+		got = got[:0]
+		for _, e := range list.Items {
+			if e.Regarding.Kind == "GatewayService" && e.Regarding.Name == "web" {
+				got = append(got, e.Reason+": "+e.Note)
+			}
+		}
+		return slices.Contains(got, want[1]), strings.Join(got, "\n")
+	})
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }

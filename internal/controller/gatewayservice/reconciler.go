@@ -85,6 +85,11 @@ type scope struct {
 	// copySecret is the Secret to write into the workload namespace
 	// before the server; nil when none is needed.
 	copySecret *secretCopy
+	// copied is the copy this pass wrote, until an event tells it.
+	copied *copyNote
+	// announced: a server event told this pass's change, so Ready
+	// turning True needs no event of its own.
+	announced bool
 
 	facts facts
 }
@@ -121,7 +126,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			s.facts.transient = retErr
 		}
 		setStatus(&gs.Status, s.facts)
-		r.recordTransition(before, &gs)
+		r.recordCopy(s)
+		r.recordTransition(before, &gs, s.announced)
 		if !apiequality.Semantic.DeepEqual(before.Status, gs.Status) {
 			if err := r.Client.Status().Patch(ctx, &gs, client.MergeFrom(before), client.FieldOwner(kube.FieldManager)); err != nil && !apierrors.IsNotFound(err) {
 				retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
@@ -292,15 +298,19 @@ func (r *Reconciler) finalize(ctx context.Context, gs *edgecertv1alpha1.GatewayS
 }
 
 // recordTransition records an event when Ready changes: a Normal one when
-// the server became ready, a Warning naming the reason otherwise. A pass
-// that changes nothing records nothing.
-func (r *Reconciler) recordTransition(before, after *edgecertv1alpha1.GatewayService) {
+// the server became ready (unless the pass's server event, announced,
+// said so already), a Warning naming the reason otherwise. A pass that
+// changes nothing records nothing.
+func (r *Reconciler) recordTransition(before, after *edgecertv1alpha1.GatewayService, announced bool) {
 	b := meta.FindStatusCondition(before.Status.Conditions, edgecertv1alpha1.ReadyCondition)
 	a := meta.FindStatusCondition(after.Status.Conditions, edgecertv1alpha1.ReadyCondition)
 	if a == nil || (b != nil && b.Status == a.Status && b.Reason == a.Reason && b.Message == a.Message) {
 		return
 	}
 	if a.Status == metav1.ConditionTrue {
+		if announced {
+			return
+		}
 		r.Events.Eventf(after, nil, "Normal", a.Reason, "Reconcile", "%s", a.Message)
 		return
 	}

@@ -65,11 +65,11 @@ type Options struct {
 // SetupWithManager registers the GatewayService controller and its field
 // indexes. A pass runs on: a change to the GatewayService's spec,
 // annotations or labels, or its deletion; its Certificate changing; its
-// Secret copy being edited or deleted; a GatewayPolicy changing (every
-// GatewayService); its namespace's labels changing; a change to one of its
-// servers in a Gateway; and, for GatewayServices blocked by a conflict or
-// waiting for a Gateway, any Gateway or GatewayService change that may
-// unblock them.
+// Secret copy being edited or deleted (not created: edgecert creates it);
+// a GatewayPolicy changing (every GatewayService); its namespace's labels
+// changing; someone else changing one of its servers in a Gateway; and,
+// for GatewayServices blocked by a conflict or waiting for a Gateway, any
+// Gateway or GatewayService change that may unblock them.
 func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	idx := mgr.GetFieldIndexer()
 	for name, fn := range map[string]func(*edgecertv1alpha1.GatewayService) []string{
@@ -119,7 +119,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		Watches(newGateway(), gatewayHandler{r: r}).
 		Watches(&edgecertv1alpha1.GatewayPolicy{}, handler.EnqueueRequestsFromMapFunc(r.all)).
 		Watches(ns, handler.EnqueueRequestsFromMapFunc(r.inNamespace), builder.WithPredicates(predicate.LabelChangedPredicate{}), builder.OnlyMetadata).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(copyOwner), builder.OnlyMetadata).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(copyOwner), builder.OnlyMetadata, builder.WithPredicates(notCreated)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)
 }
@@ -135,6 +135,11 @@ var specChangedOrGone = predicate.Funcs{
 			e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
 	},
 }
+
+// notCreated drops create events: a copy appears because edgecert wrote
+// it, in the pass that needed it (or, at start, when every GatewayService
+// gets a pass anyway). An edit or a deletion of a copy wakes its owner.
+var notCreated = predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }}
 
 func requests(list []edgecertv1alpha1.GatewayService) []reconcile.Request {
 	reqs := make([]reconcile.Request, 0, len(list))
@@ -202,6 +207,12 @@ func (h gatewayHandler) Generic(ctx context.Context, e event.GenericEvent, q que
 }
 
 func (h gatewayHandler) Update(ctx context.Context, e event.UpdateEvent, q queue) {
+	if h.r.batches.ownWrite(e.ObjectNew) {
+		// edgecert's own write: every pass whose server it changed was in
+		// the batch and knows the outcome. Only the blocked may now fit.
+		h.enqueue(ctx, q, nil, nil)
+		return
+	}
 	h.enqueue(ctx, q, ownedServers(e.ObjectOld), ownedServers(e.ObjectNew))
 }
 

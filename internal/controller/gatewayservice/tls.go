@@ -109,13 +109,15 @@ func (r *Reconciler) tenantSecret(ctx context.Context, s *scope, name string) (*
 }
 
 // checkKeyPair returns "" when the Secret can be served for hosts, or what
-// is wrong with it.
+// is wrong with it. The catch-all host "*" asks for no name: a TLS server
+// on every SNI serves whatever its certificate covers.
 func checkKeyPair(secret *corev1.Secret, hosts []string) string {
 	kp, err := pki.ParseKeyPair(secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey])
 	if err != nil {
 		return "does not hold a valid key pair: " + err.Error()
 	}
-	if missing := pki.Uncovered(kp.Leaf, hosts); len(missing) > 0 {
+	named := slices.DeleteFunc(slices.Clone(hosts), func(h string) bool { return h == gateway.CatchAll })
+	if missing := pki.Uncovered(kp.Leaf, named); len(missing) > 0 {
 		return fmt.Sprintf("has a certificate for %s that does not cover %s", strings.Join(pki.Hosts(kp.Leaf), ", "), strings.Join(missing, ", "))
 	}
 	return ""
@@ -272,7 +274,7 @@ func (r *Reconciler) writeCopy(ctx context.Context, s *scope) error {
 		}
 		err = r.Client.Create(ctx, secret, client.FieldOwner(kube.FieldManager))
 		if err == nil {
-			r.Events.Eventf(s.gs, secret, corev1.EventTypeNormal, edgecertv1alpha1.ReasonSecretCopied, "Reconcile", "Created Secret %s/%s from %s", c.namespace, c.name, c.source)
+			s.copied = &copyNote{verb: "Created", copy: c}
 			return nil
 		}
 		if !apierrors.IsAlreadyExists(err) {
@@ -309,9 +311,38 @@ func (r *Reconciler) writeCopy(ctx context.Context, s *scope) error {
 	if existing == nil {
 		verb = "Created"
 	}
-	written := &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: metav1.ObjectMeta{Name: c.name, Namespace: c.namespace}}
-	r.Events.Eventf(s.gs, written, corev1.EventTypeNormal, edgecertv1alpha1.ReasonSecretCopied, "Reconcile", "%s Secret %s/%s from %s", verb, c.namespace, c.name, c.source)
+	s.copied = &copyNote{verb: verb, copy: c}
 	return nil
+}
+
+// copyNote is a Secret copy a pass wrote, to be told in the pass's server
+// event, or else in a SecretCopied event of its own (recordCopy).
+type copyNote struct {
+	verb string
+	copy *secretCopy
+}
+
+// takeCopyNote is the copy written in this pass as the end of a server
+// event's message, and "" when there is none; it is then told.
+func (s *scope) takeCopyNote() string {
+	n := s.copied
+	if n == nil {
+		return ""
+	}
+	s.copied = nil
+	return fmt.Sprintf(", reading Secret %s/%s (%s from %s)", n.copy.namespace, n.copy.name, strings.ToLower(n.verb), n.copy.source)
+}
+
+// recordCopy records a SecretCopied event for a copy that no server event
+// told (the certificate changed, the server did not).
+func (r *Reconciler) recordCopy(s *scope) {
+	n := s.copied
+	if n == nil {
+		return
+	}
+	s.copied = nil
+	written := &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: metav1.ObjectMeta{Name: n.copy.name, Namespace: n.copy.namespace}}
+	r.Events.Eventf(s.gs, written, corev1.EventTypeNormal, edgecertv1alpha1.ReasonSecretCopied, "Reconcile", "%s Secret %s/%s from %s", n.verb, n.copy.namespace, n.copy.name, n.copy.source)
 }
 
 // deleteCopies deletes this GatewayService's Secret copies except keep,
