@@ -40,8 +40,10 @@ const (
 
 // DefaultMaxConcurrentReconciles lets a burst of GatewayServices meet in
 // few Gateway batches: a pass waits batchWindow in its batch, so the
-// workers, not the CPU, bound how many changes one write carries.
-const DefaultMaxConcurrentReconciles = 64
+// workers, not the CPU, bound how many changes one write carries
+// (make bench, 500 GatewayServices: 64 workers made 21-22 Gateway
+// writes, 128 made 13).
+const DefaultMaxConcurrentReconciles = 128
 
 // Options tune the GatewayService controller.
 type Options struct {
