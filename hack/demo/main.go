@@ -1,12 +1,18 @@
-// Command demo starts edgecert's local test bed (kube-apiserver + etcd,
-// Pebble, BIND 9), runs the edgecert controller against it, and prints how to
-// reach each part. `make demo` runs it; Ctrl-C stops everything.
+// Command demo tells edgecert's story on the local test bed
+// (kube-apiserver + etcd, Pebble, BIND 9): a platform team writes a
+// GatewayPolicy, a tenant writes a GatewayService, edgecert issues the
+// certificate from Pebble and writes the server into the Istio Gateway,
+// and a real TLS client connects with what the gateway would serve. Then
+// it leaves everything running, with the commands to explore, until
+// Ctrl-C (or -exit-after). `make demo` runs it; the controller's logs go
+// to a file, the story to the terminal.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,6 +21,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -23,25 +30,37 @@ import (
 )
 
 func main() {
-	exitAfter := flag.Duration("exit-after", 0, "Stop after this long instead of waiting for Ctrl-C (0: wait).")
+	var opts options
+	flag.DurationVar(&opts.exitAfter, "exit-after", 0, "Stop this long after the story is told instead of waiting for Ctrl-C (0: wait).")
+	flag.StringVar(&opts.logPath, "log", filepath.Join(os.TempDir(), "edgecert-demo.log"), "Where the controller's logs go.")
 	flag.Parse()
-	if err := run(*exitAfter); err != nil {
+	opts.out = os.Stdout
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(exitAfter time.Duration) error {
-	ctrl.SetLogger(zap.New(zap.UseDevMode(true)))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if exitAfter > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, exitAfter)
-		defer cancel()
-	}
+type options struct {
+	exitAfter time.Duration
+	logPath   string
+	out       io.Writer
+}
 
-	fmt.Println("Starting BIND 9, Pebble and kube-apiserver + etcd on loopback ...")
+func run(ctx context.Context, opts options) error {
+	logFile, err := os.Create(opts.logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	logger := zap.New(zap.UseDevMode(true), zap.WriteTo(logFile))
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger)
+
+	fmt.Fprintln(opts.out, "Starting BIND 9, Pebble and kube-apiserver + etcd on loopback ...")
+	started := time.Now()
 	http01Port, err := testenv.FreePort()
 	if err != nil {
 		return err
@@ -51,7 +70,6 @@ func run(exitAfter time.Duration) error {
 		return err
 	}
 	defer bed.Stop()
-
 	dir, err := os.MkdirTemp("", "edgecert-demo-")
 	if err != nil {
 		return err
@@ -64,8 +82,8 @@ func run(exitAfter time.Duration) error {
 
 	// edgecert's own namespace holds the leader Lease and ClusterIssuers'
 	// Secrets: it exists before edgecert starts, as an install makes it.
-	opts := manager.DefaultOptions()
-	if err := bed.ControlPlane.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: opts.Namespace}}); err != nil {
+	mopts := manager.DefaultOptions()
+	if err := bed.ControlPlane.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: mopts.Namespace}}); err != nil {
 		return err
 	}
 	metricsPort, err := testenv.FreePort()
@@ -76,50 +94,65 @@ func run(exitAfter time.Duration) error {
 	if err != nil {
 		return err
 	}
-	opts.MetricsAddr = fmt.Sprintf("127.0.0.1:%d", metricsPort)
-	opts.ProbeAddr = fmt.Sprintf("127.0.0.1:%d", probePort)
-	opts.HTTP01Addr = fmt.Sprintf("127.0.0.1:%d", http01Port)
+	mopts.MetricsAddr = fmt.Sprintf("127.0.0.1:%d", metricsPort)
+	mopts.ProbeAddr = fmt.Sprintf("127.0.0.1:%d", probePort)
+	mopts.HTTP01Addr = fmt.Sprintf("127.0.0.1:%d", http01Port)
 	// The HTTP-01 self-check looks where Pebble does: through BIND, at
 	// the port Pebble connects to.
-	opts.HTTP01SelfCheckPort, opts.HTTP01SelfCheckNameservers = http01Port, []string{bed.BIND.Addr}
-	mgr, err := manager.New(bed.ControlPlane.Config, opts)
+	mopts.HTTP01SelfCheckPort, mopts.HTTP01SelfCheckNameservers = http01Port, []string{bed.BIND.Addr}
+	mgr, err := manager.New(bed.ControlPlane.Config, mopts)
 	if err != nil {
 		return err
 	}
+	mgrCtx, stopManager := context.WithCancel(ctx)
+	defer stopManager()
 	mgrDone := make(chan error, 1)
-	go func() { mgrDone <- mgr.Start(ctx) }()
+	go func() { mgrDone <- mgr.Start(mgrCtx) }()
+	fmt.Fprintf(opts.out, "Test bed and edgecert up in %s (edgecert's logs: %s)\n\n", since(started), opts.logPath)
+
+	st := &story{out: opts.out, bed: bed, zone: trimDot(bed.BIND.Zones[0])}
+	if err := st.tell(ctx); err != nil {
+		return err
+	}
 
 	zone := bed.BIND.Zones[0]
-	fmt.Printf(`
-edgecert demo is running.
+	fmt.Fprintf(opts.out, `
+Everything keeps running; explore:
 
   Kubernetes API   export KUBECONFIG=%[1]s
-                   kubectl get crds   (any kubectl works; the server is kube-apiserver %[2]s)
+                   kubectl get gwpol,gatewayservices,ecert -A   (kube-apiserver %[2]s)
+                   kubectl get gateways.networking.istio.io -n %[12]s %[13]s -o yaml
   edgecert         metrics http://%[3]s/metrics   probes http://%[4]s/readyz
   Pebble (ACME)    directory %[5]s
                    curl --cacert %[6]s %[5]s
   BIND 9 (DNS)     zone %[7]s on %[8]s, TSIG key %[9]s (%[10]s)
-                   dig @127.0.0.1 -p %[11]s app.%[7]s
-`, bed.ControlPlane.Kubeconfig, kubeVersion(), opts.MetricsAddr, opts.ProbeAddr,
+                   dig @127.0.0.1 -p %[11]s www.shop.%[7]s
+`, bed.ControlPlane.Kubeconfig, kubeVersion(), mopts.MetricsAddr, mopts.ProbeAddr,
 		bed.Pebble.DirectoryURL, pebbleCA, zone, bed.BIND.Addr, bed.BIND.Key.Name, bed.BIND.Key.Algorithm,
-		bed.BIND.Addr[len("127.0.0.1:"):])
+		bed.BIND.Addr[len("127.0.0.1:"):], gatewayNamespace, gatewayName)
 
-	if err := issueDemoCertificate(ctx, bed); err != nil {
-		return err
-	}
-	fmt.Println("\nPress Ctrl-C to stop everything.")
-
-	select {
-	case err := <-mgrDone:
-		if err != nil {
-			return fmt.Errorf("manager: %w", err)
+	wait := ctx.Done()
+	if opts.exitAfter > 0 {
+		fmt.Fprintf(opts.out, "\nStopping in %s (-exit-after).\n", opts.exitAfter)
+		timer := time.NewTimer(opts.exitAfter)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-wait:
 		}
-	case <-ctx.Done():
-		if err := <-mgrDone; err != nil {
-			return fmt.Errorf("manager: %w", err)
+	} else {
+		fmt.Fprintln(opts.out, "\nPress Ctrl-C to stop everything.")
+		select {
+		case <-wait:
+		case err := <-mgrDone:
+			return fmt.Errorf("manager stopped: %w", err)
 		}
 	}
-	fmt.Println("Stopped.")
+	stopManager()
+	if err := <-mgrDone; err != nil {
+		return fmt.Errorf("manager: %w", err)
+	}
+	fmt.Fprintln(opts.out, "Stopped.")
 	return nil
 }
 
