@@ -67,6 +67,15 @@ const (
 	// ReasonSecretNotOwned: a Secret of that name exists and edgecert did not
 	// create it; edgecert does not overwrite it.
 	ReasonSecretNotOwned = "SecretNotOwned"
+	// ReasonManagedByCertManager: the Secret was issued by cert-manager and
+	// its cert-manager Certificate still exists; edgecert waits for it to
+	// go (or for edgecert.dev/adopt: "true") and never writes the Secret
+	// meanwhile. Looked at again every minute.
+	ReasonManagedByCertManager = "ManagedByCertManager"
+	// ReasonSecretNotAdoptable: the Secret was issued by cert-manager but
+	// does not match the Certificate (hosts, key, expired, unparsable);
+	// it is neither adopted nor overwritten.
+	ReasonSecretNotAdoptable = "SecretNotAdoptable"
 	// ReasonDNSNotAuthorized: the DNS provider refused to publish a
 	// challenge record (a wrong TSIG key, missing IAM permissions); the
 	// message holds the provider's words. Stalled until the credentials
@@ -115,6 +124,9 @@ const (
 	// ended (or of a Certificate deleted mid-order) could not all be
 	// removed; the note names what is left.
 	ReasonCleanUpFailed = "CleanUpFailed"
+	// ReasonAdoptedFromCertManager: edgecert took over a Secret that
+	// cert-manager issued, without a new order.
+	ReasonAdoptedFromCertManager = "AdoptedFromCertManager"
 	// ReasonChallengeRouted: the Gateway and VirtualService that route
 	// HTTP-01 challenges through Istio were created.
 	ReasonChallengeRouted = "ChallengeRouted"
@@ -135,6 +147,10 @@ const (
 	// ReasonCertificateConflict: a Certificate of that name exists and
 	// belongs to something else; it is left alone.
 	ReasonCertificateConflict = "CertificateConflict"
+	// ReasonUnsupportedAnnotation: cert-manager annotations edgecert does
+	// not apply (with the cert-manager compatibility switch on); the note
+	// names each and why.
+	ReasonUnsupportedAnnotation = "UnsupportedAnnotation"
 	// ReasonBadAnnotation: the object's annotations cannot be acted on;
 	// its Certificates are left as they are.
 	ReasonBadAnnotation = "BadAnnotation"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -163,4 +164,46 @@ func specOptions(annotations map[string]string, o Options, spec *edgecertv1alpha
 		spec.PrivateKey = &key
 	}
 	return nil
+}
+
+// certManagerPrefixes start every cert-manager annotation.
+var certManagerPrefixes = []string{"cert-manager.io/", "acme.cert-manager.io/"}
+
+// certManagerUsed are the cert-manager annotations edgecert honours
+// (Options.CertManagerAnnotations).
+var certManagerUsed = []string{
+	CMClusterIssuerAnnotation, CMIssuerAnnotation, CMIssuerKindAnnotation, CMIssuerGroupAnnotation,
+	CMRenewBeforeAnnotation, CMPrivateKeyAlgorithmAnnotation, CMPrivateKeySizeAnnotation, CMPrivateKeyRotationPolicyAnnotation,
+}
+
+// certManagerUnused says why edgecert leaves the cert-manager annotations
+// users set most aside; any other cert-manager.io/ annotation is not
+// supported either.
+var certManagerUnused = map[string]string{
+	"cert-manager.io/duration":                  "ACME CAs choose the certificate's lifetime",
+	"cert-manager.io/common-name":               "edgecert asks ACME CAs for DNS names only (Let's Encrypt no longer sets a common name)",
+	"cert-manager.io/revision-history-limit":    "edgecert keeps no CertificateRequests to prune",
+	"acme.cert-manager.io/http01-edit-in-place": "edgecert answers HTTP-01 from its own listener, or through Istio with http01.istio",
+	"acme.cert-manager.io/http01-ingress-class": "edgecert answers HTTP-01 from its own listener, or through Istio with http01.istio",
+}
+
+// UnsupportedCertManagerAnnotations lists, sorted and with the reason, the
+// cert-manager.io/ and acme.cert-manager.io/ annotations that edgecert
+// does not apply, for an event:
+// a migrated Ingress should not lose a setting silently.
+func UnsupportedCertManagerAnnotations(annotations map[string]string) []string {
+	var out []string
+	for k := range annotations {
+		cm := slices.ContainsFunc(certManagerPrefixes, func(p string) bool { return strings.HasPrefix(k, p) })
+		if !cm || slices.Contains(certManagerUsed, k) {
+			continue
+		}
+		why, ok := certManagerUnused[k]
+		if !ok {
+			why = "not supported by edgecert"
+		}
+		out = append(out, k+" ("+why+")")
+	}
+	slices.Sort(out)
+	return out
 }

@@ -324,3 +324,30 @@ func TestParseSource(t *testing.T) {
 		}
 	}
 }
+
+func TestUnsupportedCertManagerAnnotations(t *testing.T) {
+	got := UnsupportedCertManagerAnnotations(map[string]string{
+		"cert-manager.io/cluster-issuer":            "le",
+		"cert-manager.io/renew-before":              "720h",
+		"cert-manager.io/private-key-size":          "384",
+		"cert-manager.io/duration":                  "2160h",
+		"cert-manager.io/common-name":               "shop.example.com",
+		"cert-manager.io/revision-history-limit":    "3",
+		"cert-manager.io/usages":                    "server auth",
+		"acme.cert-manager.io/http01-edit-in-place": "true",
+		"kubernetes.io/ingress.class":               "istio",
+	})
+	want := []string{
+		"acme.cert-manager.io/http01-edit-in-place (edgecert answers HTTP-01 from its own listener, or through Istio with http01.istio)",
+		"cert-manager.io/common-name (edgecert asks ACME CAs for DNS names only (Let's Encrypt no longer sets a common name))",
+		"cert-manager.io/duration (ACME CAs choose the certificate's lifetime)",
+		"cert-manager.io/revision-history-limit (edgecert keeps no CertificateRequests to prune)",
+		"cert-manager.io/usages (not supported by edgecert)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("UnsupportedCertManagerAnnotations (-want +got):\n%s", diff)
+	}
+	if got := UnsupportedCertManagerAnnotations(map[string]string{"cert-manager.io/issuer": "x"}); got != nil {
+		t.Errorf("only supported annotations: got %v, want none", got)
+	}
+}

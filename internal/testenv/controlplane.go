@@ -2,8 +2,10 @@ package testenv
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -60,6 +62,33 @@ type ControlPlaneOptions struct {
 	// a test can count the writes a controller makes (AuditWrites). Off by
 	// default: an audited API server writes a line per request.
 	Audit bool
+	// CertManagerCRDs installs cert-manager's CRDs too, from its module at
+	// CERT_MANAGER_VERSION (hack/tools/versions.env), downloaded through
+	// the module proxy when the test starts: for migration tests.
+	CertManagerCRDs bool
+}
+
+// certManagerCRDs downloads cert-manager's module at CERT_MANAGER_VERSION
+// and returns the directory of its CRDs.
+func certManagerCRDs() (string, error) {
+	version, err := ToolVersion("CERT_MANAGER_VERSION")
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("go", "mod", "download", "-json", "github.com/cert-manager/cert-manager@"+version)
+	cmd.Dir = RepoRoot()
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("download cert-manager %s for its CRDs: %w: %s", version, err, out)
+	}
+	var mod struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &mod); err != nil {
+		return "", fmt.Errorf("go mod download cert-manager: %w", err)
+	}
+	if mod.Error != "" || mod.Dir == "" {
+		return "", fmt.Errorf("download cert-manager %s for its CRDs: %s", version, mod.Error)
+	}
+	return filepath.Join(mod.Dir, "deploy", "crds"), nil
 }
 
 // StartControlPlane starts kube-apiserver and etcd on free loopback ports and
@@ -81,6 +110,13 @@ func StartControlPlaneWith(opts ControlPlaneOptions) (*ControlPlane, error) {
 	crds, err := CRDPaths()
 	if err != nil {
 		return nil, err
+	}
+	if opts.CertManagerCRDs {
+		dir, err := certManagerCRDs()
+		if err != nil {
+			return nil, err
+		}
+		crds = append(crds, dir)
 	}
 	dir, err := os.MkdirTemp("", "edgecert-kube-")
 	if err != nil {

@@ -58,6 +58,9 @@ func (r *Reconciler) startOrder(ctx context.Context, s *scope) (acme.Order, erro
 	if ok, err := r.checkNoForeignSecret(ctx, s); err != nil || !ok {
 		return acme.Order{}, err
 	}
+	if err := r.decideFromAPI(ctx, s); err != nil || s.done {
+		return acme.Order{}, err
+	}
 	// The pass reads a copy at least as new as this process's last write
 	// (cacheBehind), and only the leader writes orders: an order recorded
 	// by an earlier pass is in this copy, so none is duplicated.

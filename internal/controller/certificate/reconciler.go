@@ -58,6 +58,7 @@ const (
 // +kubebuilder:rbac:groups=edgecert.dev,resources=certificates/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=edgecert.dev,resources=certificates/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;list;watch
 
 // Defaults of the Options fields.
 const (
@@ -152,6 +153,9 @@ type scope struct {
 	// foreignChecked is set once the API server said no foreign Secret
 	// is in the way, so a pass asks at most once.
 	foreignChecked bool
+	// uncachedSecret is this Certificate's Secret as the API server had it
+	// when the cache did not (checkNoForeignSecret, decideFromAPI).
+	uncachedSecret *corev1.Secret
 	// createdOrder is the URL of an order this pass created or adopted,
 	// which the status patch must not lose; adopted says it was taken over
 	// from a crashed controller.

@@ -44,13 +44,9 @@ func (r *Reconciler) readSecret(ctx context.Context, s *scope) error {
 	if err != nil {
 		return err
 	}
-	owned, err := r.claimSecret(ctx, &secret, s.cert)
-	if err != nil {
+	owned, err := r.claimSecret(ctx, s, &secret)
+	if err != nil || !owned {
 		return err
-	}
-	if !owned {
-		r.blockOnForeignSecret(s)
-		return nil
 	}
 	s.secret = &secret
 	kp, err := pki.ParseKeyPair(secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey])
@@ -75,21 +71,42 @@ func (r *Reconciler) checkNoForeignSecret(ctx context.Context, s *scope) (bool, 
 		return false, err
 	}
 	if secret != nil {
-		owned, err := r.claimSecret(ctx, secret, s.cert)
-		if err != nil {
+		owned, err := r.claimSecret(ctx, s, secret)
+		if err != nil || !owned {
 			return false, err
 		}
-		if !owned {
-			r.blockOnForeignSecret(s)
-			return false, nil
-		}
+		s.uncachedSecret = secret
 	}
 	s.foreignChecked = true
 	return true, nil
 }
 
+// decideFromAPI decides again from the Secret the API server has, when
+// the pass decided to issue without it (the cache had not seen it: a
+// Secret just adopted from cert-manager carries edgecert's labels only
+// from now on). A valid Secret then stops the pass before any order.
+func (r *Reconciler) decideFromAPI(ctx context.Context, s *scope) error {
+	if s.secret != nil || s.uncachedSecret == nil {
+		return nil
+	}
+	s.secret = s.uncachedSecret
+	kp, err := pki.ParseKeyPair(s.secret.Data[corev1.TLSCertKey], s.secret.Data[corev1.TLSPrivateKeyKey])
+	if err != nil {
+		s.facts.secretProblem = fmt.Sprintf("Secret %q does not hold a valid key pair: %v", s.cert.Spec.SecretName, err)
+	} else {
+		s.current = kp
+	}
+	return r.decide(ctx, s)
+}
+
 func (r *Reconciler) blockOnForeignSecret(s *scope) {
-	s.facts.block(edgecertv1alpha1.ReasonSecretNotOwned, fmt.Sprintf("Secret %q exists and edgecert did not create it for this Certificate; delete it or choose another secretName", s.cert.Spec.SecretName), true)
+	r.blockOnSecret(s, edgecertv1alpha1.ReasonSecretNotOwned, fmt.Sprintf("Secret %q exists and edgecert did not create it for this Certificate; delete it or choose another secretName", s.cert.Spec.SecretName), true)
+}
+
+// blockOnSecret stops the pass on a Secret edgecert may not write, and
+// looks again in foreignSecretRecheck.
+func (r *Reconciler) blockOnSecret(s *scope, reason, message string, stalled bool) {
+	s.facts.block(reason, message, stalled)
 	s.requeue(foreignSecretRecheck)
 	s.stop()
 }
@@ -123,15 +140,21 @@ func writtenByOlderEdgecert(secret *corev1.Secret, cert *edgecertv1alpha1.Certif
 	return kp.Leaf.NotAfter.Equal(cert.Status.NotAfter.Time) && len(pki.Uncovered(kp.Leaf, cert.Spec.DNSNames)) == 0
 }
 
-// claimSecret reports whether secret is this Certificate's. A Secret an
-// older edgecert wrote for it (writtenByOlderEdgecert) is adopted: the
-// owner annotation is added, so an upgrade neither orphans nor re-issues
-// it.
-func (r *Reconciler) claimSecret(ctx context.Context, secret *corev1.Secret, cert *edgecertv1alpha1.Certificate) (bool, error) {
+// claimSecret reports whether secret is this Certificate's, and blocks
+// the pass when it is not. A Secret an older edgecert wrote for it
+// (writtenByOlderEdgecert) is adopted: the owner annotation is added, so
+// an upgrade neither orphans nor re-issues it. A Secret cert-manager
+// issued is adopted as adoptCertManagerSecret decides.
+func (r *Reconciler) claimSecret(ctx context.Context, s *scope, secret *corev1.Secret) (bool, error) {
+	cert := s.cert
 	if ownedBy(secret, cert) {
 		return true, nil
 	}
+	if secret.Annotations[certManagerCertificateAnnotation] != "" {
+		return r.adoptCertManagerSecret(ctx, s, secret)
+	}
 	if !writtenByOlderEdgecert(secret, cert) {
+		r.blockOnForeignSecret(s)
 		return false, nil
 	}
 	patch := client.MergeFromWithOptions(secret.DeepCopy(), client.MergeFromWithOptimisticLock{})

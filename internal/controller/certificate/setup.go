@@ -2,10 +2,13 @@ package certificate
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -154,9 +157,20 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, engine *acme.Engine
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
 	})
 	ns := kube.NewNamespaceMetadata()
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("certificate").
-		For(&edgecertv1alpha1.Certificate{}).
+		For(&edgecertv1alpha1.Certificate{})
+	// Moving from cert-manager: a cert-manager Certificate that goes frees
+	// its Secret for the Certificates waiting on it (ManagedByCertManager).
+	// Without cert-manager's CRDs there is nothing to watch.
+	if _, err := mgr.GetRESTMapper().RESTMapping(certManagerCertificateGVK.GroupKind(), certManagerCertificateGVK.Version); err == nil {
+		cm := &metav1.PartialObjectMetadata{}
+		cm.SetGroupVersionKind(certManagerCertificateGVK)
+		b = b.Watches(cm, handler.EnqueueRequestsFromMapFunc(r.waitingOnCertManager), builder.OnlyMetadata, builder.WithPredicates(deletedOnly))
+	} else if !meta.IsNoMatchError(err) {
+		return fmt.Errorf("look up %s: %w", certManagerCertificateGVK, err)
+	}
+	return b.
 		Watches(&edgecertv1alpha1.Issuer{}, byIssuer(edgecertv1alpha1.IssuerKind)).
 		Watches(&edgecertv1alpha1.ClusterIssuer{}, byIssuer(edgecertv1alpha1.ClusterIssuerKind)).
 		Watches(&corev1.Secret{}, bySecret, builder.OnlyMetadata).

@@ -2,6 +2,7 @@ package shim
 
 import (
 	"context"
+	"strings"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 
@@ -51,6 +52,12 @@ func (r *IngressReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err != nil {
 		r.Events.Eventf(&ing, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonBadAnnotation, "Reconcile", "%v", err)
 		return ctrl.Result{}, nil
+	}
+	if r.Options.CertManagerAnnotations {
+		if unused := ingress.UnsupportedCertManagerAnnotations(ing.Annotations); len(unused) > 0 {
+			r.Events.Eventf(&ing, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonUnsupportedAnnotation, "Reconcile",
+				"edgecert does not apply %s", strings.Join(unused, "; "))
+		}
 	}
 	return result(r.sync(ctx, src, &ing, want))
 }

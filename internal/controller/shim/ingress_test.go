@@ -55,6 +55,14 @@ func TestSeed003IngressWithCertManagerAnnotation(t *testing.T) {
 	}
 	bed.ControlPlane.ExpectEvent(t, &ing, "CertificateIssued", "Certificate "+ns+"/demo-example-tls is Ready: Secret demo-example-tls holds a certificate for demo.example.com, valid until")
 
+	// A cert-manager annotation edgecert does not apply is named, not
+	// silently dropped.
+	ing.Annotations["cert-manager.io/duration"] = "2160h"
+	if err := c().Update(ctx, &ing); err != nil {
+		t.Fatal(err)
+	}
+	bed.ControlPlane.ExpectEvent(t, &ing, "UnsupportedAnnotation", "edgecert does not apply cert-manager.io/duration (ACME CAs choose the certificate's lifetime)")
+
 	delete(ing.Annotations, "cert-manager.io/cluster-issuer")
 	if err := c().Update(ctx, &ing); err != nil {
 		t.Fatal(err)

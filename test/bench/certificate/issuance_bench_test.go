@@ -17,16 +17,12 @@ import (
 	"testing"
 	"time"
 
-	acmeclient "github.com/mholt/acmez/v3"
-	acmez "github.com/mholt/acmez/v3/acme"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
-	edgedns "github.com/edgecert/edgecert/internal/dns"
-	"github.com/edgecert/edgecert/internal/dns/rfc2136"
 	"github.com/edgecert/edgecert/internal/pki"
 	"github.com/edgecert/edgecert/internal/testenv"
 )
@@ -207,22 +203,7 @@ func median(d []time.Duration) time.Duration {
 // floorIssue issues n certificates (one host each) with a bare ACME client.
 func floorIssue(b *testing.B, bed *testenv.Bed, zone, prefix string, n int) time.Duration {
 	ctx := context.Background()
-	provider, err := rfc2136.New(rfc2136.Config{Nameserver: bed.BIND.Addr, TSIGKeyName: bed.BIND.Key.Name, TSIGAlgorithm: bed.BIND.Key.Algorithm, TSIGSecret: bed.BIND.Key.Secret})
-	if err != nil {
-		b.Fatal(err)
-	}
-	resolver := &edgedns.Resolver{Nameservers: []string{bed.BIND.Addr}, AuthoritativeNameservers: []string{bed.BIND.Addr}}
-	client := acmeclient.Client{
-		Client: &acmez.Client{Directory: bed.Pebble.DirectoryURL, HTTPClient: bed.Pebble.HTTPClient(), PollInterval: 20 * time.Millisecond},
-		ChallengeSolvers: map[string]acmeclient.Solver{
-			acmez.ChallengeTypeDNS01: &floorSolver{provider: provider, resolver: resolver, zone: bed.BIND.Zones[0]},
-		},
-	}
-	accountKey, err := pki.GenerateKey(pki.KeySpec{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	account, err := client.NewAccount(ctx, acmez.Account{PrivateKey: accountKey, TermsOfServiceAgreed: true})
+	client, err := bed.NewBareACME(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -236,7 +217,7 @@ func floorIssue(b *testing.B, bed *testenv.Bed, zone, prefix string, n int) time
 			for i := range work {
 				key, err := pki.GenerateKey(pki.KeySpec{})
 				if err == nil {
-					_, err = client.ObtainCertificateForSANs(ctx, account, key, []string{fmt.Sprintf("%s-%d.%s", prefix, i, zone)})
+					_, err = client.Obtain(ctx, key, []string{fmt.Sprintf("%s-%d.%s", prefix, i, zone)})
 				}
 				if err != nil {
 					mu.Lock()
@@ -255,32 +236,6 @@ func floorIssue(b *testing.B, bed *testenv.Bed, zone, prefix string, n int) time
 		b.Fatalf("floor client: %v", firstErr)
 	}
 	return time.Since(start)
-}
-
-// floorSolver publishes TXT records for the floor client and waits for
-// them the way a bare client does: polling the authoritative server.
-type floorSolver struct {
-	provider *rfc2136.Provider
-	resolver *edgedns.Resolver
-	zone     string
-}
-
-func (s *floorSolver) Present(ctx context.Context, ch acmez.Challenge) error {
-	return s.provider.Present(ctx, s.zone, ch.DNS01TXTRecordName()+".", ch.DNS01KeyAuthorization())
-}
-
-func (s *floorSolver) Wait(ctx context.Context, ch acmez.Challenge) error {
-	for {
-		ok, err := s.resolver.CheckPropagation(ctx, ch.DNS01TXTRecordName()+".", ch.DNS01KeyAuthorization())
-		if err != nil || ok {
-			return err
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (s *floorSolver) CleanUp(ctx context.Context, ch acmez.Challenge) error {
-	return s.provider.CleanUp(ctx, s.zone, ch.DNS01TXTRecordName()+".", ch.DNS01KeyAuthorization())
 }
 
 func setUpIssuer(b *testing.B, bed *testenv.Bed) {
