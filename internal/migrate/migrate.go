@@ -129,6 +129,11 @@ func Convert(in Input, o Options) Result {
 	for i := range in.Certificates {
 		c := &in.Certificates[i]
 		spec, e := convertCertificate(c.Spec)
+		if owner := metav1.GetControllerOf(c); owner != nil && (owner.Kind == "Ingress" || owner.Kind == "Gateway") {
+			// cert-manager's ingress-shim or gateway-shim made it;
+			// edgecert's shims make theirs from the same annotations.
+			e = Entry{Outcome: Skipped, Notes: []string{fmt.Sprintf("made by cert-manager from %s %s: edgecert's shim makes it from the same annotations (--ingress-shim-cert-manager-annotations for Ingresses; edgecert.dev/cluster-issuer or edgecert.dev/issuer on Gateways)", owner.Kind, owner.Name)}}
+		}
 		e.Kind, e.Namespace, e.Name = "Certificate", c.Namespace, c.Name
 		res.Report = append(res.Report, e)
 		if e.Outcome == Skipped {

@@ -23,6 +23,12 @@ type BareACME struct {
 	account acmez.Account
 }
 
+// AccountKey is the account's private key.
+func (c *BareACME) AccountKey() crypto.Signer { return c.account.PrivateKey }
+
+// AccountURL is the account's URL at Pebble.
+func (c *BareACME) AccountURL() string { return c.account.Location }
+
 // NewBareACME registers a fresh account at the bed's Pebble.
 func (b *Bed) NewBareACME(ctx context.Context) (*BareACME, error) {
 	provider, err := rfc2136.New(rfc2136.Config{Nameserver: b.BIND.Addr, TSIGKeyName: b.BIND.Key.Name, TSIGAlgorithm: b.BIND.Key.Algorithm, TSIGSecret: b.BIND.Key.Secret})
