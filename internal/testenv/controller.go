@@ -156,3 +156,17 @@ func (c *Controller) Stop() {
 	}
 	c.log.Close()
 }
+
+// RunEdgecert runs the edgecert binary (built once per test binary) with
+// args, as a user would from a shell, and returns what it printed.
+func RunEdgecert(args ...string) (stdout, stderr string, err error) {
+	bin, err := edgecertBinary()
+	if err != nil {
+		return "", "", err
+	}
+	var out, errOut strings.Builder
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
+}

@@ -27,9 +27,9 @@ import (
 func TestSecretsCertManagerIssuedAreTakenOverWithoutANewOrder(t *testing.T) {
 	ctx := context.Background()
 	c := bed.ControlPlane.Client
-	controllerNS := namespace(t, "edgecert")
-	ns := namespace(t, "shop")
-	startController(t, controllerNS)
+	controllerNS := bed.Namespace(t, "edgecert")
+	ns := bed.Namespace(t, "shop")
+	bed.StartOneController(t, controllerNS)
 	bed.CreateIssuer(t, bed.ClusterIssuer("le-migrate", bed.BINDSolver()), controllerNS)
 	acme, err := bed.NewBareACME(ctx)
 	if err != nil {
@@ -43,11 +43,11 @@ func TestSecretsCertManagerIssuedAreTakenOverWithoutANewOrder(t *testing.T) {
 		managed bool     // cert-manager's Certificate stays
 	}
 	cases := []tc{
-		{name: "web", hosts: []string{host("web-" + ns)}, want: []string{host("web-" + ns)}},
-		{name: "api", hosts: []string{host("api-" + ns), host("www-api-" + ns)}, want: []string{host("www-api-" + ns), host("api-" + ns)}},
-		{name: "wild", hosts: []string{"*." + host("wild-"+ns)}, want: []string{"*." + host("wild-"+ns)}},
-		{name: "moved", hosts: []string{host("old-" + ns)}, want: []string{host("new-" + ns)}},
-		{name: "kept", hosts: []string{host("kept-" + ns)}, want: []string{host("kept-" + ns)}, managed: true},
+		{name: "web", hosts: []string{bed.Host("web-" + ns)}, want: []string{bed.Host("web-" + ns)}},
+		{name: "api", hosts: []string{bed.Host("api-" + ns), bed.Host("www-api-" + ns)}, want: []string{bed.Host("www-api-" + ns), bed.Host("api-" + ns)}},
+		{name: "wild", hosts: []string{"*." + bed.Host("wild-"+ns)}, want: []string{"*." + bed.Host("wild-"+ns)}},
+		{name: "moved", hosts: []string{bed.Host("old-" + ns)}, want: []string{bed.Host("new-" + ns)}},
+		{name: "kept", hosts: []string{bed.Host("kept-" + ns)}, want: []string{bed.Host("kept-" + ns)}, managed: true},
 	}
 	before := map[string]map[string][]byte{}
 	serials := map[string]string{}
@@ -55,7 +55,7 @@ func TestSecretsCertManagerIssuedAreTakenOverWithoutANewOrder(t *testing.T) {
 		s := issuedByCertManager(t, acme, ns, k.name, k.name+"-tls", "le", true, k.hosts...)
 		before[k.name], serials[k.name] = maps.Clone(s.Data), serial(t, s)
 	}
-	orders0 := orders(t)
+	orders0 := bed.Orders(t)
 	for _, k := range cases {
 		cert := &edgecertv1alpha1.Certificate{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: k.name},
@@ -95,7 +95,7 @@ func TestSecretsCertManagerIssuedAreTakenOverWithoutANewOrder(t *testing.T) {
 		}
 	}
 	msg := waitReason(t, ns, "moved", edgecertv1alpha1.ReasonSecretNotAdoptable)
-	if want := fmt.Sprintf(`Secret "moved-tls", issued by cert-manager (Certificate moved), is for %s, not %s: it is not adopted and not overwritten; delete it to issue anew, or change this Certificate`, host("old-"+ns), host("new-"+ns)); msg != want {
+	if want := fmt.Sprintf(`Secret "moved-tls", issued by cert-manager (Certificate moved), is for %s, not %s: it is not adopted and not overwritten; delete it to issue anew, or change this Certificate`, bed.Host("old-"+ns), bed.Host("new-"+ns)); msg != want {
 		t.Errorf("moved: message = %q, want %q", msg, want)
 	}
 	waitReason(t, ns, "kept", edgecertv1alpha1.ReasonManagedByCertManager)
@@ -116,7 +116,7 @@ func TestSecretsCertManagerIssuedAreTakenOverWithoutANewOrder(t *testing.T) {
 		t.Errorf("kept: serial %s, want %s", got, serials["kept"])
 	}
 
-	if n := orders(t) - orders0; n != 0 {
+	if n := bed.Orders(t) - orders0; n != 0 {
 		t.Errorf("Pebble received %d orders; taking over needs none", n)
 	}
 	for _, k := range cases {

@@ -28,41 +28,6 @@ func TestMain(m *testing.M) {
 	testenv.Main(m, testenv.Options{ControlPlane: testenv.ControlPlaneOptions{CertManagerCRDs: true}}, &bed)
 }
 
-// startController runs `edgecert controller` against the bed with
-// edgecert's namespace ns and extra flags, leader election off.
-func startController(t *testing.T, ns string, extra ...string) *testenv.Controller {
-	t.Helper()
-	args := append([]string{"--namespace", ns, "--leader-elect=false", "--zap-log-level", "info"}, extra...)
-	c, err := testenv.StartController(bed.ControlPlane.Kubeconfig, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Stop)
-	return c
-}
-
-func namespace(t *testing.T, prefix string) string {
-	t.Helper()
-	ns, err := bed.ControlPlane.CreateNamespace(context.Background(), prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ns
-}
-
-func host(label string) string {
-	return label + "." + strings.TrimSuffix(bed.BIND.Zones[0], ".")
-}
-
-func orders(t *testing.T) int {
-	t.Helper()
-	n, err := bed.Pebble.OrdersCreated()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // issuedByCertManager is what cert-manager leaves behind for its
 // Certificate name in ns: a Secret issued for hosts by Pebble (through a
 // bare ACME client), with the labels and annotations cert-manager's

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"testing"
 
 	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
@@ -25,8 +27,8 @@ import (
 // cert-manager ClusterIssuer (its ACME account key in cert-manager's
 // namespace), 20 certificates cert-manager issued (18 from Certificates,
 // 2 from annotated Ingresses), one Certificate whose hosts changed after
-// issuance, one cert-manager keeps. migrate.Convert and migrate.Apply (what
-// `edgecert migrate cert-manager --apply` runs), the cert-manager
+// issuance, one cert-manager keeps. `edgecert migrate cert-manager
+// --apply`, the cert-manager
 // Certificates deleted but one, edgecert started with the compatibility
 // switch: the 20 are Ready with the serial numbers cert-manager got, on
 // the same ACME account, and Pebble receives no order; the changed one is
@@ -37,9 +39,9 @@ func TestMigrateAClusterWithoutANewOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmNS := namespace(t, "cert-manager")
-	edgecertNS := namespace(t, "edgecert")
-	apps := []string{namespace(t, "shop"), namespace(t, "blog")}
+	cmNS := bed.Namespace(t, "cert-manager")
+	edgecertNS := bed.Namespace(t, "edgecert")
+	apps := []string{bed.Namespace(t, "shop"), bed.Namespace(t, "blog")}
 	acme, err := bed.NewBareACME(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -97,48 +99,59 @@ func TestMigrateAClusterWithoutANewOrder(t *testing.T) {
 	}
 	for _, ns := range apps {
 		for i := range 9 {
-			hosts := []string{host(fmt.Sprintf("app%d-%s", i, ns))}
+			hosts := []string{bed.Host(fmt.Sprintf("app%d-%s", i, ns))}
 			s := issue(cmCert(ns, fmt.Sprintf("app%d", i), hosts, nil), hosts...)
 			adopted = append(adopted, issued{ns, fmt.Sprintf("app%d", i), serial(t, s), s.Data})
 		}
 		ing := &networkingv1.Ingress{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web", Annotations: map[string]string{"cert-manager.io/cluster-issuer": issuer.Name}},
 			Spec: networkingv1.IngressSpec{
-				TLS:   []networkingv1.IngressTLS{{Hosts: []string{host("web-" + ns)}, SecretName: "web-tls"}},
-				Rules: []networkingv1.IngressRule{{Host: host("web-" + ns)}},
+				TLS:   []networkingv1.IngressTLS{{Hosts: []string{bed.Host("web-" + ns)}, SecretName: "web-tls"}},
+				Rules: []networkingv1.IngressRule{{Host: bed.Host("web-" + ns)}},
 			},
 		}
 		if err := cl.Create(ctx, ing); err != nil {
 			t.Fatal(err)
 		}
-		s := issue(cmCert(ns, "", []string{host("web-" + ns)}, ing), host("web-"+ns))
+		s := issue(cmCert(ns, "", []string{bed.Host("web-" + ns)}, ing), bed.Host("web-"+ns))
 		adopted = append(adopted, issued{ns, "web-tls", serial(t, s), s.Data})
 	}
-	moved := cmCert(apps[0], "moved", []string{host("new-" + apps[0])}, nil)
-	movedSecret := issue(moved, host("old-"+apps[0]))
-	kept := cmCert(apps[1], "kept", []string{host("kept-" + apps[1])}, nil)
-	keptSecret := issue(kept, host("kept-"+apps[1]))
+	moved := cmCert(apps[0], "moved", []string{bed.Host("new-" + apps[0])}, nil)
+	movedSecret := issue(moved, bed.Host("old-"+apps[0]))
+	kept := cmCert(apps[1], "kept", []string{bed.Host("kept-" + apps[1])}, nil)
+	keptSecret := issue(kept, bed.Host("kept-"+apps[1]))
 
-	// The migration.
-	in, err := migrate.Read(ctx, cl)
+	// The migration, as a user runs it.
+	_, report, err := testenv.RunEdgecert("migrate", "cert-manager", "--apply", "--kubeconfig", bed.ControlPlane.Kubeconfig,
+		"--cert-manager-namespace", cmNS, "--edgecert-namespace", edgecertNS)
+	t.Logf("edgecert migrate cert-manager --apply:\n%s", report)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := migrate.Convert(in, migrate.Options{CertManagerNamespace: cmNS, EdgecertNamespace: edgecertNS})
-	t.Logf("report:\n%s", res)
-	if _, err := migrate.Apply(ctx, cl, res); err != nil {
+	for _, line := range []string{
+		"created ClusterIssuer " + issuer.Name,
+		"created Certificate " + apps[0] + "/app0",
+		"skipped   Certificate " + apps[0] + "/web-tls",
+		"copied Secret " + cmNS + "/letsencrypt-account -> " + edgecertNS + "/letsencrypt-account",
+	} {
+		if !strings.Contains(report, line+"\n") {
+			t.Errorf("the report lacks %q", line)
+		}
+	}
+	orders0 := bed.Orders(t)
+	var cms cmv1.CertificateList
+	if err := cl.List(ctx, &cms); err != nil {
 		t.Fatal(err)
 	}
-	orders0 := orders(t)
-	for _, c := range in.Certificates {
-		if c.Name == "kept" {
+	for _, c := range cms.Items {
+		if c.Name == "kept" || !slices.Contains(apps, c.Namespace) {
 			continue
 		}
 		if err := cl.Delete(ctx, &c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	startController(t, edgecertNS, "--ingress-shim-cert-manager-annotations")
+	bed.StartOneController(t, edgecertNS, "--ingress-shim-cert-manager-annotations")
 
 	for _, a := range adopted {
 		waitReady(t, a.ns, a.name)
@@ -156,7 +169,7 @@ func TestMigrateAClusterWithoutANewOrder(t *testing.T) {
 	}
 	waitReason(t, moved.Namespace, "moved", edgecertv1alpha1.ReasonSecretNotAdoptable)
 	waitReason(t, kept.Namespace, "kept", edgecertv1alpha1.ReasonManagedByCertManager)
-	if n := orders(t) - orders0; n != 0 {
+	if n := bed.Orders(t) - orders0; n != 0 {
 		t.Errorf("Pebble received %d orders during the migration, want 0", n)
 	}
 	var ci edgecertv1alpha1.ClusterIssuer

@@ -9,7 +9,6 @@ package security
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,43 +25,17 @@ func TestMain(m *testing.M) {
 }
 
 // startController runs `edgecert controller` against the bed with
-// edgecert's namespace ns (its ClusterIssuers' Secrets) and extra flags,
-// leader election off (one replica per test).
+// edgecert's namespace ns and extra flags, leader election off.
 func startController(t *testing.T, ns string, extra ...string) *testenv.Controller {
 	t.Helper()
-	args := append([]string{"--namespace", ns, "--leader-elect=false", "--zap-log-level", "info"}, extra...)
-	c, err := testenv.StartController(bed.ControlPlane.Kubeconfig, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Stop)
-	return c
+	return bed.StartOneController(t, ns, extra...)
 }
 
-// namespace makes a fresh namespace named after prefix.
-func namespace(t *testing.T, prefix string) string {
-	t.Helper()
-	ns, err := bed.ControlPlane.CreateNamespace(context.Background(), prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ns
-}
+func namespace(t *testing.T, prefix string) string { t.Helper(); return bed.Namespace(t, prefix) }
 
-// host is a name in the bed's zone.
-func host(label string) string {
-	return label + "." + strings.TrimSuffix(bed.BIND.Zones[0], ".")
-}
+func host(label string) string { return bed.Host(label) }
 
-// orders is how many orders Pebble has created so far.
-func orders(t *testing.T) int {
-	t.Helper()
-	n, err := bed.Pebble.OrdersCreated()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
+func orders(t *testing.T) int { t.Helper(); return bed.Orders(t) }
 
 // noSecret fails the test when Secret ns/name exists.
 func noSecret(t *testing.T, ns, name string) {

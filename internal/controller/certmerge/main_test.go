@@ -28,14 +28,7 @@ func TestMain(m *testing.M) {
 
 func c() client.Client { return bed.ControlPlane.Client }
 
-func namespace(t *testing.T, prefix string) string {
-	t.Helper()
-	ns, err := bed.ControlPlane.CreateNamespace(context.Background(), prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ns
-}
+func namespace(t *testing.T, prefix string) string { t.Helper(); return bed.Namespace(t, prefix) }
 
 var farFuture = time.Now().Add(60 * 24 * time.Hour).Truncate(time.Second).UTC()
 
