@@ -27,5 +27,6 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newControllerCommand())
+	root.AddCommand(newVersionCommand())
 	return root
 }
