@@ -76,11 +76,12 @@ demo: tools ## Start a local control plane, Pebble and BIND, and run edgecert ag
 # (workload patches for CertMerge) only by RoleBindings in namespaces that
 # opt in, so its markers live apart, in internal/rollout.
 .PHONY: generate
-generate: $(CONTROLLER_GEN) ## Regenerate deepcopy, CRDs (config/crd) and RBAC (config/rbac).
+generate: $(CONTROLLER_GEN) ## Regenerate deepcopy, CRDs (config/crd) and RBAC (config/rbac), and copy them into charts/edgecert.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=edgecert-controller "paths=./internal/controller/...;./internal/kube/..." output:rbac:artifacts:config=config/rbac
 	$(CONTROLLER_GEN) rbac:roleName=edgecert-rollout paths=./internal/rollout/... output:rbac:artifacts:config=config/rbac/rollout
+	hack/chart-sync.sh
 
 .PHONY: verify
 verify: $(GOLANGCI_LINT) ## Regenerate, gofmt, go vet, go mod tidy, lint; fail on any difference or finding.
