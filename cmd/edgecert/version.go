@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 
 	"github.com/edgecert/edgecert/internal/version"
 )
@@ -27,11 +28,18 @@ func newVersionCommand() *cobra.Command {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(info)
+			case "yaml":
+				out, err := yaml.Marshal(info)
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(out)
+				return err
 			default:
-				return fmt.Errorf("-o %q: want json, or nothing for one line", output)
+				return fmt.Errorf("-o %q: want json or yaml, or nothing for one line", output)
 			}
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json, or empty for one line.")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: json or yaml; empty: one line.")
 	return cmd
 }
