@@ -42,7 +42,7 @@ build: ## Build bin/edgecert, its version, commit and date stamped.
 IMAGE_ARCHIVE ?= $(CURDIR)/edgecert-image.tar
 IMAGE         ?= edgecert
 REGISTRY      ?=
-IMAGE_FLAGS    = -version "$(VERSION)" -commit "$(COMMIT)" -date "$(DATE)"
+IMAGE_FLAGS    = -version "$(VERSION)" -commit "$(COMMIT)" -date "$(DATE)" -name $(if $(REGISTRY),$(REGISTRY)/)$(IMAGE):$(VERSION)
 
 .PHONY: image
 image: ## Build the container image (IMAGE_ARCHIVE) without Docker; push it when REGISTRY is set.

@@ -44,11 +44,11 @@ func build(t *testing.T) v1.Image {
 func TestSameCommitSameDigest(t *testing.T) {
 	a1, a2 := filepath.Join(t.TempDir(), "a.tar"), filepath.Join(t.TempDir(), "b.tar")
 	first := build(t)
-	if err := WriteArchive(first, a1); err != nil {
+	if err := WriteArchive(first, a1, "registry.example.com/edgecert:v9.8.7-test"); err != nil {
 		t.Fatal(err)
 	}
 	second := build(t)
-	if err := WriteArchive(second, a2); err != nil {
+	if err := WriteArchive(second, a2, "registry.example.com/edgecert:v9.8.7-test"); err != nil {
 		t.Fatal(err)
 	}
 	d1, d2 := digest(t, first), digest(t, second)
@@ -162,7 +162,7 @@ func TestImageIsOneStaticBinaryRunAsNonRoot(t *testing.T) {
 
 	// The archive is an OCI image layout holding this image.
 	archive := filepath.Join(t.TempDir(), "image.tar")
-	if err := WriteArchive(img, archive); err != nil {
+	if err := WriteArchive(img, archive, "registry.example.com/edgecert:v9.8.7-test"); err != nil {
 		t.Fatal(err)
 	}
 	dir := untar(t, archive)
@@ -175,7 +175,11 @@ func TestImageIsOneStaticBinaryRunAsNonRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(im.Manifests) != 1 || im.Manifests[0].Digest.String() != digest(t, img) {
-		t.Errorf("the archive's index lists %v, want the image %s alone", im.Manifests, digest(t, img))
+		t.Fatalf("the archive's index lists %v, want the image %s alone", im.Manifests, digest(t, img))
+	}
+	wantAnn := map[string]string{"io.containerd.image.name": "registry.example.com/edgecert:v9.8.7-test", "org.opencontainers.image.ref.name": "v9.8.7-test"}
+	if diff := cmp.Diff(wantAnn, im.Manifests[0].Annotations); diff != "" {
+		t.Errorf("the name docker load tags the image with (-want +got):\n%s", diff)
 	}
 
 	// Pushed to a registry (go-containerregistry's own, in memory), the

@@ -65,22 +65,23 @@ type Options struct {
 
 func main() {
 	var o Options
-	var out, push string
+	var out, push, imageName string
 	flag.StringVar(&o.Module, "module", ".", "Root of edgecert's Go module.")
 	flag.StringVar(&o.Arch, "arch", runtime.GOARCH, "GOARCH of the image (the OS is linux).")
 	flag.StringVar(&o.Stamp.Version, "version", "dev", "Version stamped into the binary and the image's labels.")
 	flag.StringVar(&o.Stamp.Commit, "commit", "unknown", "Commit stamped into the binary and the image's labels.")
 	flag.StringVar(&o.Stamp.Date, "date", "", "The commit's date, RFC 3339; every timestamp in the image (empty: 1970-01-01).")
 	flag.StringVar(&out, "o", "edgecert-image.tar", "Where to write the image (an OCI image layout in a tar archive); empty: nowhere.")
+	flag.StringVar(&imageName, "name", "", "Name the archive gives the image (e.g. ghcr.io/org/edgecert:v0.1.0), which `docker load` tags it with; empty: none.")
 	flag.StringVar(&push, "push", "", "Image reference to push to (e.g. ghcr.io/org/edgecert:v0.1.0); credentials from the Docker config.")
 	flag.Parse()
-	if err := run(o, out, push); err != nil {
+	if err := run(o, out, imageName, push); err != nil {
 		fmt.Fprintln(os.Stderr, "image:", err)
 		os.Exit(1)
 	}
 }
 
-func run(o Options, out, push string) error {
+func run(o Options, out, imageName, push string) error {
 	img, err := Build(o)
 	if err != nil {
 		return err
@@ -90,7 +91,7 @@ func run(o Options, out, push string) error {
 		return err
 	}
 	if out != "" {
-		if err := WriteArchive(img, out); err != nil {
+		if err := WriteArchive(img, out, imageName); err != nil {
 			return err
 		}
 		fmt.Printf("wrote %s\n", out)
@@ -243,8 +244,9 @@ func rootFS(binary []byte, mtime time.Time) ([]byte, error) {
 
 // WriteArchive writes img as an OCI image layout packed in a tar archive
 // at path, its entries sorted and dated like the image, so that the same
-// image gives the same bytes.
-func WriteArchive(img v1.Image, path string) error {
+// image gives the same bytes. A name (registry/repository:tag) is recorded
+// in the index as containerd and Docker read it when loading.
+func WriteArchive(img v1.Image, path, imageName string) error {
 	dir, err := os.MkdirTemp("", "edgecert-layout-")
 	if err != nil {
 		return err
@@ -254,7 +256,18 @@ func WriteArchive(img v1.Image, path string) error {
 	if err != nil {
 		return err
 	}
-	if err := lp.AppendImage(img); err != nil {
+	var opts []layout.Option
+	if imageName != "" {
+		ref, err := name.ParseReference(imageName)
+		if err != nil {
+			return fmt.Errorf("-name %q: %w", imageName, err)
+		}
+		opts = append(opts, layout.WithAnnotations(map[string]string{
+			"io.containerd.image.name":          ref.Name(),
+			"org.opencontainers.image.ref.name": ref.Identifier(),
+		}))
+	}
+	if err := lp.AppendImage(img, opts...); err != nil {
 		return err
 	}
 	cfg, err := img.ConfigFile()
