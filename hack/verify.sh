@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-generated=(config/crd config/rbac api go.mod go.sum)
+generated=(config/crd config/rbac api go.mod go.sum charts/edgecert/crds charts/edgecert/templates/generated)
 before=$(mktemp -d)
 trap 'rm -rf "$before"' EXIT
 cp -a --parents "${generated[@]}" "$before"/

@@ -28,5 +28,6 @@ func newRootCommand() *cobra.Command {
 	}
 	root.AddCommand(newControllerCommand())
 	root.AddCommand(newMigrateCommand())
+	root.AddCommand(newVersionCommand())
 	return root
 }

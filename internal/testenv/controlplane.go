@@ -2,10 +2,8 @@ package testenv
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -62,33 +60,19 @@ type ControlPlaneOptions struct {
 	// a test can count the writes a controller makes (AuditWrites). Off by
 	// default: an audited API server writes a line per request.
 	Audit bool
-	// CertManagerCRDs installs cert-manager's CRDs too, from its module at
-	// CERT_MANAGER_VERSION (hack/tools/versions.env), downloaded through
-	// the module proxy when the test starts: for migration tests.
+	// CertManagerCRDs installs cert-manager's CRDs too, from its module
+	// at the version go.mod pins: for migration tests.
 	CertManagerCRDs bool
 }
 
-// certManagerCRDs downloads cert-manager's module at CERT_MANAGER_VERSION
-// and returns the directory of its CRDs.
+// certManagerCRDs is the directory of cert-manager's CRDs in its module,
+// at the version go.mod pins (internal/migrate reads its API types).
 func certManagerCRDs() (string, error) {
-	version, err := ToolVersion("CERT_MANAGER_VERSION")
+	dir, err := moduleDir("github.com/cert-manager/cert-manager")
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command("go", "mod", "download", "-json", "github.com/cert-manager/cert-manager@"+version)
-	cmd.Dir = RepoRoot()
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("download cert-manager %s for its CRDs: %w: %s", version, err, out)
-	}
-	var mod struct{ Dir, Error string }
-	if err := json.Unmarshal(out, &mod); err != nil {
-		return "", fmt.Errorf("go mod download cert-manager: %w", err)
-	}
-	if mod.Error != "" || mod.Dir == "" {
-		return "", fmt.Errorf("download cert-manager %s for its CRDs: %s", version, mod.Error)
-	}
-	return filepath.Join(mod.Dir, "deploy", "crds"), nil
+	return filepath.Join(dir, "deploy", "crds"), nil
 }
 
 // StartControlPlane starts kube-apiserver and etcd on free loopback ports and

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -28,8 +29,20 @@ const controllerNamespace = "edgecert-system"
 
 var bed *testenv.Bed
 
+// pebbleHTTPPort is the port Pebble connects to for HTTP-01: a free one,
+// so that a test decides which replica's listener is there.
+var pebbleHTTPPort int
+
 func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.Options{ControlPlane: testenv.ControlPlaneOptions{Audit: true}}, &bed)
+	var err error
+	if pebbleHTTPPort, err = testenv.FreePort(); err != nil {
+		fmt.Fprintln(os.Stderr, "free port for Pebble's HTTP-01:", err)
+		os.Exit(1)
+	}
+	testenv.Main(m, testenv.Options{
+		ControlPlane: testenv.ControlPlaneOptions{Audit: true},
+		Pebble:       testenv.PebbleOptions{HTTPPort: pebbleHTTPPort},
+	}, &bed)
 }
 
 // shortLease makes a standby or restarted replica take over within about
