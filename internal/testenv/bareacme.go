@@ -3,6 +3,9 @@ package testenv
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"fmt"
 	"time"
 
@@ -11,7 +14,6 @@ import (
 
 	edgedns "github.com/edgecert/edgecert/internal/dns"
 	"github.com/edgecert/edgecert/internal/dns/rfc2136"
-	"github.com/edgecert/edgecert/internal/pki"
 )
 
 // BareACME is an ACME client with nothing of edgecert's issuance in it
@@ -42,7 +44,8 @@ func (b *Bed) NewBareACME(ctx context.Context) (*BareACME, error) {
 			acmez.ChallengeTypeDNS01: &bareSolver{provider: provider, resolver: resolver, zone: b.BIND.Zones[0]},
 		},
 	}}
-	accountKey, err := pki.GenerateKey(pki.KeySpec{})
+	// Not pki.GenerateKey: pki's own tests use the test bed.
+	accountKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
