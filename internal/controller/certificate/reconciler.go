@@ -379,6 +379,7 @@ func (r *Reconciler) decide(ctx context.Context, s *scope) error {
 	if s.current != nil {
 		f.IssuedBy = edgecertv1alpha1.IssuerReference{Name: s.secret.Annotations[IssuerNameAnnotation], Kind: s.secret.Annotations[IssuerKindAnnotation]}
 	}
+	f.RenewRequested = renewRequested(cert)
 	decision := issuance.Decide(f)
 	s.facts.decision = &decision
 	s.facts.decided = true
@@ -398,7 +399,9 @@ func (r *Reconciler) decide(ctx context.Context, s *scope) error {
 		s.stop()
 		return r.pollRenewalInfo(ctx, s)
 	}
-	if n := cert.Status.FailedIssuanceAttempts; n > 0 && cert.Status.LastFailureTime != nil {
+	// A request to renew now is a person saying "try again": it does not
+	// wait out the backoff (and is answered by one order only).
+	if n := cert.Status.FailedIssuanceAttempts; n > 0 && cert.Status.LastFailureTime != nil && f.RenewRequested == "" {
 		if wait := cert.Status.LastFailureTime.Add(issuance.Backoff(n)).Sub(s.now); wait > 0 {
 			s.facts.backingOff = true
 			s.requeue(wait)
@@ -406,6 +409,15 @@ func (r *Reconciler) decide(ctx context.Context, s *scope) error {
 		}
 	}
 	return nil
+}
+
+// renewRequested is the Certificate's edgecert.dev/renew-requested-at
+// value when no order has answered it yet (status.renewalRequest).
+func renewRequested(cert *edgecertv1alpha1.Certificate) string {
+	if v := cert.Annotations[edgecertv1alpha1.RenewRequestedAtAnnotation]; v != cert.Status.RenewalRequest {
+		return v
+	}
+	return ""
 }
 
 // random is Rand, or math/rand when none was injected.

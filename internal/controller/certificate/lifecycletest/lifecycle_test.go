@@ -354,3 +354,46 @@ func TestIssuanceConvergesWhenTheCARejectsNonces(t *testing.T) {
 		}
 	}
 }
+
+// A request to renew (edgecert.dev/renew-requested-at, what `edgecert
+// renew` sets) is answered by exactly one order: the passes after the
+// renewal order nothing more, and only a new value asks again.
+func TestRenewRequestIsAnsweredByOneOrder(t *testing.T) {
+	ctx := context.Background()
+	c := bed.ControlPlane.Client
+	newOrders.Store(0)
+	cert, req := setUp(t, "renew-now.example.test")
+	r := newCertificateReconciler(c, time.Now)
+	untilReady(t, r, cert, 1)
+
+	request := func(value string) {
+		t.Helper()
+		patch := client.MergeFrom(cert.DeepCopy())
+		metav1.SetMetaDataAnnotation(&cert.ObjectMeta, edgecertv1alpha1.RenewRequestedAtAnnotation, value)
+		if err := c.Patch(ctx, cert, patch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	request("2026-11-30T10:00:00Z")
+	untilReady(t, r, cert, 2)
+	if cert.Status.RenewalRequest != "2026-11-30T10:00:00Z" {
+		t.Errorf("status.renewalRequest = %q, want the annotation's value", cert.Status.RenewalRequest)
+	}
+	for range 3 {
+		if _, err := r.Reconcile(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Get(ctx, req.NamespacedName, cert); err != nil {
+		t.Fatal(err)
+	}
+	if n := newOrders.Load(); n != 2 || cert.Status.Revision != 2 || cert.Status.Order != nil {
+		t.Errorf("after three more passes: newOrder requests = %d, revision %d, order %+v; want 2, 2 and none", n, cert.Status.Revision, cert.Status.Order)
+	}
+
+	request("2026-11-30T11:00:00Z")
+	untilReady(t, r, cert, 3)
+	if n := newOrders.Load(); n != 3 {
+		t.Errorf("newOrder requests = %d after a second request, want 3", n)
+	}
+}
