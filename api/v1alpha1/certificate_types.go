@@ -12,10 +12,10 @@ import (
 const CertificateFinalizer = "edgecert.dev/challenge-cleanup"
 
 // RenewRequestedAtAnnotation on a Certificate asks for a new certificate
-// now (`edgecert renew` sets it to the current time). edgecert honours
-// each value once: the order it starts records the value in
-// status.renewalRequest, and the request also cuts short the backoff of
-// earlier failures. Any new value (a later time) asks again.
+// now (`edgecert renew` sets it to the current time). edgecert answers
+// each value with one order: the order it starts (or the one in flight)
+// records the value in status.renewalRequest. The request also cuts short
+// the backoff of earlier failures. Any new value asks again.
 const RenewRequestedAtAnnotation = "edgecert.dev/renew-requested-at"
 
 // CertificateSpec asks for a certificate for some hosts, from an issuer,
@@ -146,9 +146,9 @@ type CertificateStatus struct {
 	// window moves.
 	// +optional
 	RenewalInfo *RenewalInfoStatus `json:"renewalInfo,omitempty"`
-	// RenewalRequest is the edgecert.dev/renew-requested-at value of the
-	// last order started while the annotation was set: the request that
-	// order answered. A different value asks for a new certificate.
+	// RenewalRequest is the last edgecert.dev/renew-requested-at value an
+	// order answered (one started after the request, or in flight when it
+	// came). A different value asks for a new certificate.
 	// +optional
 	RenewalRequest string `json:"renewalRequest,omitempty"`
 	// Order is the ACME order in flight. Kept here so that a restarted or

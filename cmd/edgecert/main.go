@@ -1,6 +1,10 @@
 // Command edgecert is the edgecert operator and its command line tools.
 //
 //	edgecert controller --kubeconfig ~/.kube/config
+//	edgecert status -A
+//
+// Installed (or linked) as kubectl-edgecert, it is a kubectl plugin:
+// `kubectl edgecert status -A`.
 //
 // Each subcommand lives in a file of its own; this file only assembles them.
 package main
@@ -8,16 +12,29 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 )
 
 func main() {
-	if err := newRootCommand().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "edgecert:", err)
+	root := newRootCommand()
+	name := "edgecert"
+	if filepath.Base(os.Args[0]) == kubectlPluginName {
+		// kubectl runs plugins by their file name; the plugin is the
+		// root command under the name kubectl shows.
+		name = "kubectl edgecert"
+		root.Use = name
+	}
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
 	}
 }
+
+// kubectlPluginName is the file name that makes the binary a kubectl
+// plugin (`ln -s edgecert kubectl-edgecert` somewhere on PATH).
+const kubectlPluginName = "kubectl-edgecert"
 
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
@@ -27,5 +44,6 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newControllerCommand())
+	root.AddCommand(newStatusCommand(), newExplainCommand(), newRenewCommand(), newInspectCommand(), newCheckCommand())
 	return root
 }

@@ -85,9 +85,7 @@ func (r *Reconciler) startOrder(ctx context.Context, s *scope) (acme.Order, erro
 	s.cert.Status.Order = &edgecertv1alpha1.OrderStatus{URL: order.URL, DNSNames: hosts, Replaces: replaces, Created: metav1.NewTime(s.now)}
 	// The order answers a pending request to renew, in the same status
 	// write that records it.
-	if v := renewRequested(s.cert); v != "" {
-		s.cert.Status.RenewalRequest = v
-	}
+	answerRenewRequest(s.cert)
 	s.createdOrder = order.URL
 	r.stepTaken(s)
 	return order, r.newOrderKey(s)

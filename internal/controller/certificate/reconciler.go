@@ -389,6 +389,7 @@ func (r *Reconciler) decide(ctx context.Context, s *scope) error {
 
 	if o := cert.Status.Order; o != nil {
 		if sameHosts(o.DNSNames, cert.Spec.DNSNames) {
+			answerRenewRequest(cert)
 			return nil
 		}
 		// The spec moved on: drop the order (the CA lets it expire).
@@ -412,12 +413,23 @@ func (r *Reconciler) decide(ctx context.Context, s *scope) error {
 }
 
 // renewRequested is the Certificate's edgecert.dev/renew-requested-at
-// value when no order has answered it yet (status.renewalRequest).
+// value while it is not answered: no order has taken it yet
+// (status.renewalRequest), or the order that took it is still in flight.
 func renewRequested(cert *edgecertv1alpha1.Certificate) string {
-	if v := cert.Annotations[edgecertv1alpha1.RenewRequestedAtAnnotation]; v != cert.Status.RenewalRequest {
+	v := cert.Annotations[edgecertv1alpha1.RenewRequestedAtAnnotation]
+	if v != cert.Status.RenewalRequest || cert.Status.Order != nil {
 		return v
 	}
 	return ""
+}
+
+// answerRenewRequest records that the order in flight answers the pending
+// request to renew, if any: an order already under way when the request
+// came brings the new certificate asked for.
+func answerRenewRequest(cert *edgecertv1alpha1.Certificate) {
+	if v := renewRequested(cert); v != "" {
+		cert.Status.RenewalRequest = v
+	}
 }
 
 // random is Rand, or math/rand when none was injected.
