@@ -339,7 +339,7 @@ func (p *Printer) PrintStatus(r *StatusReport) error {
 		section()
 		rows := make([][]string, 0, len(r.Certificates))
 		for _, c := range r.Certificates {
-			rows = append(rows, []string{c.Namespace, c.Name, strings.Join(c.Hosts, ","), c.Issuer, p.paint(c.State), p.when(c.Expiry), p.when(c.Renewal), clip(c.Error, 100)})
+			rows = append(rows, []string{c.Namespace, c.Name, strings.Join(c.Hosts, ","), c.Issuer, p.paint(c.State), p.when(c.Expiry), p.when(c.Renewal), clip(c.Error, 200)})
 		}
 		if err := p.table([]string{"NAMESPACE", "CERTIFICATE", "HOSTS", "ISSUER", "STATE", "EXPIRES", "RENEWAL", "LAST ERROR"}, rows); err != nil {
 			return err
@@ -349,7 +349,7 @@ func (p *Printer) PrintStatus(r *StatusReport) error {
 		section()
 		rows := make([][]string, 0, len(r.GatewayServices))
 		for _, g := range r.GatewayServices {
-			rows = append(rows, []string{g.Namespace, g.Name, strings.Join(g.Hosts, ","), g.Port, or(g.Gateway), p.paint(g.State), clip(plain(g.Reason, g.Detail), 100)})
+			rows = append(rows, []string{g.Namespace, g.Name, strings.Join(g.Hosts, ","), g.Port, or(g.Gateway), p.paint(g.State), clip(g.Detail, 200)})
 		}
 		if err := p.table([]string{"NAMESPACE", "GATEWAYSERVICE", "HOSTS", "PORT", "GATEWAY", "STATE", "DETAIL"}, rows); err != nil {
 			return err
@@ -359,7 +359,7 @@ func (p *Printer) PrintStatus(r *StatusReport) error {
 		section()
 		rows := make([][]string, 0, len(r.CertMerges))
 		for _, m := range r.CertMerges {
-			rows = append(rows, []string{or(m.Namespace), m.Kind + "/" + m.Name, m.Secret, strconv.Itoa(m.Sources), strconv.Itoa(m.Excluded), p.when(m.EarliestExpiry), p.paint(m.State), clip(plain(m.Reason, m.Detail), 100)})
+			rows = append(rows, []string{or(m.Namespace), m.Kind + "/" + m.Name, m.Secret, strconv.Itoa(m.Sources), strconv.Itoa(m.Excluded), p.when(m.EarliestExpiry), p.paint(m.State), clip(m.Detail, 200)})
 		}
 		if err := p.table([]string{"NAMESPACE", "CERTMERGE", "BUNDLE", "SOURCES", "EXCLUDED", "EARLIEST EXPIRY", "STATE", "DETAIL"}, rows); err != nil {
 			return err
