@@ -372,7 +372,7 @@ func (r *Reconciler) challengeFor(ctx context.Context, s *scope, authz acme.Auth
 		return ch, nil
 	}
 	ch.DNS01Value = offered.DNS01Value
-	solver, err := r.dnsSolver(ctx, s.iss, idx)
+	solver, err := r.dnsSolver(ctx, s.iss, idx, false)
 	if errors.Is(err, reconcile.TerminalError(nil)) {
 		return nil, terminalChoice{errors.New(kube.TerminalMessage(err))}
 	}
@@ -605,7 +605,7 @@ func (r *Reconciler) cleanUpOrder(ctx context.Context, s *scope) error {
 		if ch.Type != issuance.DNS01 {
 			continue
 		}
-		solver, err := r.dnsSolver(ctx, s.iss, ch.Solver)
+		solver, err := r.dnsSolver(ctx, s.iss, ch.Solver, false)
 		if err == nil {
 			dctx, cancel := r.dnsContext(ctx)
 			err = solver.provider.CleanUp(dctx, ch.Zone, ch.RecordName, ch.DNS01Value)

@@ -133,8 +133,11 @@ type Reconciler struct {
 	// written holds, per Certificate UID, the resourceVersion of this
 	// process's latest write of it (see cacheBehind).
 	written sync.Map
-	slots   issuerSlots
-	orphans orphanPool
+	// renewSeen holds, per Certificate UID, the last request to renew
+	// this process saw (firstSightOfRenewRequest).
+	renewSeen sync.Map
+	slots     issuerSlots
+	orphans   orphanPool
 }
 
 // scope is what the steps of one pass found and decided.
