@@ -18,16 +18,9 @@ import (
 )
 
 func main() {
-	root := newRootCommand()
-	name := "edgecert"
-	if filepath.Base(os.Args[0]) == kubectlPluginName {
-		// kubectl runs plugins by their file name; the plugin is the
-		// root command under the name kubectl shows.
-		name = "kubectl edgecert"
-		root.Use = name
-	}
+	root := rootFor(os.Args[0])
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, name+":", err)
+		fmt.Fprintln(os.Stderr, root.DisplayName()+":", err)
 		os.Exit(1)
 	}
 }
@@ -35,6 +28,17 @@ func main() {
 // kubectlPluginName is the file name that makes the binary a kubectl
 // plugin (`ln -s edgecert kubectl-edgecert` somewhere on PATH).
 const kubectlPluginName = "kubectl-edgecert"
+
+// rootFor is the root command for the name the binary was run as: run as
+// kubectl-edgecert (kubectl runs plugins by their file name), it is the
+// same command under the name kubectl shows.
+func rootFor(argv0 string) *cobra.Command {
+	root := newRootCommand()
+	if filepath.Base(argv0) == kubectlPluginName {
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl edgecert"}
+	}
+	return root
+}
 
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
