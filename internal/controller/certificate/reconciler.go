@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -355,13 +356,18 @@ func (r *Reconciler) recordMetrics(cert *edgecertv1alpha1.Certificate) {
 	if cert.Status.RenewalTime != nil {
 		metrics.CertificateRenewal.WithLabelValues(cert.Namespace, cert.Name, cert.Spec.IssuerRef.Name, kind).Set(float64(cert.Status.RenewalTime.Unix()))
 	}
-	status := "Unknown"
+	metrics.CertificateFailedAttempts.WithLabelValues(cert.Namespace, cert.Name, cert.Spec.IssuerRef.Name, kind).Set(float64(cert.Status.FailedIssuanceAttempts))
+	status, stalled := "Unknown", ""
 	for _, c := range cert.Status.Conditions {
-		if c.Type == edgecertv1alpha1.ReadyCondition {
+		switch {
+		case c.Type == edgecertv1alpha1.ReadyCondition:
 			status = string(c.Status)
+		case c.Type == edgecertv1alpha1.StalledCondition && c.Status == metav1.ConditionTrue:
+			stalled = c.Reason
 		}
 	}
 	metrics.SetReady(cert.Namespace, cert.Name, status)
+	metrics.SetStalled(cert.Namespace, cert.Name, stalled)
 }
 
 // decide compares the Secret with the spec (issuance.Decide). With an order

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 var newOrders, renewalInfos atomic.Int64
 
 func newEngine() *acme.Engine {
-	return &acme.Engine{Observe: func(endpoint, outcome string) {
+	return &acme.Engine{Observe: func(_, endpoint, outcome string) {
 		switch {
 		case endpoint == "newOrder" && outcome == "ok":
 			newOrders.Add(1)
