@@ -127,10 +127,8 @@ func trusted(certs []*x509.Certificate, host string, rootPEM []byte, now time.Ti
 			opts.Roots.AddCert(r)
 		}
 	}
-	if _, err := certs[0].Verify(opts); err != nil {
-		return Verdict{Detail: err.Error()}, nil
-	}
-	return Verdict{OK: true}, nil
+	_, verifyErr := certs[0].Verify(opts)
+	return verdictOf(verifyErr), nil
 }
 
 // compareWithSecret finds the Certificate edgecert holds for the host (the
@@ -203,9 +201,9 @@ func (p *Printer) PrintCheck(r *CheckReport) error {
 	if r.MatchesSecret != nil {
 		lines = append(lines, []string{"Certificate:", or(r.Certificate)}, []string{"Matches Secret:", p.yesNo(*r.MatchesSecret)})
 	}
-	if err := p.keyValues(lines); err != nil {
-		return err
-	}
-	fmt.Fprintln(p.Out)
-	return p.printChain(r.Chain)
+	var b strings.Builder
+	keyValues(&b, lines)
+	b.WriteString("\n")
+	printChain(&b, r.Chain)
+	return p.emit(&b)
 }

@@ -14,9 +14,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -184,14 +185,49 @@ var stateTone = map[string]tone{
 	StateFailed: bad, StateStalled: bad, StateConflict: bad, StateNotReady: bad, StateExpired: bad, StateBlocked: bad,
 }
 
-// table writes rows under a header, columns aligned.
-func (p *Printer) table(header []string, rows [][]string) error {
-	w := tabwriter.NewWriter(p.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, strings.Join(header, "\t"))
-	for _, r := range rows {
-		fmt.Fprintln(w, strings.Join(r, "\t"))
+// table writes rows under a header into b, columns aligned on what shows
+// (colour codes take no room) and two spaces apart.
+func table(b *strings.Builder, header []string, rows [][]string) {
+	all := append([][]string{header}, rows...)
+	var widths []int
+	for _, r := range all {
+		for i, cell := range r {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], visibleWidth(cell))
+		}
 	}
-	return w.Flush()
+	for _, r := range all {
+		for i, cell := range r {
+			b.WriteString(cell)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-visibleWidth(cell)+2))
+			}
+		}
+		b.WriteString("\n")
+	}
+}
+
+// ansi matches colour codes.
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// visibleWidth is how many characters s takes on a terminal.
+func visibleWidth(s string) int {
+	return utf8.RuneCountInString(ansi.ReplaceAllString(s, ""))
+}
+
+// keyValues writes "key: value" lines into b, values aligned.
+func keyValues(b *strings.Builder, lines [][]string) {
+	for _, l := range lines {
+		b.WriteString(l[0] + strings.Repeat(" ", max(1, 17-len(l[0]))) + l[1] + "\n")
+	}
+}
+
+// emit writes what a Print method rendered, in one write.
+func (p *Printer) emit(b *strings.Builder) error {
+	_, err := io.WriteString(p.Out, b.String())
+	return err
 }
 
 // when shows a time as a date and how far it is from now: "2027-02-28

@@ -313,22 +313,20 @@ func (p *Printer) PrintExplanation(e *Explanation) error {
 	if done, err := p.structured(e); done {
 		return err
 	}
-	fmt.Fprintf(p.Out, "Certificate %s/%s: %s\n", e.Namespace, e.Name, p.paint(e.State))
-	fmt.Fprintf(p.Out, "%s\n\n", e.Summary)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Certificate %s/%s: %s\n%s\n\n", e.Namespace, e.Name, p.paint(e.State), e.Summary)
 	rows := make([][]string, 0, len(e.Steps))
 	for _, s := range e.Steps {
 		rows = append(rows, []string{s.Step, p.paint(s.State), or(s.Detail)})
 	}
-	if err := p.table([]string{"STEP", "STATE", "DETAIL"}, rows); err != nil {
-		return err
-	}
+	table(&b, []string{"STEP", "STATE", "DETAIL"}, rows)
 	if len(e.Events) > 0 {
-		fmt.Fprintln(p.Out)
+		b.WriteString("\n")
 		rows = rows[:0]
 		for _, ev := range e.Events {
 			rows = append(rows, []string{ev.Time.UTC().Format(time.RFC3339), ev.Type, ev.Reason, ev.Note})
 		}
-		return p.table([]string{"EVENT TIME", "TYPE", "REASON", "NOTE"}, rows)
+		table(&b, []string{"EVENT TIME", "TYPE", "REASON", "NOTE"}, rows)
 	}
-	return nil
+	return p.emit(&b)
 }

@@ -151,15 +151,24 @@ func chainsTo(certs []*x509.Certificate, rootPEM []byte, now time.Time) (Verdict
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
-	chains, err := certs[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	chains, verifyErr := certs[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	v := verdictOf(verifyErr)
+	if v.OK {
+		path := make([]string, 0, len(chains[0]))
+		for _, c := range chains[0] {
+			path = append(path, c.Subject.CommonName)
+		}
+		v.Detail = strings.Join(path, " <- ")
+	}
+	return v, nil
+}
+
+// verdictOf is yes for no error, else no with the error's words.
+func verdictOf(err error) Verdict {
 	if err != nil {
-		return Verdict{Detail: err.Error()}, nil
+		return Verdict{Detail: err.Error()}
 	}
-	path := make([]string, 0, len(chains[0]))
-	for _, c := range chains[0] {
-		path = append(path, c.Subject.CommonName)
-	}
-	return Verdict{OK: true, Detail: strings.Join(path, " <- ")}, nil
+	return Verdict{OK: true}
 }
 
 // yesNo is a verdict for a table.
@@ -181,13 +190,13 @@ func (p *Printer) yesNo(v Verdict) string {
 	return word
 }
 
-// printChain prints a chain, leaf first.
-func (p *Printer) printChain(chain []CertInfo) error {
+// printChain writes a chain into b, leaf first.
+func printChain(b *strings.Builder, chain []CertInfo) {
 	rows := make([][]string, 0, len(chain))
 	for i, c := range chain {
 		rows = append(rows, []string{fmt.Sprint(i), c.Subject, c.Issuer, c.KeyType, c.NotAfter.Format(time.RFC3339), c.Serial})
 	}
-	return p.table([]string{"#", "SUBJECT", "ISSUER", "KEY", "NOT AFTER", "SERIAL"}, rows)
+	table(b, []string{"#", "SUBJECT", "ISSUER", "KEY", "NOT AFTER", "SERIAL"}, rows)
 }
 
 // PrintSecret prints the report as key: value lines and the chain.
@@ -207,27 +216,12 @@ func (p *Printer) PrintSecret(r *SecretReport) error {
 	if r.ChainsToRoot != nil {
 		lines = append(lines, []string{"Chains to root:", p.yesNo(*r.ChainsToRoot)})
 	}
-	if err := p.keyValues(lines); err != nil {
-		return err
-	}
-	fmt.Fprintln(p.Out)
-	if err := p.printChain(r.Chain); err != nil {
-		return err
-	}
+	var b strings.Builder
+	keyValues(&b, lines)
+	b.WriteString("\n")
+	printChain(&b, r.Chain)
 	for _, pr := range r.Problems {
-		fmt.Fprintln(p.Out, "problem:", pr)
+		b.WriteString("problem: " + pr + "\n")
 	}
-	return nil
-}
-
-// keyValues prints "key: value" lines aligned.
-func (p *Printer) keyValues(lines [][]string) error {
-	return p.tableNoHeader(lines)
-}
-
-func (p *Printer) tableNoHeader(rows [][]string) error {
-	for _, r := range rows {
-		fmt.Fprintf(p.Out, "%-16s %s\n", r[0], r[1])
-	}
-	return nil
+	return p.emit(&b)
 }

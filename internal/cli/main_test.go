@@ -151,9 +151,9 @@ func cells(out string) [][]string {
 	return rows
 }
 
-// printed runs print with a Printer writing table (or format) output to a
+// printed runs render with a Printer writing table (or format) output to a
 // buffer, no colours, the clock at now.
-func printed(t *testing.T, format string, print func(p *cli.Printer) error) string {
+func printed(t *testing.T, format string, render func(p *cli.Printer) error) string {
 	t.Helper()
 	var buf bytes.Buffer
 	p, err := cli.NewPrinter(&buf, format)
@@ -163,7 +163,7 @@ func printed(t *testing.T, format string, print func(p *cli.Printer) error) stri
 	if p.Color {
 		t.Fatal("colours on for a buffer")
 	}
-	if err := print(p); err != nil {
+	if err := render(p); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String()

@@ -97,12 +97,12 @@ func (p *Printer) PrintRenewed(rs []Renewed) error {
 	if done, err := p.structured(rs); done {
 		return err
 	}
+	var b strings.Builder
 	if len(rs) == 0 {
-		fmt.Fprintln(p.Out, "No Certificate matched: nothing renewed.")
-		return nil
+		b.WriteString("No Certificate matched: nothing renewed.\n")
 	}
 	for _, r := range rs {
-		fmt.Fprintf(p.Out, "Renewal requested for %s/%s (%s=%s); follow it with `edgecert explain -n %s %s`\n", r.Namespace, r.Name, edgecertv1alpha1.RenewRequestedAtAnnotation, r.RequestedAt, r.Namespace, r.Name)
+		fmt.Fprintf(&b, "Renewal requested for %s/%s (%s=%s); follow it with `edgecert explain -n %s %s`\n", r.Namespace, r.Name, edgecertv1alpha1.RenewRequestedAtAnnotation, r.RequestedAt, r.Namespace, r.Name)
 	}
-	return nil
+	return p.emit(&b)
 }

@@ -328,12 +328,11 @@ func (p *Printer) PrintStatus(r *StatusReport) error {
 	if done, err := p.structured(r); done {
 		return err
 	}
-	printed := false
+	var b strings.Builder
 	section := func() {
-		if printed {
-			fmt.Fprintln(p.Out)
+		if b.Len() > 0 {
+			b.WriteString("\n")
 		}
-		printed = true
 	}
 	if len(r.Certificates) > 0 {
 		section()
@@ -341,9 +340,7 @@ func (p *Printer) PrintStatus(r *StatusReport) error {
 		for _, c := range r.Certificates {
 			rows = append(rows, []string{c.Namespace, c.Name, strings.Join(c.Hosts, ","), c.Issuer, p.paint(c.State), p.when(c.Expiry), p.when(c.Renewal), clip(c.Error, 200)})
 		}
-		if err := p.table([]string{"NAMESPACE", "CERTIFICATE", "HOSTS", "ISSUER", "STATE", "EXPIRES", "RENEWAL", "LAST ERROR"}, rows); err != nil {
-			return err
-		}
+		table(&b, []string{"NAMESPACE", "CERTIFICATE", "HOSTS", "ISSUER", "STATE", "EXPIRES", "RENEWAL", "LAST ERROR"}, rows)
 	}
 	if len(r.GatewayServices) > 0 {
 		section()
@@ -351,9 +348,7 @@ func (p *Printer) PrintStatus(r *StatusReport) error {
 		for _, g := range r.GatewayServices {
 			rows = append(rows, []string{g.Namespace, g.Name, strings.Join(g.Hosts, ","), g.Port, or(g.Gateway), p.paint(g.State), clip(g.Detail, 200)})
 		}
-		if err := p.table([]string{"NAMESPACE", "GATEWAYSERVICE", "HOSTS", "PORT", "GATEWAY", "STATE", "DETAIL"}, rows); err != nil {
-			return err
-		}
+		table(&b, []string{"NAMESPACE", "GATEWAYSERVICE", "HOSTS", "PORT", "GATEWAY", "STATE", "DETAIL"}, rows)
 	}
 	if len(r.CertMerges) > 0 {
 		section()
@@ -361,15 +356,13 @@ func (p *Printer) PrintStatus(r *StatusReport) error {
 		for _, m := range r.CertMerges {
 			rows = append(rows, []string{or(m.Namespace), m.Kind + "/" + m.Name, m.Secret, strconv.Itoa(m.Sources), strconv.Itoa(m.Excluded), p.when(m.EarliestExpiry), p.paint(m.State), clip(m.Detail, 200)})
 		}
-		if err := p.table([]string{"NAMESPACE", "CERTMERGE", "BUNDLE", "SOURCES", "EXCLUDED", "EARLIEST EXPIRY", "STATE", "DETAIL"}, rows); err != nil {
-			return err
-		}
+		table(&b, []string{"NAMESPACE", "CERTMERGE", "BUNDLE", "SOURCES", "EXCLUDED", "EARLIEST EXPIRY", "STATE", "DETAIL"}, rows)
 	}
-	if !printed {
-		fmt.Fprintln(p.Out, "No Certificates, GatewayServices or CertMerges found.")
+	if b.Len() == 0 {
+		b.WriteString("No Certificates, GatewayServices or CertMerges found.\n")
 	}
 	for _, w := range r.Warnings {
-		fmt.Fprintln(p.Out, "warning:", w)
+		b.WriteString("warning: " + w + "\n")
 	}
-	return nil
+	return p.emit(&b)
 }
