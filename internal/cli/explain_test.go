@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,11 @@ func TestExplainWrongTSIGKeyThenRenewAfterTheFix(t *testing.T) {
 	if s := steps["DNS propagation"]; s.State != "Blocked" {
 		t.Errorf("DNS propagation step = %+v, want Blocked", s)
 	}
+	stalled := map[string]string{"namespace": ns, "name": "app", "reason": "DNSNotAuthorized"}
+	testenv.Eventually(t, "edgecert_certificate_stalled 1", func() (bool, string) {
+		v, ok := metricValue(t, "edgecert_certificate_stalled", stalled)
+		return ok && v == 1, fmt.Sprintf("%v (present %v)", v, ok)
+	})
 	if txt, err := bed.BIND.TXT(record); err != nil || len(txt) != 0 {
 		t.Errorf("BIND has TXT %v (%v) for %s, want none: the update was refused", txt, err, record)
 	}
@@ -99,6 +105,10 @@ func TestExplainWrongTSIGKeyThenRenewAfterTheFix(t *testing.T) {
 	if got.Status.RenewalRequest != "2026-11-30T12:00:00Z" {
 		t.Errorf("status.renewalRequest = %q, want the request", got.Status.RenewalRequest)
 	}
+	testenv.Eventually(t, "edgecert_certificate_stalled gone once issued", func() (bool, string) {
+		v, ok := metricValue(t, "edgecert_certificate_stalled", stalled)
+		return !ok, fmt.Sprintf("%v (present %v)", v, ok)
+	})
 	e, err = cli.Explain(ctx, connect(t, ns), ns, "app", time.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -110,6 +110,32 @@ func TestStatusShowsEachKindWithStateAndPlainErrors(t *testing.T) {
 		t.Errorf("CertMerges = %+v, want edge with 1 source, 1 excluded, NotReady SourcesExcluded, earliest expiry %s", got, notAfter)
 	}
 
+	// What the dashboard and the alerts see of the same objects.
+	pebbleHost := strings.TrimPrefix(strings.Split(bed.Pebble.DirectoryURL, "/dir")[0], "https://")
+	for _, m := range []struct {
+		name   string
+		labels map[string]string
+		want   func(float64) bool
+	}{
+		{"edgecert_gatewayservice_conflict", map[string]string{"namespace": ns, "name": "second", "reason": "HostConflict"}, func(v float64) bool { return v == 1 }},
+		{"edgecert_gatewayservice_ready_status", map[string]string{"namespace": ns, "name": "first", "condition": "True"}, func(v float64) bool { return v == 1 }},
+		{"edgecert_certmerge_excluded_sources", map[string]string{"kind": "CertMerge", "namespace": ns, "name": "edge", "reason": "NotFound"}, func(v float64) bool { return v == 1 }},
+		{"edgecert_certmerge_sources", map[string]string{"kind": "CertMerge", "namespace": ns, "name": "edge"}, func(v float64) bool { return v == 1 }},
+		{"edgecert_certmerge_bundle_budget_bytes", map[string]string{"kind": "CertMerge", "namespace": ns, "name": "edge"}, func(v float64) bool { return v == 960*1024 }},
+		{"edgecert_certmerge_bundle_bytes", map[string]string{"kind": "CertMerge", "namespace": ns, "name": "edge"}, func(v float64) bool { return v > 1000 && v < 960*1024 }},
+		{"edgecert_certificate_failed_issuance_attempts", map[string]string{"namespace": ns, "name": "web", "issuer_name": "pebble", "issuer_kind": "Issuer"}, func(v float64) bool { return v == 0 }},
+		{"edgecert_acme_client_requests_total", map[string]string{"ca": pebbleHost, "endpoint": "newOrder", "outcome": "ok"}, func(v float64) bool { return v >= 1 }},
+	} {
+		// Recorded right after the status the test waited for.
+		testenv.Eventually(t, fmt.Sprintf("%s%v", m.name, m.labels), func() (bool, string) {
+			v, ok := metricValue(t, m.name, m.labels)
+			return ok && m.want(v), fmt.Sprintf("%v (present %v)", v, ok)
+		})
+	}
+	if _, ok := metricValue(t, "edgecert_gatewayservice_conflict", map[string]string{"namespace": ns, "name": "first", "reason": "HostConflict"}); ok {
+		t.Error("the accepted GatewayService has a conflict series")
+	}
+
 	// The table, as a person reads it.
 	out := printed(t, cli.Table, func(p *cli.Printer) error {
 		p.Now = func() time.Time { return notAfter.Add(-72 * time.Hour) }
