@@ -225,3 +225,58 @@ func TestRenewAllBySelector(t *testing.T) {
 		t.Errorf("printed:\n%s\nwant:\n%s", out, wantOut)
 	}
 }
+
+// An order the CA fails: status says Failed, explain gives the CA's own
+// words and when the next attempt comes; renew tries again at once instead
+// of after the five minutes' backoff, with one order.
+func TestExplainFailedOrderThenRenewSkipsTheBackoff(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, "failed")
+	// No self-check, so that the CA itself fails a host nobody serves.
+	newIssuer(t, ns, edgecertv1alpha1.ACMESolver{HTTP01: &edgecertv1alpha1.HTTP01Solver{SkipSelfCheck: true}})
+	host := "nowhere-" + ns + ".unknown.test"
+	cert := newCertificate(t, ns, "app", "pebble", nil, host)
+	got := waitCondition(t, cert, edgecertv1alpha1.IssuingCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonOrderFailed)
+	if got.Status.FailedIssuanceAttempts != 1 {
+		t.Fatalf("failed attempts = %d, want 1", got.Status.FailedIssuanceAttempts)
+	}
+	cl := connect(t, ns)
+	report, err := cli.Status(ctx, cl, ns, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Certificates) != 1 || report.Certificates[0].State != "Failed" || report.Certificates[0].Reason != "OrderFailed" ||
+		!strings.HasPrefix(report.Certificates[0].Error, "the CA failed the order: ") || !strings.Contains(report.Certificates[0].Error, host) {
+		t.Errorf("status rows = %+v; want app Failed, OrderFailed, the CA's words naming %s", report.Certificates, host)
+	}
+
+	e, err := cli.Explain(ctx, cl, ns, "app", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := stepsByName(e)
+	if s := steps["CA"]; s.State != "Failed" || !strings.HasPrefix(s.Detail, "the CA said: ") || !strings.Contains(s.Detail, host) {
+		t.Errorf("CA step = %+v, want the CA's problem naming %s", s, host)
+	}
+	next := got.Status.LastFailureTime.Add(5 * time.Minute).UTC().Format(time.RFC3339)
+	if s := steps["Order"]; s.State != "Failed" || !strings.HasPrefix(s.Detail, "1 failed attempt(s), the last at "+got.Status.LastFailureTime.UTC().Format(time.RFC3339)) ||
+		!strings.Contains(s.Detail, "(OrderFailed); next attempt at "+next) || !strings.HasSuffix(s.Detail, "or now with `edgecert renew app`") {
+		t.Errorf("Order step = %+v, want one failure and the next attempt at %s", s, next)
+	}
+
+	// Renew: a second attempt now, not when the backoff ends.
+	firstFailure := got.Status.LastFailureTime.Time
+	if _, err := cli.Renew(ctx, cl, cli.RenewRequest{Namespace: ns, Names: []string{"app"}}, time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "a second failed attempt answering the request", func() (bool, string) {
+		if err := c().Get(ctx, client.ObjectKeyFromObject(cert), got); err != nil {
+			return false, err.Error()
+		}
+		return got.Status.FailedIssuanceAttempts == 2 && got.Status.RenewalRequest == "2026-11-30T14:00:00Z" && got.Status.Order == nil,
+			fmt.Sprintf("attempts %d, renewalRequest %q, order %+v", got.Status.FailedIssuanceAttempts, got.Status.RenewalRequest, got.Status.Order)
+	})
+	if second := got.Status.LastFailureTime.Time; !second.Before(firstFailure.Add(5 * time.Minute)) {
+		t.Errorf("second attempt failed at %s, not before the backoff's end %s", second, firstFailure.Add(5*time.Minute))
+	}
+}
