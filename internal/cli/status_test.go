@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -216,5 +217,37 @@ func TestNewPrinterRefusesUnknownFormats(t *testing.T) {
 	_, err := cli.NewPrinter(nil, "xml")
 	if err == nil || err.Error() != `unknown output format "xml": use -o table, json or yaml` {
 		t.Errorf("error = %v", err)
+	}
+}
+
+// Colours (on a terminal) mark states and take no room: the table lines
+// up as it does without them.
+func TestColoursDoNotShiftColumns(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	expiry := now.Add(90 * 24 * time.Hour)
+	report := &cli.StatusReport{Certificates: []cli.CertificateRow{
+		{Namespace: "a", Name: "ok", Hosts: []string{"ok.example.test"}, Issuer: "Issuer/le", State: "Ready", Expiry: &expiry},
+		{Namespace: "a", Name: "stuck", Hosts: []string{"stuck.example.test"}, Issuer: "Issuer/le", State: "Stalled", Error: "the DNS provider refused the challenge record"},
+	}}
+	render := func(color bool) string {
+		var b strings.Builder
+		p := &cli.Printer{Out: &b, Format: cli.Table, Color: color, Now: func() time.Time { return now }}
+		if err := p.PrintStatus(report); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	plainOut, colored := render(false), render(true)
+	want := "NAMESPACE  CERTIFICATE  HOSTS               ISSUER     STATE    EXPIRES                    RENEWAL  LAST ERROR\n" +
+		"a          ok           ok.example.test     Issuer/le  Ready    2027-02-28 12:00 (in 90d)  -        -\n" +
+		"a          stuck        stuck.example.test  Issuer/le  Stalled  -                          -        the DNS provider refused the challenge record\n"
+	if plainOut != want {
+		t.Errorf("table:\n%s\nwant:\n%s", plainOut, want)
+	}
+	if !strings.Contains(colored, "\x1b[32mReady\x1b[0m") || !strings.Contains(colored, "\x1b[31mStalled\x1b[0m") {
+		t.Errorf("coloured table has no green Ready and red Stalled:\n%q", colored)
+	}
+	if stripped := regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(colored, ""); stripped != want {
+		t.Errorf("coloured table without its colours:\n%s\nwant:\n%s", stripped, want)
 	}
 }
