@@ -11,6 +11,13 @@ import (
 // edgecert (shims, GatewayServices) sets it at creation.
 const CertificateFinalizer = "edgecert.dev/challenge-cleanup"
 
+// RenewRequestedAtAnnotation on a Certificate asks for a new certificate
+// now (`edgecert renew` sets it to the current time). edgecert answers
+// each value with one order: the order it starts (or the one in flight)
+// records the value in status.renewalRequest. The request also cuts short
+// the backoff of earlier failures. Any new value asks again.
+const RenewRequestedAtAnnotation = "edgecert.dev/renew-requested-at"
+
 // CertificateSpec asks for a certificate for some hosts, from an issuer,
 // stored in a Secret.
 type CertificateSpec struct {
@@ -139,6 +146,11 @@ type CertificateStatus struct {
 	// window moves.
 	// +optional
 	RenewalInfo *RenewalInfoStatus `json:"renewalInfo,omitempty"`
+	// RenewalRequest is the last edgecert.dev/renew-requested-at value an
+	// order answered (one started after the request, or in flight when it
+	// came). A different value asks for a new certificate.
+	// +optional
+	RenewalRequest string `json:"renewalRequest,omitempty"`
 	// Order is the ACME order in flight. Kept here so that a restarted or
 	// newly elected controller resumes it instead of creating another.
 	// +optional

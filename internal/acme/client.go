@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -25,9 +26,10 @@ import (
 // Engine hands out one Client per directory and CA bundle, so nonces and the
 // directory are shared by every reconcile against the same CA.
 type Engine struct {
-	// Observe, when set, is called after every ACME request with its
-	// endpoint kind and outcome, for metrics.
-	Observe func(endpoint, outcome string)
+	// Observe, when set, is called after every ACME request with the CA
+	// (its directory's host), the endpoint kind and the outcome, for
+	// metrics.
+	Observe func(ca, endpoint, outcome string)
 	// RequestTimeout bounds each call to the CA, retries inside the ACME
 	// library included, so that a slow or silent CA cannot hold a worker.
 	// Default DefaultRequestTimeout.
@@ -75,6 +77,7 @@ func (e *Engine) Client(directoryURL string, caBundle []byte) (*Client, error) {
 			PollTimeout: time.Nanosecond,
 		},
 		observe: e.Observe,
+		ca:      caName(directoryURL),
 	}
 	if e.clients == nil {
 		e.clients = map[string]*Client{}
@@ -94,7 +97,18 @@ type Client struct {
 	http    *http.Client
 	limits  *rateLimitTransport
 	timeout time.Duration
-	observe func(endpoint, outcome string)
+	observe func(ca, endpoint, outcome string)
+	// ca names the CA in metrics: its directory's host.
+	ca string
+}
+
+// caName is the host (and port) of a directory URL, or the URL itself
+// when it does not parse.
+func caName(directoryURL string) string {
+	if u, err := url.Parse(directoryURL); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return directoryURL
 }
 
 // call bounds one call to the CA by the client's timeout.
@@ -114,7 +128,7 @@ func (c *Client) record(endpoint string, err error) error {
 	if err != nil {
 		outcome = string(Classify(err).Class)
 	}
-	c.observe(endpoint, outcome)
+	c.observe(c.ca, endpoint, outcome)
 	return err
 }
 

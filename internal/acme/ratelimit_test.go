@@ -57,7 +57,7 @@ func TestRateLimitHonoursRetryAfter(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ca := rateLimitingCA(t, tc.header)
 			var outcomes []string
-			e := &Engine{Observe: func(endpoint, outcome string) { outcomes = append(outcomes, endpoint+"="+outcome) }}
+			e := &Engine{Observe: func(_, endpoint, outcome string) { outcomes = append(outcomes, endpoint+"="+outcome) }}
 			c, err := e.Client(ca.URL+"/dir", nil)
 			if err != nil {
 				t.Fatal(err)

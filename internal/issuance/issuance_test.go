@@ -144,6 +144,14 @@ func TestDecide(t *testing.T) {
 			facts: Facts{Spec: spec, KeyPair: kp, Now: notBefore.Add(-time.Hour)},
 			want:  upToDate,
 		},
+		"renewal requested by a person": {
+			facts: Facts{Spec: spec, KeyPair: kp, RenewalTime: renewAt, RenewRequested: "2031-02-01T00:00:00Z", Now: midway},
+			want:  Decision{Issue: true, Reason: "Renewing", Message: "renewal requested (edgecert.dev/renew-requested-at: 2031-02-01T00:00:00Z)"},
+		},
+		"a spec change says more than a renewal request": {
+			facts: Facts{Spec: withSpec(func(s *edgecertv1alpha1.CertificateSpec) { s.DNSNames = []string{"example.test"} }), KeyPair: kp, RenewRequested: "now", Now: midway},
+			want:  Decision{Issue: true, Reason: "SpecChanged", Message: "certificate is for example.test, www.example.test, spec asks for example.test"},
+		},
 		"the first need wins: hosts before expiry": {
 			facts: Facts{Spec: withSpec(func(s *edgecertv1alpha1.CertificateSpec) { s.DNSNames = []string{"example.test"} }), KeyPair: kp, Now: notAfter.Add(time.Hour)},
 			want:  Decision{Issue: true, Reason: "SpecChanged", Message: "certificate is for example.test, www.example.test, spec asks for example.test"},

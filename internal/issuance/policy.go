@@ -28,7 +28,10 @@ type Facts struct {
 	// RenewalTime is when the current certificate is due (from ARI or the
 	// lifetime rule); zero when unknown.
 	RenewalTime time.Time
-	Now         time.Time
+	// RenewRequested is an edgecert.dev/renew-requested-at value no order
+	// has answered yet; empty when there is none.
+	RenewRequested string
+	Now            time.Time
 }
 
 // Decision is whether to issue and why.
@@ -64,6 +67,9 @@ func Decide(f Facts) Decision {
 	}
 	if !f.RenewalTime.IsZero() && !f.Now.Before(f.RenewalTime) {
 		return Decision{true, edgecertv1alpha1.ReasonRenewing, fmt.Sprintf("renewal time %s has come", f.RenewalTime.UTC().Format(time.RFC3339))}
+	}
+	if f.RenewRequested != "" {
+		return Decision{true, edgecertv1alpha1.ReasonRenewing, fmt.Sprintf("renewal requested (%s: %s)", edgecertv1alpha1.RenewRequestedAtAnnotation, f.RenewRequested)}
 	}
 	return Decision{Issue: false, Reason: edgecertv1alpha1.ReasonIssued, Message: "certificate is up to date"}
 }

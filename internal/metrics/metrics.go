@@ -27,11 +27,26 @@ var (
 		Help: "The Ready condition of the certificate: 1 for the condition's current status (True, False, Unknown), 0 for the others.",
 	}, []string{"namespace", "name", "condition"})
 
-	// ACMERequests counts ACME requests by endpoint and outcome.
+	// CertificateFailedAttempts is each Certificate's count of failed
+	// issuance attempts since its last success (status
+	// .failedIssuanceAttempts): above zero, issuance is failing.
+	CertificateFailedAttempts = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "edgecert_certificate_failed_issuance_attempts",
+		Help: "Failed issuance attempts of the certificate since its last success.",
+	}, []string{"namespace", "name", "issuer_name", "issuer_kind"})
+
+	// CertificateStalled is 1, with the Stalled condition's reason, while
+	// a person must act for the Certificate to progress; absent otherwise.
+	CertificateStalled = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "edgecert_certificate_stalled",
+		Help: "1 while the certificate is Stalled (a person must act), with the condition's reason; absent otherwise.",
+	}, []string{"namespace", "name", "reason"})
+
+	// ACMERequests counts ACME requests by CA, endpoint and outcome.
 	ACMERequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "edgecert_acme_client_requests_total",
-		Help: "ACME requests sent, by endpoint (newOrder, order, authz, challenge, finalize, certificate, ...) and outcome (ok, transient, rate_limited, terminal).",
-	}, []string{"endpoint", "outcome"})
+		Help: "ACME requests sent, by CA (the directory's host), endpoint (newOrder, order, authz, challenge, finalize, certificate, ...) and outcome (ok, transient, rate_limited, terminal).",
+	}, []string{"ca", "endpoint", "outcome"})
 
 	// IssuanceDuration measures orders from creation to a stored Secret.
 	IssuanceDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -42,22 +57,37 @@ var (
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(CertificateExpiry, CertificateRenewal, CertificateReady, ACMERequests, IssuanceDuration)
+	ctrlmetrics.Registry.MustRegister(CertificateExpiry, CertificateRenewal, CertificateReady, CertificateFailedAttempts, CertificateStalled, ACMERequests, IssuanceDuration)
 }
 
 // ObserveACME records one ACME request; it is the acme.Engine's Observe hook.
-func ObserveACME(endpoint, outcome string) {
-	ACMERequests.WithLabelValues(endpoint, outcome).Inc()
+func ObserveACME(ca, endpoint, outcome string) {
+	ACMERequests.WithLabelValues(ca, endpoint, outcome).Inc()
+}
+
+// SetStalled records whether a Certificate is Stalled, and why (reason
+// empty: not Stalled).
+func SetStalled(namespace, name, reason string) {
+	CertificateStalled.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "name": name})
+	if reason != "" {
+		CertificateStalled.WithLabelValues(namespace, name, reason).Set(1)
+	}
 }
 
 // SetReady records the Ready condition's status for one Certificate.
 func SetReady(namespace, name, status string) {
+	setReady(CertificateReady, status, namespace, name)
+}
+
+// setReady sets the gauge of each Ready status (True, False, Unknown) of
+// one object, labels first: 1 for status, 0 for the others.
+func setReady(g *prometheus.GaugeVec, status string, labels ...string) {
 	for _, s := range []string{"True", "False", "Unknown"} {
 		v := 0.0
 		if s == status {
 			v = 1
 		}
-		CertificateReady.WithLabelValues(namespace, name, s).Set(v)
+		g.WithLabelValues(append(labels, s)...).Set(v)
 	}
 }
 
@@ -67,4 +97,6 @@ func Forget(namespace, name string) {
 	CertificateExpiry.DeletePartialMatch(labels)
 	CertificateRenewal.DeletePartialMatch(labels)
 	CertificateReady.DeletePartialMatch(labels)
+	CertificateFailedAttempts.DeletePartialMatch(labels)
+	CertificateStalled.DeletePartialMatch(labels)
 }

@@ -91,3 +91,9 @@ func ToolVersion(key string) (string, error) {
 	}
 	return v, nil
 }
+
+// Promtool is bin/promtool-<PROMTOOL_VERSION>, which checks and unit-tests
+// the alert rules in config/monitoring.
+func Promtool() (string, error) {
+	return toolPath("promtool", "PROMTOOL_VERSION")
+}

@@ -86,6 +86,9 @@ func (r *Reconciler) startOrder(ctx context.Context, s *scope) (acme.Order, erro
 		ctrl.LoggerFrom(ctx).Info("Taking over an order a previous controller created and did not record", "order", order.URL)
 	}
 	s.cert.Status.Order = &edgecertv1alpha1.OrderStatus{URL: order.URL, DNSNames: hosts, Replaces: replaces, Created: metav1.NewTime(s.now)}
+	// The order answers a pending request to renew, in the same status
+	// write that records it.
+	answerRenewRequest(s.cert)
 	s.createdOrder = order.URL
 	r.stepTaken(s)
 	return order, r.newOrderKey(s)
@@ -372,7 +375,7 @@ func (r *Reconciler) challengeFor(ctx context.Context, s *scope, authz acme.Auth
 		return ch, nil
 	}
 	ch.DNS01Value = offered.DNS01Value
-	solver, err := r.dnsSolver(ctx, s.iss, idx)
+	solver, err := r.dnsSolver(ctx, s.iss, idx, false)
 	if errors.Is(err, reconcile.TerminalError(nil)) {
 		return nil, terminalChoice{errors.New(kube.TerminalMessage(err))}
 	}
@@ -605,7 +608,7 @@ func (r *Reconciler) cleanUpOrder(ctx context.Context, s *scope) error {
 		if ch.Type != issuance.DNS01 {
 			continue
 		}
-		solver, err := r.dnsSolver(ctx, s.iss, ch.Solver)
+		solver, err := r.dnsSolver(ctx, s.iss, ch.Solver, false)
 		if err == nil {
 			dctx, cancel := r.dnsContext(ctx)
 			err = solver.provider.CleanUp(dctx, ch.Zone, ch.RecordName, ch.DNS01Value)

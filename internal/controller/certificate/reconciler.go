@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -134,8 +135,11 @@ type Reconciler struct {
 	// written holds, per Certificate UID, the resourceVersion of this
 	// process's latest write of it (see cacheBehind).
 	written sync.Map
-	slots   issuerSlots
-	orphans orphanPool
+	// renewSeen holds, per Certificate UID, the last request to renew
+	// this process saw (firstSightOfRenewRequest).
+	renewSeen sync.Map
+	slots     issuerSlots
+	orphans   orphanPool
 }
 
 // scope is what the steps of one pass found and decided.
@@ -356,13 +360,18 @@ func (r *Reconciler) recordMetrics(cert *edgecertv1alpha1.Certificate) {
 	if cert.Status.RenewalTime != nil {
 		metrics.CertificateRenewal.WithLabelValues(cert.Namespace, cert.Name, cert.Spec.IssuerRef.Name, kind).Set(float64(cert.Status.RenewalTime.Unix()))
 	}
-	status := "Unknown"
+	metrics.CertificateFailedAttempts.WithLabelValues(cert.Namespace, cert.Name, cert.Spec.IssuerRef.Name, kind).Set(float64(cert.Status.FailedIssuanceAttempts))
+	status, stalled := "Unknown", ""
 	for _, c := range cert.Status.Conditions {
-		if c.Type == edgecertv1alpha1.ReadyCondition {
+		switch {
+		case c.Type == edgecertv1alpha1.ReadyCondition:
 			status = string(c.Status)
+		case c.Type == edgecertv1alpha1.StalledCondition && c.Status == metav1.ConditionTrue:
+			stalled = c.Reason
 		}
 	}
 	metrics.SetReady(cert.Namespace, cert.Name, status)
+	metrics.SetStalled(cert.Namespace, cert.Name, stalled)
 }
 
 // decide compares the Secret with the spec (issuance.Decide). With an order
@@ -383,6 +392,7 @@ func (r *Reconciler) decide(ctx context.Context, s *scope) error {
 	if s.current != nil {
 		f.IssuedBy = edgecertv1alpha1.IssuerReference{Name: s.secret.Annotations[IssuerNameAnnotation], Kind: s.secret.Annotations[IssuerKindAnnotation]}
 	}
+	f.RenewRequested = renewRequested(cert)
 	decision := issuance.Decide(f)
 	s.facts.decision = &decision
 	s.facts.decided = true
@@ -392,6 +402,7 @@ func (r *Reconciler) decide(ctx context.Context, s *scope) error {
 
 	if o := cert.Status.Order; o != nil {
 		if sameHosts(o.DNSNames, cert.Spec.DNSNames) {
+			answerRenewRequest(cert)
 			return nil
 		}
 		// The spec moved on: drop the order (the CA lets it expire).
@@ -402,7 +413,9 @@ func (r *Reconciler) decide(ctx context.Context, s *scope) error {
 		s.stop()
 		return r.pollRenewalInfo(ctx, s)
 	}
-	if n := cert.Status.FailedIssuanceAttempts; n > 0 && cert.Status.LastFailureTime != nil {
+	// A request to renew now is a person saying "try again": it does not
+	// wait out the backoff (and is answered by one order only).
+	if n := cert.Status.FailedIssuanceAttempts; n > 0 && cert.Status.LastFailureTime != nil && f.RenewRequested == "" {
 		if wait := cert.Status.LastFailureTime.Add(issuance.Backoff(n)).Sub(s.now); wait > 0 {
 			s.facts.backingOff = true
 			s.requeue(wait)
@@ -410,6 +423,26 @@ func (r *Reconciler) decide(ctx context.Context, s *scope) error {
 		}
 	}
 	return nil
+}
+
+// renewRequested is the Certificate's edgecert.dev/renew-requested-at
+// value while it is not answered: no order has taken it yet
+// (status.renewalRequest), or the order that took it is still in flight.
+func renewRequested(cert *edgecertv1alpha1.Certificate) string {
+	v := cert.Annotations[edgecertv1alpha1.RenewRequestedAtAnnotation]
+	if v != cert.Status.RenewalRequest || cert.Status.Order != nil {
+		return v
+	}
+	return ""
+}
+
+// answerRenewRequest records that the order in flight answers the pending
+// request to renew, if any: an order already under way when the request
+// came brings the new certificate asked for.
+func answerRenewRequest(cert *edgecertv1alpha1.Certificate) {
+	if v := renewRequested(cert); v != "" {
+		cert.Status.RenewalRequest = v
+	}
 }
 
 // random is Rand, or math/rand when none was injected.

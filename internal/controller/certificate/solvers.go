@@ -37,7 +37,7 @@ type cachedSolver struct {
 // reason a person must fix (a missing Secret, a bad setting) stalls the
 // pass with InvalidSpec; other errors are returned.
 func (r *Reconciler) solverFor(ctx context.Context, s *scope, idx int) (*dnsSolver, error) {
-	solver, err := r.dnsSolver(ctx, s.iss, idx)
+	solver, err := r.dnsSolver(ctx, s.iss, idx, r.firstSightOfRenewRequest(s.cert))
 	if errors.Is(err, reconcile.TerminalError(nil)) {
 		s.facts.block(edgecertv1alpha1.ReasonInvalidSpec, kube.TerminalMessage(err), true)
 		s.stop()
@@ -47,12 +47,13 @@ func (r *Reconciler) solverFor(ctx context.Context, s *scope, idx int) (*dnsSolv
 }
 
 // dnsSolver returns the issuer's solver idx, ready to use. It is built once
-// per issuer generation and minute: passes of orders in flight poll every
-// few milliseconds and must not re-read Secrets each time.
-func (r *Reconciler) dnsSolver(ctx context.Context, iss *issuerFacts, idx int) (*dnsSolver, error) {
+// per issuer generation and minute (or again when rebuild is set): passes
+// of orders in flight poll every few milliseconds and must not re-read
+// Secrets each time.
+func (r *Reconciler) dnsSolver(ctx context.Context, iss *issuerFacts, idx int, rebuild bool) (*dnsSolver, error) {
 	key := fmt.Sprintf("%s/%d/%d", iss.obj.GetUID(), iss.obj.GetGeneration(), idx)
 	now := r.Now()
-	if c, ok := r.solvers.Load(key); ok && now.Before(c.(cachedSolver).expires) {
+	if c, ok := r.solvers.Load(key); ok && !rebuild && now.Before(c.(cachedSolver).expires) {
 		return c.(cachedSolver).solver, nil
 	}
 	solvers := iss.obj.GetSpec().ACME.Solvers
@@ -111,4 +112,18 @@ func (r *Reconciler) buildDNSSolver(ctx context.Context, spec *edgecertv1alpha1.
 		return &dnsSolver{provider: p, resolver: resolver}, nil
 	}
 	return nil, reconcile.TerminalError(fmt.Errorf("dns01 solver has no provider"))
+}
+
+// firstSightOfRenewRequest reports whether this process sees the
+// Certificate's pending request to renew for the first time. Such a
+// request often comes from a person who has just fixed the issuer's
+// credentials (a TSIG key, AWS keys), so the solvers are built again from
+// the Secrets instead of reused from the cache.
+func (r *Reconciler) firstSightOfRenewRequest(cert *edgecertv1alpha1.Certificate) bool {
+	v := renewRequested(cert)
+	if v == "" {
+		return false
+	}
+	prev, loaded := r.renewSeen.Swap(cert.UID, v)
+	return !loaded || prev.(string) != v
 }

@@ -31,6 +31,7 @@ import (
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/bundle"
 	"github.com/edgecert/edgecert/internal/kube"
+	"github.com/edgecert/edgecert/internal/metrics"
 	"github.com/edgecert/edgecert/internal/names"
 	"github.com/edgecert/edgecert/internal/rollout"
 )
@@ -157,6 +158,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.watcher.SetInterest(r.interestKey(req.NamespacedName), nil)
+			metrics.ForgetCertMerge(r.kind.name, req.Namespace, req.Name)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -185,6 +187,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		if err := r.patchStatus(ctx, before, obj); err != nil {
 			retErr = errors.Join(retErr, err)
 		}
+		r.recordMetrics(obj, s.facts.merged)
 	}()
 
 	for _, step := range []func(context.Context, *scope) error{
@@ -202,6 +205,24 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{RequeueAfter: forbiddenRecheck}, nil
 	}
 	return ctrl.Result{}, nil
+}
+
+// recordMetrics records the merge's Ready status, its sources and those
+// left out by reason, and, when the pass merged, the bundle's size against
+// its budget.
+func (r *Reconciler) recordMetrics(obj mergeObject, merged *bundle.Result) {
+	st := obj.MergeStatus()
+	m := metrics.CertMergeState{Ready: "Unknown", Sources: len(st.Sources), Excluded: map[string]int{}}
+	if c := meta.FindStatusCondition(st.Conditions, edgecertv1alpha1.ReadyCondition); c != nil {
+		m.Ready = string(c.Status)
+	}
+	for _, e := range st.Excluded {
+		m.Excluded[e.Reason]++
+	}
+	if merged != nil {
+		m.Bytes, m.Budget = merged.Bytes, merged.Budget.Bytes
+	}
+	metrics.SetCertMerge(r.kind.name, obj.GetNamespace(), obj.GetName(), m)
 }
 
 // equalStatus ignores nothing: conditions keep their transition times when

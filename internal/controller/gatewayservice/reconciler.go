@@ -26,6 +26,7 @@ import (
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/kube"
+	"github.com/edgecert/edgecert/internal/metrics"
 )
 
 // Finalizer makes edgecert remove the GatewayService's server from the
@@ -100,6 +101,9 @@ type scope struct {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	var gs edgecertv1alpha1.GatewayService
 	if err := r.Client.Get(ctx, req.NamespacedName, &gs); err != nil {
+		if apierrors.IsNotFound(err) {
+			metrics.ForgetGatewayService(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !gs.DeletionTimestamp.IsZero() {
@@ -128,6 +132,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		setStatus(&gs.Status, s.facts)
 		r.recordCopy(s)
 		r.recordTransition(before, &gs, s.announced)
+		recordMetrics(&gs)
 		if !apiequality.Semantic.DeepEqual(before.Status, gs.Status) {
 			if err := r.Client.Status().Patch(ctx, &gs, client.MergeFrom(before), client.FieldOwner(kube.FieldManager)); err != nil && !apierrors.IsNotFound(err) {
 				retErr = errors.Join(retErr, fmt.Errorf("patch status: %w", err))
@@ -295,6 +300,26 @@ func (r *Reconciler) finalize(ctx context.Context, gs *edgecertv1alpha1.GatewayS
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("Removed server", "gatewayService", klog.KObj(gs))
 	return ctrl.Result{}, nil
+}
+
+// recordMetrics records the GatewayService's Ready status and conflict.
+func recordMetrics(gs *edgecertv1alpha1.GatewayService) {
+	status, conflict := "Unknown", ""
+	if c := meta.FindStatusCondition(gs.Status.Conditions, edgecertv1alpha1.ReadyCondition); c != nil {
+		status = string(c.Status)
+		if c.Status == metav1.ConditionFalse && conflictReasons[c.Reason] {
+			conflict = c.Reason
+		}
+	}
+	metrics.SetGatewayService(gs.Namespace, gs.Name, status, conflict)
+}
+
+// conflictReasons are the reasons of a GatewayService another server
+// keeps out of its Gateway.
+var conflictReasons = map[string]bool{
+	edgecertv1alpha1.ReasonHostConflict:     true,
+	edgecertv1alpha1.ReasonPortConflict:     true,
+	edgecertv1alpha1.ReasonPortNameConflict: true,
 }
 
 // recordTransition records an event when Ready changes: a Normal one when

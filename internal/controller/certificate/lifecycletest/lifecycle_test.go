@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 var newOrders, renewalInfos atomic.Int64
 
 func newEngine() *acme.Engine {
-	return &acme.Engine{Observe: func(endpoint, outcome string) {
+	return &acme.Engine{Observe: func(_, endpoint, outcome string) {
 		switch {
 		case endpoint == "newOrder" && outcome == "ok":
 			newOrders.Add(1)
@@ -352,5 +352,48 @@ func TestIssuanceConvergesWhenTheCARejectsNonces(t *testing.T) {
 		if err := c.Get(ctx, client.ObjectKey{Namespace: cert.Namespace, Name: cert.Spec.SecretName}, &secret); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A request to renew (edgecert.dev/renew-requested-at, what `edgecert
+// renew` sets) is answered by exactly one order: the passes after the
+// renewal order nothing more, and only a new value asks again.
+func TestRenewRequestIsAnsweredByOneOrder(t *testing.T) {
+	ctx := context.Background()
+	c := bed.ControlPlane.Client
+	newOrders.Store(0)
+	cert, req := setUp(t, "renew-now.example.test")
+	r := newCertificateReconciler(c, time.Now)
+	untilReady(t, r, cert, 1)
+
+	request := func(value string) {
+		t.Helper()
+		patch := client.MergeFrom(cert.DeepCopy())
+		metav1.SetMetaDataAnnotation(&cert.ObjectMeta, edgecertv1alpha1.RenewRequestedAtAnnotation, value)
+		if err := c.Patch(ctx, cert, patch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	request("2026-11-30T10:00:00Z")
+	untilReady(t, r, cert, 2)
+	if cert.Status.RenewalRequest != "2026-11-30T10:00:00Z" {
+		t.Errorf("status.renewalRequest = %q, want the annotation's value", cert.Status.RenewalRequest)
+	}
+	for range 3 {
+		if _, err := r.Reconcile(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Get(ctx, req.NamespacedName, cert); err != nil {
+		t.Fatal(err)
+	}
+	if n := newOrders.Load(); n != 2 || cert.Status.Revision != 2 || cert.Status.Order != nil {
+		t.Errorf("after three more passes: newOrder requests = %d, revision %d, order %+v; want 2, 2 and none", n, cert.Status.Revision, cert.Status.Order)
+	}
+
+	request("2026-11-30T11:00:00Z")
+	untilReady(t, r, cert, 3)
+	if n := newOrders.Load(); n != 3 {
+		t.Errorf("newOrder requests = %d after a second request, want 3", n)
 	}
 }
