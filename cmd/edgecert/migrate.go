@@ -6,10 +6,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/edgecert/edgecert/internal/cli"
 	"github.com/edgecert/edgecert/internal/migrate"
 )
 
@@ -24,10 +24,10 @@ func newMigrateCommand() *cobra.Command {
 
 func newMigrateCertManagerCommand() *cobra.Command {
 	var (
-		kubeconfig, kubeContext string
-		files                   []string
-		apply                   bool
-		opts                    migrate.Options
+		kube  cli.Kube
+		files []string
+		apply bool
+		opts  migrate.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "cert-manager",
@@ -54,11 +54,9 @@ each Secret over as it is, without a new order (docs/migration.md).`,
 				err error
 			)
 			if apply || len(files) == 0 {
-				rules := clientcmd.NewDefaultClientConfigLoadingRules()
-				rules.ExplicitPath = kubeconfig
-				cfg, cerr := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
+				cfg, _, cerr := kube.Config()
 				if cerr != nil {
-					return fmt.Errorf("load kubeconfig: %w", cerr)
+					return cerr
 				}
 				if cl, err = client.New(cfg, client.Options{Scheme: migrate.Scheme()}); err != nil {
 					return fmt.Errorf("connect to the cluster: %w", err)
@@ -105,8 +103,9 @@ each Secret over as it is, without a new order (docs/migration.md).`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&kubeconfig, "kubeconfig", "", "Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config, as kubectl).")
-	fs.StringVar(&kubeContext, "context", "", "The kubeconfig context to use.")
+	// Not kube.Bind: cert-manager's objects are read in every namespace.
+	fs.StringVar(&kube.Kubeconfig, "kubeconfig", "", "Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config, as kubectl).")
+	fs.StringVar(&kube.Context, "context", "", "The kubeconfig context to use.")
 	fs.StringSliceVarP(&files, "filename", "f", nil, "Read cert-manager's objects from these YAML files (\"-\" for standard input) instead of the cluster.")
 	fs.BoolVar(&apply, "apply", false, "Copy the Secrets and create the objects in the cluster.")
 	fs.StringVar(&opts.CertManagerNamespace, "cert-manager-namespace", "cert-manager", "cert-manager's cluster resource namespace, where its ClusterIssuers' Secrets are.")

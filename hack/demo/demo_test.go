@@ -30,6 +30,8 @@ func TestDemoTellsTheStoryToItsEnd(t *testing.T) {
 		regexp.MustCompile(`credentialName: shop\.web`),
 		regexp.MustCompile(`\[5/5\] TLS: a client asked for www\.shop\.[a-z0-9.-]+ from a server holding the gateway's credential \(Secret istio-system/shop\.web\)`),
 		regexp.MustCompile(`chain www\.shop\.[a-z0-9.-]+ <- Pebble Intermediate CA [0-9a-f]+ <- Pebble Root CA [0-9a-f]+: verified against Pebble's root`),
+		regexp.MustCompile(`\$ edgecert status -A\n`),
+		regexp.MustCompile(`shop +web-gateway-tls +www\.shop\.[a-z0-9.-]+ +ClusterIssuer/pebble +Ready`),
 		regexp.MustCompile(`Stopped\.`),
 	} {
 		loc := want.FindStringIndex(text)

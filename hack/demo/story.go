@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/cli"
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/pki"
@@ -149,6 +150,21 @@ func (s *story) tell(ctx context.Context) error {
 	s.tlsSeen = seen
 	s.step(5, "TLS: a client asked for %s from a server holding the gateway's credential (Secret %s/%s)\n%s",
 		host, gatewayNamespace, credential.Name, indent(seen, "        "))
+
+	// What a platform engineer sees.
+	report, err := cli.Status(ctx, c, "", true)
+	if err != nil {
+		return err
+	}
+	var table strings.Builder
+	p, err := cli.NewPrinter(&table, cli.Table)
+	if err != nil {
+		return err
+	}
+	if err := p.PrintStatus(report); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "\n$ edgecert status -A\n%s", table.String())
 	return nil
 }
 
