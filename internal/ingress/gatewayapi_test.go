@@ -224,7 +224,7 @@ func TestGatewayAPICertificates(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := GatewayAPICertificates(tc.gw, clusterLE, tc.grants)
+			got, err := GatewayAPICertificates(tc.gw, clusterLE, tc.grants, GatewayAPIRoutes{})
 			checkResult(t, got, err, tc.want, tc.wantErr)
 		})
 	}
