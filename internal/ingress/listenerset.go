@@ -63,11 +63,11 @@ func ListenerSetIssuer(ls *gatewayv1.ListenerSet, gw *gatewayv1.Gateway) (edgece
 	if err != nil || ok || gw == nil {
 		return ref, ok, err
 	}
-	ref, ok, err = IssuerFor(gw.Annotations, Options{})
-	if err != nil || !ok || ref.Kind != edgecertv1alpha1.ClusterIssuerKind {
-		return edgecertv1alpha1.IssuerReference{}, false, nil
+	// The Gateway's own annotation errors are the Gateway shim's to report.
+	if inherited, ok, gwErr := IssuerFor(gw.Annotations, Options{}); gwErr == nil && ok && inherited.Kind == edgecertv1alpha1.ClusterIssuerKind {
+		return inherited, true, nil
 	}
-	return ref, true, nil
+	return edgecertv1alpha1.IssuerReference{}, false, nil
 }
 
 // ListenerSetCertificates returns one Certificate per Secret the
@@ -99,7 +99,7 @@ func ListenerSetRefNamespaces(ls *gatewayv1.ListenerSet) []string {
 func listenerSetListeners(ls *gatewayv1.ListenerSet) []gatewayv1.Listener {
 	out := make([]gatewayv1.Listener, 0, len(ls.Spec.Listeners))
 	for _, e := range ls.Spec.Listeners {
-		out = append(out, gatewayv1.Listener{Name: e.Name, Hostname: e.Hostname, Port: e.Port, Protocol: e.Protocol, TLS: e.TLS, AllowedRoutes: e.AllowedRoutes})
+		out = append(out, gatewayv1.Listener(e))
 	}
 	return out
 }

@@ -17,7 +17,7 @@ const (
 	KindTLSRoute  = "TLSRoute"
 )
 
-// ListenerHostnamesAnnotation, set to ListenerHostnamesRoutes on a Gateway,
+// ListenerHostnamesAnnotation set to ListenerHostnamesRoutes on a Gateway
 // makes its wildcard listeners certify the hostnames of their attached
 // routes instead of the wildcard itself: for issuers that have only
 // HTTP-01, which cannot prove a wildcard.
@@ -39,7 +39,7 @@ type Route struct {
 // String is "<kind> <namespace>/<name>".
 func (r Route) String() string { return r.Kind + " " + r.Namespace + "/" + r.Name }
 
-// HTTPRouteOf, GRPCRouteOf and TLSRouteOf read a route's attachment fields.
+// HTTPRouteOf reads an HTTPRoute's attachment fields.
 func HTTPRouteOf(r *gatewayv1.HTTPRoute) Route {
 	return Route{Kind: KindHTTPRoute, Namespace: r.Namespace, Name: r.Name, ParentRefs: r.Spec.ParentRefs, Hostnames: r.Spec.Hostnames}
 }

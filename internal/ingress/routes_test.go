@@ -63,8 +63,7 @@ func parentRef(namespace, name, section string, port int32) gatewayv1.ParentRefe
 		p.SectionName = &s
 	}
 	if port != 0 {
-		pn := gatewayv1.PortNumber(port)
-		p.Port = &pn
+		p.Port = &port
 	}
 	return p
 }
