@@ -124,8 +124,11 @@ func httpRoute(ns, name string, parent gatewayv1.ParentReference, hostnames ...s
 // exactly the 19 claimed hostnames, issued by Pebble over DNS-01 through
 // BIND, and a RouteHostNotClaimed warning on the greedy route. Routes the
 // listener does not admit (namespace not selected, a TLSRoute, a
-// sectionName of the HTTP listener) add nothing. A route removed: the
-// Certificate is re-issued without its hostname.
+// sectionName of the HTTP listener) add nothing. The Certificate is
+// re-issued for what changes after: a route removed or moved to another
+// Gateway (without its hostname), a namespace labelled for the listener
+// (with its route's), a claim given to the greedy route's namespace (with
+// its host).
 func TestGatewayAPICatchAllListenerCertifiesClaimedRouteHostnames(t *testing.T) {
 	ctx := context.Background()
 	newClusterIssuer(t, "pebble-gatewayapi-routes", "example.com")
@@ -221,6 +224,39 @@ func TestGatewayAPICatchAllListenerCertifiesClaimedRouteHostnames(t *testing.T) 
 	want = slices.DeleteFunc(slices.Clone(want), func(h string) bool { return h == removed })
 	if len(want) != 18 {
 		t.Fatalf("test setup: %d expected hosts after the removal, want 18", len(want))
+	}
+	waitIssuedFor(t, edge, "all-tls", want)
+	checkLeafNames(t, edge, "all-tls", want)
+
+	// A route moved to another Gateway: the one it left drops its hostname
+	// (the old route is mapped too).
+	moved := routes[0] // tenants[0], app0
+	if err := c().Get(ctx, client.ObjectKeyFromObject(moved), moved); err != nil {
+		t.Fatal(err)
+	}
+	moved.Spec.ParentRefs = []gatewayv1.ParentReference{{Name: "other", Namespace: ptr(gatewayv1.Namespace(edge))}}
+	if err := c().Update(ctx, moved); err != nil {
+		t.Fatal(err)
+	}
+	movedHost := fmt.Sprintf("app0.%s.%s", tenants[0], domain)
+	want = slices.DeleteFunc(slices.Clone(want), func(h string) bool { return h == movedHost })
+	if len(want) != 17 {
+		t.Fatalf("test setup: %d expected hosts after the move, want 17", len(want))
+	}
+	waitIssuedFor(t, edge, "all-tls", want)
+
+	// The outsider's namespace labelled for the listener: its route attaches.
+	labelNamespace(t, outsider, selected)
+	want = append(want, "www."+outsider+"."+domain)
+	slices.Sort(want)
+	waitIssuedFor(t, edge, "all-tls", want)
+
+	// A claim given to the greedy route's namespace: its hostname counts.
+	claims(t, "greedy-"+edge, map[string][]string{tenants[4]: {"greedy." + tenants[0] + "." + domain}})
+	want = append(want, "greedy."+tenants[0]+"."+domain)
+	slices.Sort(want)
+	if len(want) != 19 {
+		t.Fatalf("test setup: %d expected hosts at the end, want 19", len(want))
 	}
 	waitIssuedFor(t, edge, "all-tls", want)
 	checkLeafNames(t, edge, "all-tls", want)
