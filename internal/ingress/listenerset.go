@@ -10,10 +10,6 @@ import (
 	"github.com/edgecert/edgecert/internal/gateway"
 )
 
-// KindListenerSet is a gateway.networking.k8s.io ListenerSet, as
-// SourceKindLabel and ReferenceGrants' from entries name it.
-const KindListenerSet = "ListenerSet"
-
 // ListenerSetParent returns the namespace and name of the Gateway the
 // ListenerSet attaches to (namespace defaulted to the ListenerSet's); ok
 // is false when its parentRef names another kind.
