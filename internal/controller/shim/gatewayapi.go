@@ -40,6 +40,8 @@ type GatewayAPIGatewayReconciler struct {
 	RequireHostClaims bool
 	// routeKinds are the route kinds the API server serves.
 	routeKinds []routeKind
+	// warnings are the route and limit warnings told, each once.
+	warnings *warnings
 }
 
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways,verbs=get;list;watch
@@ -58,6 +60,7 @@ func (r *GatewayAPIGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		if client.IgnoreNotFound(err) != nil {
 			return ctrl.Result{}, err
 		}
+		r.warnings.tell(src.String(), nil, nil)
 		return result(r.sync(ctx, src, nil, nil))
 	}
 	gw.SetGroupVersionKind(schema.GroupVersion(gatewayv1.GroupVersion).WithKind("Gateway"))
@@ -70,6 +73,7 @@ func (r *GatewayAPIGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		return ctrl.Result{}, nil
 	}
 	if !ok {
+		r.warnings.tell(src.String(), nil, nil)
 		return result(r.sync(ctx, src, &gw, nil))
 	}
 	var grants []gatewayv1beta1.ReferenceGrant
@@ -96,14 +100,28 @@ func (r *GatewayAPIGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	for _, ref := range want.Refused {
 		r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonReferenceNotPermitted, "Reconcile", "%s", ref)
 	}
+	// Told once while they hold: a Gateway's passes follow its
+	// Certificates' status changes.
+	told := map[string]string{}
 	for _, u := range want.Unclaimed {
 		if obj := objs[u.Route.String()]; obj != nil {
-			r.Events.Eventf(obj, &gw, corev1.EventTypeWarning, edgecertv1alpha1.ReasonRouteHostNotClaimed, "Reconcile", "%s", u)
+			told["route "+string(obj.GetUID())] = u.String()
 		}
 	}
 	for _, t := range want.Truncated {
-		r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonTooManyHosts, "Reconcile", "%s", t)
+		told["certificate "+t.Namespace+"/"+t.Name] = t.String()
 	}
+	r.warnings.tell(src.String(), told, func(key, message string) {
+		if uid, ok := strings.CutPrefix(key, "route "); ok {
+			for _, obj := range objs {
+				if string(obj.GetUID()) == uid {
+					r.Events.Eventf(obj, &gw, corev1.EventTypeWarning, edgecertv1alpha1.ReasonRouteHostNotClaimed, "Reconcile", "%s", message)
+				}
+			}
+			return
+		}
+		r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonTooManyHosts, "Reconcile", "%s", message)
+	})
 	return result(err)
 }
 

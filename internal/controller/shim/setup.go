@@ -129,7 +129,7 @@ func setupGatewayAPI(mgr ctrl.Manager, certs certSync, o Options, served func(sc
 		return nil
 	}
 	ctx := context.Background()
-	gatewayAPI := &GatewayAPIGatewayReconciler{certSync: certs, RequireHostClaims: o.RequireHostClaims}
+	gatewayAPI := &GatewayAPIGatewayReconciler{certSync: certs, RequireHostClaims: o.RequireHostClaims, warnings: &warnings{}}
 	for _, k := range routeKinds {
 		ok, err := served(gv.WithKind(k.kind))
 		if err != nil {
