@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/ingress"
@@ -368,3 +369,124 @@ func TestListenerSetPerTenant(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestGatewayAPIWildcardListenerCertifiesRoutesOverHTTP01: with
+// edgecert.dev/listener-hostnames: routes, a wildcard listener is
+// certified for its routes' hostnames under the wildcard, which an issuer
+// with HTTP-01 only can prove; a route hostname outside the wildcard
+// adds nothing. Without the annotation the Certificate names the wildcard.
+func TestGatewayAPIWildcardListenerCertifiesRoutesOverHTTP01(t *testing.T) {
+	ctx := context.Background()
+	newClusterIssuer(t, "pebble-gatewayapi-wildroutes")
+	ns := newNamespace(t, "gapi-wild")
+	wildcard := "*." + ns + ".example.test"
+	toWeb := gatewayv1.ParentReference{Name: "web"}
+	for _, r := range []*gatewayv1.HTTPRoute{
+		httpRoute(ns, "shop", toWeb, "shop."+ns+".example.test", "elsewhere.example.test"),
+		httpRoute(ns, "blog", toWeb, "blog."+ns+".example.test"),
+	} {
+		if err := c().Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gw := &gatewayv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web", Annotations: map[string]string{
+			ingress.ClusterIssuerAnnotation: "pebble-gatewayapi-wildroutes", ingress.ListenerHostnamesAnnotation: ingress.ListenerHostnamesRoutes}},
+		Spec: gatewayv1.GatewaySpec{GatewayClassName: "istio", Listeners: []gatewayv1.Listener{
+			gatewayAPIListener("https", 443, gatewayv1.HTTPSProtocolType, wildcard, gatewayv1.TLSModeTerminate, "wild-tls"),
+		}},
+	}
+	if err := c().Create(ctx, gw); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"blog." + ns + ".example.test", "shop." + ns + ".example.test"}
+	waitIssuedFor(t, ns, "wild-tls", want)
+	checkLeafNames(t, ns, "wild-tls", want)
+
+	// Without the annotation: the wildcard, as before (DNS-01 needed; the
+	// spec is what is checked here).
+	if err := c().Get(ctx, client.ObjectKeyFromObject(gw), gw); err != nil {
+		t.Fatal(err)
+	}
+	delete(gw.Annotations, ingress.ListenerHostnamesAnnotation)
+	if err := c().Update(ctx, gw); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "Certificate for the wildcard", func() (bool, string) {
+		var cert edgecertv1alpha1.Certificate
+		if err := c().Get(ctx, types.NamespacedName{Namespace: ns, Name: "wild-tls"}, &cert); err != nil {
+			return false, err.Error()
+		}
+		return slices.Equal(cert.Spec.DNSNames, []string{wildcard}), fmt.Sprint(cert.Spec.DNSNames)
+	})
+}
+
+// TestListenerSetCrossNamespaceReferenceGrant: a ListenerSet's listener
+// naming a Secret in another namespace gets no Certificate and a warning
+// until a ReferenceGrant there permits ListenerSets of its namespace; a
+// grant for Gateways does not. Then the Certificate is made in the
+// Secret's namespace and issued.
+func TestListenerSetCrossNamespaceReferenceGrant(t *testing.T) {
+	ctx := context.Background()
+	newClusterIssuer(t, "pebble-listenerset-grant", "example.com")
+	edge, tenant, certs := newNamespace(t, "gapi-lsg-edge"), newNamespace(t, "gapi-lsg-tenant"), newNamespace(t, "gapi-lsg-certs")
+	gw := &gatewayv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Namespace: edge, Name: "shared", Annotations: map[string]string{ingress.ClusterIssuerAnnotation: "pebble-listenerset-grant"}},
+		Spec: gatewayv1.GatewaySpec{
+			GatewayClassName: "istio",
+			Listeners:        []gatewayv1.Listener{gatewayAPIListener("http", 80, gatewayv1.HTTPProtocolType, "", "")},
+			AllowedListeners: &gatewayv1.AllowedListeners{Namespaces: &gatewayv1.ListenerNamespaces{From: ptr(gatewayv1.NamespacesFromAll)}},
+		},
+	}
+	if err := c().Create(ctx, gw); err != nil {
+		t.Fatal(err)
+	}
+	host := "shop." + tenant + ".example.com"
+	l := gatewayAPIListener("shop", 443, gatewayv1.HTTPSProtocolType, host, gatewayv1.TLSModeTerminate, certs+"/shop-tls")
+	ls := &gatewayv1.ListenerSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: "tenant"},
+		Spec: gatewayv1.ListenerSetSpec{
+			ParentRef: gatewayv1.ParentGatewayReference{Name: "shared", Namespace: ptr(gatewayv1.Namespace(edge))},
+			Listeners: []gatewayv1.ListenerEntry{{Name: l.Name, Hostname: l.Hostname, Port: l.Port, Protocol: l.Protocol, TLS: l.TLS}},
+		},
+	}
+	if err := c().Create(ctx, ls); err != nil {
+		t.Fatal(err)
+	}
+	grant := func(name, kind string) *gatewayv1beta1.ReferenceGrant {
+		return &gatewayv1beta1.ReferenceGrant{
+			ObjectMeta: metav1.ObjectMeta{Namespace: certs, Name: name},
+			Spec: gatewayv1beta1.ReferenceGrantSpec{
+				From: []gatewayv1beta1.ReferenceGrantFrom{{Group: gatewayv1.GroupName, Kind: gatewayv1.Kind(kind), Namespace: gatewayv1.Namespace(tenant)}},
+				To:   []gatewayv1beta1.ReferenceGrantTo{{Group: "", Kind: "Secret"}},
+			},
+		}
+	}
+	// A grant for Gateways of the tenant's namespace does not do.
+	if err := c().Create(ctx, grant("gateways", "Gateway")); err != nil {
+		t.Fatal(err)
+	}
+	wantNote := fmt.Sprintf(`certificateRef Secret %s/shop-tls (listener shop): no ReferenceGrant in namespace %s allows it `+
+		`(from group gateway.networking.k8s.io kind ListenerSet namespace %s, to group "" kind Secret name shop-tls or empty); no Certificate for it`, certs, certs, tenant)
+	bed.ControlPlane.ExpectEvent(t, ls, edgecertv1alpha1.ReasonReferenceNotPermitted, wantNote)
+	src := ingress.Source{Kind: ingress.KindListenerSet, Namespace: tenant, Name: "tenant"}
+	if got := generatedBy(t, src); len(got) != 0 {
+		t.Errorf("Certificates %v without a ReferenceGrant for ListenerSets, want none", got)
+	}
+	if err := c().Create(ctx, grant("listenersets", "ListenerSet")); err != nil {
+		t.Fatal(err)
+	}
+	cert := waitIssuedFor(t, certs, "shop-tls", []string{host})
+	checkLeafNames(t, certs, "shop-tls", []string{host})
+	if len(cert.OwnerReferences) != 0 {
+		t.Errorf("Certificate owner references = %+v, want none across namespaces", cert.OwnerReferences)
+	}
+	if diff := cmp.Diff([]string{certs + "/shop-tls"}, generatedBy(t, src)); diff != "" {
+		t.Errorf("generated Certificates (-want +got):\n%s", diff)
+	}
+	// The ListenerSet deleted: its Certificate in the other namespace goes.
+	if err := c().Delete(ctx, ls); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, cert)
+}
