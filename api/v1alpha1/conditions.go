@@ -164,6 +164,19 @@ const (
 	// in another namespace and no ReferenceGrant there permits it; no
 	// Certificate is made for that Secret.
 	ReasonReferenceNotPermitted = "ReferenceNotPermitted"
+	// ReasonRouteHostNotClaimed (on a Gateway API route): the route asks
+	// an opted-in Gateway's catch-all listener for hosts its namespace has
+	// not claimed; its hostnames are left out of the Gateway's
+	// Certificate, the other routes' are kept.
+	ReasonRouteHostNotClaimed = "RouteHostNotClaimed"
+	// ReasonTooManyHosts (on a Gateway API Gateway): a listener's
+	// Certificate would name more hosts than a certificate may hold; it
+	// names the first 100 in sorted order.
+	ReasonTooManyHosts = "TooManyHosts"
+	// ReasonListenerSetNotAllowed (on a ListenerSet): its parent Gateway
+	// is missing or does not admit ListenerSets of its namespace
+	// (spec.allowedListeners); no Certificate for its listeners.
+	ReasonListenerSetNotAllowed = "ListenerSetNotAllowed"
 )
 
 // GatewayService events.

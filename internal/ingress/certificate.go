@@ -16,7 +16,7 @@ import (
 // annotation keeps the source's full name for people.
 const (
 	// SourceKindLabel is the source's kind: IstioGateway,
-	// GatewayAPIGateway, Ingress.
+	// GatewayAPIGateway, ListenerSet, Ingress.
 	SourceKindLabel = "edgecert.dev/source-kind"
 	// SourceNamespaceLabel is the source's namespace.
 	SourceNamespaceLabel = "edgecert.dev/source-namespace"
@@ -36,6 +36,9 @@ const (
 	KindGatewayAPIGateway = "GatewayAPIGateway"
 	// KindIngress is a networking.k8s.io Ingress.
 	KindIngress = "Ingress"
+	// KindListenerSet is a gateway.networking.k8s.io ListenerSet, as
+	// ReferenceGrants' from entries name it too.
+	KindListenerSet = "ListenerSet"
 )
 
 // Source identifies the object a Certificate is generated for.

@@ -9,13 +9,18 @@ import (
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/gateway"
 )
 
 // RefusedRef is a certificateRef to a Secret in another namespace that no
-// ReferenceGrant there permits: the Gateway may not use that Secret, so no
-// Certificate is made for it.
+// ReferenceGrant there permits: the Gateway (or ListenerSet) may not use
+// that Secret, so no Certificate is made for it.
 type RefusedRef struct {
-	// GatewayNamespace is the namespace of the Gateway that names it.
+	// FromKind is the kind that names it: "" for a Gateway, or
+	// "ListenerSet".
+	FromKind string
+	// GatewayNamespace is the namespace of the Gateway or ListenerSet that
+	// names it.
 	GatewayNamespace string
 	// Namespace and Name are the Secret's.
 	Namespace, Name string
@@ -30,12 +35,17 @@ func (r RefusedRef) String() string {
 	if len(r.Listeners) > 1 {
 		listeners = "listeners"
 	}
+	kind := r.FromKind
+	if kind == "" {
+		kind = "Gateway"
+	}
 	return fmt.Sprintf("certificateRef Secret %s/%s (%s %s): no ReferenceGrant in namespace %s allows it "+
-		"(from group %s kind Gateway namespace %s, to group \"\" kind Secret name %s or empty); no Certificate for it",
-		r.Namespace, r.Name, listeners, strings.Join(r.Listeners, ", "), r.Namespace, gatewayv1.GroupName, r.GatewayNamespace, r.Name)
+		"(from group %s kind %s namespace %s, to group \"\" kind Secret name %s or empty); no Certificate for it",
+		r.Namespace, r.Name, listeners, strings.Join(r.Listeners, ", "), r.Namespace, gatewayv1.GroupName, kind, r.GatewayNamespace, r.Name)
 }
 
-// GatewayAPIResult is what an annotated Gateway API Gateway wants.
+// GatewayAPIResult is what an annotated Gateway API Gateway, or a
+// ListenerSet, wants.
 type GatewayAPIResult struct {
 	// Certificates, one per certificateRef Secret, in the Secret's
 	// namespace.
@@ -43,83 +53,204 @@ type GatewayAPIResult struct {
 	// Refused are the cross-namespace certificateRefs that no
 	// ReferenceGrant permits.
 	Refused []RefusedRef
+	// Unclaimed are the attached routes left out because they ask for
+	// hosts their namespace has not claimed, each once.
+	Unclaimed []UnclaimedRoute
+	// Truncated are the Certificates that hold only the first MaxDNSNames
+	// of their hosts.
+	Truncated []TruncatedCertificate
+}
+
+// GatewayAPIRoutes is what a Gateway's catch-all listeners certify: the
+// routes that may attach to it, and what decides whose hosts count.
+type GatewayAPIRoutes struct {
+	// Routes are the HTTPRoutes, GRPCRoutes and TLSRoutes whose parentRefs
+	// name the Gateway (others are ignored anyway).
+	Routes []Route
+	// Namespaces are the routes' namespaces, with their labels: for
+	// allowedRoutes selectors and for claims.
+	Namespaces map[string]gateway.Namespace
+	// Policies are the GatewayPolicies whose claims a route's hosts need
+	// when ClaimsEnforced (gateway.ClaimsEnforced).
+	Policies       []edgecertv1alpha1.GatewayPolicy
+	ClaimsEnforced bool
 }
 
 // GatewayAPICertificates returns one Certificate per Secret the Gateway's
 // TLS-terminating listeners (HTTPS, TLS in mode Terminate) name in
-// certificateRefs, in the Secret's namespace, covering the hostnames of
-// every listener that names it. Listeners without a hostname are skipped,
-// as cert-manager's gateway-shim does: they match any name, and there is
-// none to certify. Refs to kinds other than core Secrets are left alone. A
-// ref to another namespace counts only when one of grants (the
-// ReferenceGrants of that namespace) permits it; else it is Refused. Only
-// edgecert's own annotations apply to Gateways.
-func GatewayAPICertificates(gw *gatewayv1.Gateway, issuer edgecertv1alpha1.IssuerReference, grants []gatewayv1beta1.ReferenceGrant) (GatewayAPIResult, error) {
+// certificateRefs, in the Secret's namespace, covering the hosts of every
+// listener that names it, sorted, at most MaxDNSNames (the rest are
+// reported in Truncated). A listener's hosts are:
+//
+//   - its hostname, when it has one that is not a wildcard;
+//   - a wildcard hostname, unless the Gateway's ListenerHostnamesAnnotation
+//     says "routes": then, as for a listener without hostname,
+//   - the hostnames of the routes attached to it (Attaches), intersected
+//     with the listener's (IntersectHostname). A route whose namespace has
+//     not claimed all of its hosts there (when claims are enforced) adds
+//     none and is reported in Unclaimed; a route without hostnames adds
+//     none.
+//
+// Refs to kinds other than core Secrets are left alone. A ref to another
+// namespace counts only when one of grants (the ReferenceGrants of that
+// namespace) permits it; else it is Refused. Only edgecert's own
+// annotations apply to Gateways.
+func GatewayAPICertificates(gw *gatewayv1.Gateway, issuer edgecertv1alpha1.IssuerReference, grants []gatewayv1beta1.ReferenceGrant, routes GatewayAPIRoutes) (GatewayAPIResult, error) {
+	byRoutes := false
+	if v, ok := gw.Annotations[ListenerHostnamesAnnotation]; ok {
+		if v != ListenerHostnamesRoutes {
+			return GatewayAPIResult{}, fmt.Errorf("%s %q: want %s (or remove it)", ListenerHostnamesAnnotation, v, ListenerHostnamesRoutes)
+		}
+		byRoutes = true
+	}
+	var res GatewayAPIResult
+	unclaimed := map[string]int{}
+	hostsOf := func(l gatewayv1.Listener) []string {
+		listenerHost := ""
+		if l.Hostname != nil {
+			listenerHost = string(*l.Hostname)
+		}
+		if listenerHost != "" && (!strings.HasPrefix(listenerHost, "*.") || !byRoutes) {
+			return []string{listenerHost}
+		}
+		var hosts []string
+		for _, r := range routes.Routes {
+			ns, ok := routes.Namespaces[r.Namespace]
+			if !ok {
+				ns = gateway.Namespace{Name: r.Namespace}
+			}
+			if !Attaches(gw, l, r, ns.Labels) {
+				continue
+			}
+			var mine []string
+			for _, h := range r.Hostnames {
+				if x, ok := IntersectHostname(listenerHost, string(h)); ok {
+					if x, ok := certHost(x); ok && !slices.Contains(mine, x) {
+						mine = append(mine, x)
+					}
+				}
+			}
+			if routes.ClaimsEnforced {
+				if out := gateway.Unclaimed(routes.Policies, ns, mine); len(out) > 0 {
+					key := r.String()
+					i, seen := unclaimed[key]
+					if !seen {
+						i = len(res.Unclaimed)
+						unclaimed[key] = i
+						res.Unclaimed = append(res.Unclaimed, UnclaimedRoute{Route: r, Gateway: gw.Namespace + "/" + gw.Name})
+					}
+					for _, h := range out {
+						if !slices.Contains(res.Unclaimed[i].Hosts, h) {
+							res.Unclaimed[i].Hosts = append(res.Unclaimed[i].Hosts, h)
+						}
+					}
+					continue
+				}
+			}
+			hosts = append(hosts, mine...)
+		}
+		return hosts
+	}
+	got, err := listenerCertificates(gw.Namespace, "", gw.Spec.Listeners, hostsOf, grants, issuer, gw.Annotations)
+	if err != nil {
+		return GatewayAPIResult{}, err
+	}
+	got.Unclaimed = res.Unclaimed
+	return got, nil
+}
+
+// listenerCertificates makes one Certificate per core Secret that the
+// TLS-terminating listeners of a Gateway or ListenerSet (fromKind "" or
+// "ListenerSet", in namespace) name, for the hosts hostsOf gives each
+// listener: sorted, without duplicates, at most MaxDNSNames. A listener
+// without hosts names no Secret.
+func listenerCertificates(namespace, fromKind string, listeners []gatewayv1.Listener, hostsOf func(gatewayv1.Listener) []string,
+	grants []gatewayv1beta1.ReferenceGrant, issuer edgecertv1alpha1.IssuerReference, annotations map[string]string) (GatewayAPIResult, error) {
 	var res GatewayAPIResult
 	var secrets secretHosts
 	refused := map[secretKey]int{}
-	for _, s := range listenerSecrets(gw) {
-		if s.key.namespace != gw.Namespace && !secretGranted(grants, gw.Namespace, s.key) {
-			i, ok := refused[s.key]
-			if !ok {
-				i = len(res.Refused)
-				refused[s.key] = i
-				res.Refused = append(res.Refused, RefusedRef{GatewayNamespace: gw.Namespace, Namespace: s.key.namespace, Name: s.key.name})
-			}
-			if r := &res.Refused[i]; !slices.Contains(r.Listeners, s.listener) {
-				r.Listeners = append(r.Listeners, s.listener)
-			}
+	names := map[secretKey][]string{}
+	for _, l := range listeners {
+		refs := secretRefs(namespace, l)
+		if len(refs) == 0 {
 			continue
 		}
-		secrets.add(s.key, s.hostname)
+		hosts := hostsOf(l)
+		if len(hosts) == 0 {
+			continue
+		}
+		for _, key := range refs {
+			if key.namespace != namespace && !secretGranted(grants, fromKind, namespace, key) {
+				i, ok := refused[key]
+				if !ok {
+					i = len(res.Refused)
+					refused[key] = i
+					res.Refused = append(res.Refused, RefusedRef{FromKind: fromKind, GatewayNamespace: namespace, Namespace: key.namespace, Name: key.name})
+				}
+				if r := &res.Refused[i]; !slices.Contains(r.Listeners, string(l.Name)) {
+					r.Listeners = append(r.Listeners, string(l.Name))
+				}
+				continue
+			}
+			secrets.add(key, hosts...)
+			if !slices.Contains(names[key], string(l.Name)) {
+				names[key] = append(names[key], string(l.Name))
+			}
+		}
 	}
-	certs, err := secrets.certificates(issuer, gw.Annotations, Options{})
+	certs, err := secrets.certificates(issuer, annotations, Options{})
 	if err != nil {
 		return GatewayAPIResult{}, err
+	}
+	for i := range certs {
+		c := &certs[i]
+		slices.Sort(c.Spec.DNSNames)
+		if n := len(c.Spec.DNSNames); n > MaxDNSNames {
+			c.Spec.DNSNames = c.Spec.DNSNames[:MaxDNSNames:MaxDNSNames]
+			res.Truncated = append(res.Truncated, TruncatedCertificate{Namespace: c.Namespace, Name: c.Name, Left: n - MaxDNSNames,
+				Listeners: names[secretKey{namespace: c.Namespace, name: c.Name}]})
+		}
 	}
 	res.Certificates = certs
 	return res, nil
 }
 
 // GatewayAPIRefNamespaces returns the namespaces, other than the
-// Gateway's, of the Secrets its listeners name: where the ReferenceGrants
-// GatewayAPICertificates needs live.
+// Gateway's, of the Secrets its TLS-terminating listeners name: where the
+// ReferenceGrants GatewayAPICertificates needs live.
 func GatewayAPIRefNamespaces(gw *gatewayv1.Gateway) []string {
+	return refNamespaces(gw.Namespace, gw.Spec.Listeners)
+}
+
+func refNamespaces(namespace string, listeners []gatewayv1.Listener) []string {
 	var out []string
-	for _, s := range listenerSecrets(gw) {
-		if s.key.namespace != gw.Namespace && !slices.Contains(out, s.key.namespace) {
-			out = append(out, s.key.namespace)
+	for _, l := range listeners {
+		for _, key := range secretRefs(namespace, l) {
+			if key.namespace != namespace && !slices.Contains(out, key.namespace) {
+				out = append(out, key.namespace)
+			}
 		}
 	}
 	return out
 }
 
-// listenerSecret is one certificateRef of a listener that wants a
-// certificate.
-type listenerSecret struct {
-	listener, hostname string
-	key                secretKey
-}
-
-// listenerSecrets lists, in order, the core Secrets that the Gateway's
-// TLS-terminating listeners with a hostname name, each ref's namespace
-// defaulted to the Gateway's.
-func listenerSecrets(gw *gatewayv1.Gateway) []listenerSecret {
-	var out []listenerSecret
-	for _, l := range gw.Spec.Listeners {
-		if !terminatesTLS(l) || l.Hostname == nil || *l.Hostname == "" {
+// secretRefs lists the core Secrets a TLS-terminating listener names,
+// each ref's namespace defaulted to namespace (the Gateway's or
+// ListenerSet's); none for other listeners.
+func secretRefs(namespace string, l gatewayv1.Listener) []secretKey {
+	if !terminatesTLS(l) {
+		return nil
+	}
+	var out []secretKey
+	for _, ref := range l.TLS.CertificateRefs {
+		if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Secret") || ref.Name == "" {
 			continue
 		}
-		for _, ref := range l.TLS.CertificateRefs {
-			if (ref.Group != nil && *ref.Group != "") || (ref.Kind != nil && *ref.Kind != "Secret") || ref.Name == "" {
-				continue
-			}
-			ns := gw.Namespace
-			if ref.Namespace != nil && *ref.Namespace != "" {
-				ns = string(*ref.Namespace)
-			}
-			out = append(out, listenerSecret{listener: string(l.Name), hostname: string(*l.Hostname), key: secretKey{namespace: ns, name: string(ref.Name)}})
+		ns := namespace
+		if ref.Namespace != nil && *ref.Namespace != "" {
+			ns = string(*ref.Namespace)
 		}
+		out = append(out, secretKey{namespace: ns, name: string(ref.Name)})
 	}
 	return out
 }
@@ -135,15 +266,19 @@ func terminatesTLS(l gatewayv1.Listener) bool {
 }
 
 // secretGranted reports whether a ReferenceGrant in the Secret's namespace
-// lets Gateways of gwNamespace refer to it: a from entry for Gateways of
-// that namespace and a to entry for core Secrets, of that name or of any.
-func secretGranted(grants []gatewayv1beta1.ReferenceGrant, gwNamespace string, secret secretKey) bool {
+// lets Gateways (fromKind "") or ListenerSets (fromKind "ListenerSet") of
+// gwNamespace refer to it: a from entry for that kind and namespace and a
+// to entry for core Secrets, of that name or of any.
+func secretGranted(grants []gatewayv1beta1.ReferenceGrant, fromKind, gwNamespace string, secret secretKey) bool {
+	if fromKind == "" {
+		fromKind = "Gateway"
+	}
 	for _, g := range grants {
 		if g.Namespace != secret.namespace {
 			continue
 		}
 		from := slices.ContainsFunc(g.Spec.From, func(f gatewayv1beta1.ReferenceGrantFrom) bool {
-			return f.Group == gatewayv1.GroupName && f.Kind == "Gateway" && string(f.Namespace) == gwNamespace
+			return f.Group == gatewayv1.GroupName && string(f.Kind) == fromKind && string(f.Namespace) == gwNamespace
 		})
 		to := slices.ContainsFunc(g.Spec.To, func(t gatewayv1beta1.ReferenceGrantTo) bool {
 			return t.Group == "" && t.Kind == "Secret" && (t.Name == nil || *t.Name == "" || string(*t.Name) == secret.name)

@@ -282,6 +282,7 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 		IstioWorkloadNamespace: o.IstioGatewayWorkloadNamespace,
 		SecretOwnerReference:   o.ShimSecretOwnerReference,
 		Secrets:                secrets,
+		RequireHostClaims:      o.RequireHostClaims,
 	}
 	if o.DefaultIssuerName != "" {
 		if o.DefaultIssuerKind != edgecertv1alpha1.IssuerKind && o.DefaultIssuerKind != edgecertv1alpha1.ClusterIssuerKind {

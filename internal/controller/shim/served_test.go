@@ -24,6 +24,9 @@ func TestServedTellsInstalledKindsFromMissingOnes(t *testing.T) {
 	for gvk, want := range map[schema.GroupVersionKind]bool{
 		{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"}:                   true,
 		{Group: "gateway.networking.k8s.io", Version: "v1beta1", Kind: "ReferenceGrant"}: true,
+		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "ListenerSet"}:         true,
+		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "TLSRoute"}:            true,
+		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GRPCRoute"}:           true,
 		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "NoSuchKind"}:          false,
 		{Group: "not-installed.example.com", Version: "v1", Kind: "Gateway"}:             false,
 	} {

@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"context"
 	"fmt"
 	"sync"
 
@@ -35,6 +36,9 @@ type Options struct {
 	// (kube.NewSecrets); zero: the controller's own (ClusterIssuers'
 	// account keys not among those it keeps).
 	Secrets kube.Secrets
+	// RequireHostClaims enforces claims on Gateway API route hostnames
+	// even while no GatewayPolicy has claims (--require-host-claims).
+	RequireHostClaims bool
 }
 
 // sourceChanged passes what can change the Certificates a source wants:
@@ -46,8 +50,12 @@ var sourceChanged = predicate.Or[client.Object](predicate.GenerationChangedPredi
 // and when one of its Certificates changes (its Secret was issued, someone
 // edited or deleted it); for a Gateway API Gateway, also when a
 // ReferenceGrant that may let it use a Secret of another namespace
-// changes. At start, every generated Certificate wakes its source, so one
-// deleted while edgecert was down is cleaned up.
+// changes, and when a route attached to it, its route namespaces' labels
+// or the GatewayPolicies (claims) change; for a ListenerSet, also when its
+// parent Gateway, its namespace's labels or a ReferenceGrant change. At
+// start, every generated Certificate wakes its source, so one deleted
+// while edgecert was down is cleaned up. Each Gateway API kind is watched
+// only when the API server serves it.
 func SetupWithManager(mgr ctrl.Manager, o Options) error {
 	if o.Secrets.Cached == nil {
 		o.Secrets = kube.NewSecrets(mgr.GetCache(), mgr.GetAPIReader(), "")
@@ -79,25 +87,8 @@ func SetupWithManager(mgr ctrl.Manager, o Options) error {
 			return err
 		}
 	}
-	gatewayAPI := &GatewayAPIGatewayReconciler{certSync: certs}
-	gatewayOK, err := served(schema.GroupVersion(gatewayv1.GroupVersion).WithKind("Gateway"))
-	if err != nil {
+	if err := setupGatewayAPI(mgr, certs, o, served); err != nil {
 		return err
-	}
-	grantOK, err := served(schema.GroupVersion(gatewayv1beta1.GroupVersion).WithKind("ReferenceGrant"))
-	if err != nil {
-		return err
-	}
-	if gatewayOK && grantOK {
-		if err := ctrl.NewControllerManagedBy(mgr).
-			Named("gatewayapi-shim").
-			For(&gatewayv1.Gateway{}, builder.WithPredicates(sourceChanged)).
-			Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(ingress.KindGatewayAPIGateway))).
-			Watches(&gatewayv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(gatewayAPI.gatewaysForGrant),
-				builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-			Complete(gatewayAPI); err != nil {
-			return err
-		}
 	}
 	ingresses := &IngressReconciler{certSync: certs, Options: o.Annotations}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -119,4 +110,76 @@ func Served(mapper meta.RESTMapper, gvk schema.GroupVersionKind) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("look up %s: %w", gvk, err)
+}
+
+// setupGatewayAPI registers the Gateway API Gateway shim (with the route
+// kinds that are served) and the ListenerSet shim, when the API server
+// serves Gateways and ReferenceGrants.
+func setupGatewayAPI(mgr ctrl.Manager, certs certSync, o Options, served func(schema.GroupVersionKind) (bool, error)) error {
+	gv := schema.GroupVersion(gatewayv1.GroupVersion)
+	gatewayOK, err := served(gv.WithKind("Gateway"))
+	if err != nil {
+		return err
+	}
+	grantOK, err := served(schema.GroupVersion(gatewayv1beta1.GroupVersion).WithKind("ReferenceGrant"))
+	if err != nil {
+		return err
+	}
+	if !gatewayOK || !grantOK {
+		return nil
+	}
+	ctx := context.Background()
+	gatewayAPI := &GatewayAPIGatewayReconciler{certSync: certs, RequireHostClaims: o.RequireHostClaims, warnings: &warnings{}}
+	for _, k := range routeKinds {
+		ok, err := served(gv.WithKind(k.kind))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if err := mgr.GetFieldIndexer().IndexField(ctx, k.object(), routeParentIndex, func(obj client.Object) []string {
+			return ingress.ParentGateways(k.route(obj))
+		}); err != nil {
+			return fmt.Errorf("index %ss by parent Gateway: %w", k.kind, err)
+		}
+		gatewayAPI.routeKinds = append(gatewayAPI.routeKinds, k)
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("gatewayapi-shim").
+		For(&gatewayv1.Gateway{}, builder.WithPredicates(sourceChanged)).
+		Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(ingress.KindGatewayAPIGateway))).
+		Watches(&gatewayv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(gatewayAPI.gatewaysForGrant),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	for _, k := range gatewayAPI.routeKinds {
+		b = b.Watches(k.object(), handler.EnqueueRequestsFromMapFunc(gatewaysForRoute(k)), builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	}
+	if len(gatewayAPI.routeKinds) > 0 {
+		b = b.Watches(kube.NewNamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(gatewayAPI.gatewaysForNamespace),
+			builder.WithPredicates(predicate.LabelChangedPredicate{}), builder.OnlyMetadata).
+			Watches(&edgecertv1alpha1.GatewayPolicy{}, handler.EnqueueRequestsFromMapFunc(gatewayAPI.annotatedGateways),
+				builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	}
+	if err := b.Complete(gatewayAPI); err != nil {
+		return err
+	}
+
+	setOK, err := served(gv.WithKind(ingress.KindListenerSet))
+	if err != nil || !setOK {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &gatewayv1.ListenerSet{}, listenerSetParentIndex, listenerSetParentKey); err != nil {
+		return fmt.Errorf("index ListenerSets by parent Gateway: %w", err)
+	}
+	sets := &ListenerSetReconciler{certSync: certs}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("listenerset-shim").
+		For(&gatewayv1.ListenerSet{}, builder.WithPredicates(sourceChanged)).
+		Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(ingress.KindListenerSet))).
+		Watches(&gatewayv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(sets.listenerSetsForGateway), builder.WithPredicates(sourceChanged)).
+		Watches(&gatewayv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(sets.listenerSetsForGrant),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(kube.NewNamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(sets.listenerSetsInNamespace),
+			builder.WithPredicates(predicate.LabelChangedPredicate{}), builder.OnlyMetadata).
+		Complete(sets)
 }
