@@ -90,8 +90,8 @@ each Secret over as it is, without a new order (docs/migration.md).`,
 				return nil
 			}
 			done, err := migrate.Apply(cmd.Context(), cl, res)
-			for _, line := range done {
-				fmt.Fprintln(cmd.ErrOrStderr(), line)
+			if _, perr := fmt.Fprint(cmd.ErrOrStderr(), strings.Join(append(done, ""), "\n")); err == nil {
+				err = perr
 			}
 			if err != nil {
 				return err

@@ -36,8 +36,9 @@ func main() {
 	flag.Parse()
 	opts.out = os.Stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, opts); err != nil {
+	err := run(ctx, opts)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
@@ -49,6 +50,10 @@ type options struct {
 	out       io.Writer
 }
 
+// printf tells the story; a terminal that cannot be written to is no
+// reason to stop what runs.
+func (o options) printf(format string, args ...any) { _, _ = fmt.Fprintf(o.out, format, args...) }
+
 func run(ctx context.Context, opts options) error {
 	logFile, err := os.Create(opts.logPath)
 	if err != nil {
@@ -59,7 +64,7 @@ func run(ctx context.Context, opts options) error {
 	ctrl.SetLogger(logger)
 	klog.SetLogger(logger)
 
-	fmt.Fprintln(opts.out, "Starting BIND 9, Pebble and kube-apiserver + etcd on loopback ...")
+	opts.printf("Starting BIND 9, Pebble and kube-apiserver + etcd on loopback ...\n")
 	started := time.Now()
 	http01Port, err := testenv.FreePort()
 	if err != nil {
@@ -108,7 +113,7 @@ func run(ctx context.Context, opts options) error {
 	defer stopManager()
 	mgrDone := make(chan error, 1)
 	go func() { mgrDone <- mgr.Start(mgrCtx) }()
-	fmt.Fprintf(opts.out, "Test bed and edgecert up in %s (edgecert's logs: %s)\n\n", since(started), opts.logPath)
+	opts.printf("Test bed and edgecert up in %s (edgecert's logs: %s)\n\n", since(started), opts.logPath)
 
 	st := &story{out: opts.out, bed: bed, zone: trimDot(bed.BIND.Zones[0])}
 	if err := st.tell(ctx); err != nil {
@@ -116,7 +121,7 @@ func run(ctx context.Context, opts options) error {
 	}
 
 	zone := bed.BIND.Zones[0]
-	fmt.Fprintf(opts.out, `
+	opts.printf(`
 Everything keeps running; explore:
 
   Kubernetes API   export KUBECONFIG=%[1]s
@@ -133,7 +138,7 @@ Everything keeps running; explore:
 
 	wait := ctx.Done()
 	if opts.exitAfter > 0 {
-		fmt.Fprintf(opts.out, "\nStopping in %s (-exit-after).\n", opts.exitAfter)
+		opts.printf("\nStopping in %s (-exit-after).\n", opts.exitAfter)
 		timer := time.NewTimer(opts.exitAfter)
 		defer timer.Stop()
 		select {
@@ -141,7 +146,7 @@ Everything keeps running; explore:
 		case <-wait:
 		}
 	} else {
-		fmt.Fprintln(opts.out, "\nPress Ctrl-C to stop everything.")
+		opts.printf("\nPress Ctrl-C to stop everything.\n")
 		select {
 		case <-wait:
 		case err := <-mgrDone:
@@ -152,7 +157,7 @@ Everything keeps running; explore:
 	if err := <-mgrDone; err != nil {
 		return fmt.Errorf("manager: %w", err)
 	}
-	fmt.Fprintln(opts.out, "Stopped.")
+	opts.printf("Stopped.\n")
 	return nil
 }
 

@@ -51,7 +51,7 @@ type story struct {
 }
 
 func (s *story) step(n int, format string, args ...any) {
-	fmt.Fprintf(s.out, "[%d/%d] %s\n", n, steps, fmt.Sprintf(format, args...))
+	_, _ = fmt.Fprintf(s.out, "[%d/%d] %s\n", n, steps, fmt.Sprintf(format, args...))
 }
 
 func (s *story) tell(ctx context.Context) error {
@@ -164,7 +164,7 @@ func (s *story) tell(ctx context.Context) error {
 	if err := p.PrintStatus(report); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "\n$ edgecert status -A\n%s", table.String())
+	_, _ = fmt.Fprintf(s.out, "\n$ edgecert status -A\n%s", table.String())
 	return nil
 }
 

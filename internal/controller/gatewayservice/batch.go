@@ -71,11 +71,10 @@ func (b *batches) writingTo(key types.NamespacedName) (done func(rv string)) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		if rv != "" {
-			rvs := append(b.ownWrites[key], rv)
-			if len(rvs) > ownWritesKept {
-				rvs = slices.Delete(rvs, 0, len(rvs)-ownWritesKept)
+			b.ownWrites[key] = append(b.ownWrites[key], rv)
+			if n := len(b.ownWrites[key]); n > ownWritesKept {
+				b.ownWrites[key] = slices.Delete(b.ownWrites[key], 0, n-ownWritesKept)
 			}
-			b.ownWrites[key] = rvs
 		}
 		delete(b.writing, key)
 		close(ch)
