@@ -1,11 +1,15 @@
 package testenv
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // ProcessCPUSeconds is a process's user plus system time so far, from
@@ -84,4 +88,48 @@ func childOfThisProcess(pid int) bool {
 	s := string(data)
 	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
 	return len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid())
+}
+
+// CPUSnapshot is the CPU time so far of the bed's processes, of this one
+// ("test": a benchmark's own client, a floor client, the Pebble gate) and
+// of ctrl when it is not nil ("controller"), or fails tb.
+func (b *Bed) CPUSnapshot(tb testing.TB, ctrl *Controller) map[string]float64 {
+	tb.Helper()
+	cpu, err := b.CPUSeconds()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if cpu["test"], err = ProcessCPUSeconds(os.Getpid()); err != nil {
+		tb.Fatal(err)
+	}
+	if ctrl != nil {
+		if cpu["controller"], err = ctrl.CPUSeconds(); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return cpu
+}
+
+// CPUSince is the CPU time each process used since before (CPUSnapshot
+// with the same ctrl).
+func (b *Bed) CPUSince(tb testing.TB, ctrl *Controller, before map[string]float64) map[string]float64 {
+	tb.Helper()
+	after := b.CPUSnapshot(tb, ctrl)
+	for k := range after {
+		after[k] -= before[k]
+	}
+	return after
+}
+
+// CPULine prints CPU seconds per process, the largest first, after their
+// total: "3.10 s kube-apiserver=1.90 etcd=0.70 ...".
+func CPULine(cpu map[string]float64) string {
+	names := slices.SortedFunc(maps.Keys(cpu), func(a, b string) int { return cmp.Compare(cpu[b], cpu[a]) })
+	total := 0.0
+	var parts []string
+	for _, n := range names {
+		total += cpu[n]
+		parts = append(parts, fmt.Sprintf("%s=%.2f", n, cpu[n]))
+	}
+	return fmt.Sprintf("%.2f s %s", total, strings.Join(parts, " "))
 }

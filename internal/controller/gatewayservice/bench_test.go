@@ -57,6 +57,26 @@ func BenchmarkGatewayService500(b *testing.B) {
 		}
 		cl := newCluster(b, false, nil, tenants...)
 
+		// The floor: the same creates with no controller running, then
+		// deleted (no finalizer yet) before it starts.
+		floorCPU0 := bed.CPUSnapshot(b, nil)
+		floorStart := time.Now()
+		createAll(b, tenants, perNS)
+		floor := time.Since(floorStart)
+		floorCPU := bed.CPUSince(b, nil, floorCPU0)
+		for _, ns := range tenants {
+			if err := c().DeleteAllOf(ctx, &edgecertv1alpha1.GatewayService{}, client.InNamespace(ns)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		testenv.EventuallyWithin(b, time.Minute, "the floor's GatewayServices gone", func() (bool, string) {
+			var list edgecertv1alpha1.GatewayServiceList
+			if err := c().List(ctx, &list); err != nil {
+				return false, err.Error()
+			}
+			return len(list.Items) == 0, fmt.Sprintf("%d left", len(list.Items))
+		})
+
 		ctrl, err := testenv.StartController(bed.ControlPlane.Kubeconfig,
 			"--namespace", controllerNamespace, "--leader-election-namespace", controllerNamespace)
 		if err != nil {
@@ -77,56 +97,16 @@ func BenchmarkGatewayService500(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		cpu0 := bed.CPUSnapshot(b, ctrl)
 		start := time.Now()
-		var wg sync.WaitGroup
-		work := make(chan *edgecertv1alpha1.GatewayService)
-		errs := make(chan error, 8)
-		for range 8 {
-			wg.Go(func() {
-				for gs := range work {
-					if err := c().Create(ctx, gs); err != nil {
-						select {
-						case errs <- err:
-						default:
-						}
-					}
-				}
-			})
-		}
-		for _, ns := range tenants {
-			for j := range perNS {
-				name := fmt.Sprintf("app%d", j)
-				spec := httpSpec(80, name+"."+ns+".example.test")
-				if j%2 == 1 {
-					spec = secretRefSpec("tls", name+"."+ns+".example.test")
-				}
-				work <- &edgecertv1alpha1.GatewayService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
-			}
-		}
-		close(work)
-		wg.Wait()
-		select {
-		case err := <-errs:
-			b.Fatal(err)
-		default:
-		}
-		var ready int
-		// The bound is generous: the controller command runs with client-go's
-		// default client-side rate limit (5 requests/s).
-		testenv.EventuallyWithin(b, 6*time.Minute, "500 GatewayServices Ready", func() (bool, string) {
-			var list edgecertv1alpha1.GatewayServiceList
-			if err := c().List(ctx, &list); err != nil {
-				return false, err.Error()
-			}
-			ready = 0
-			for _, gs := range list.Items {
-				if meta.IsStatusConditionTrue(gs.Status.Conditions, edgecertv1alpha1.ReadyCondition) {
-					ready++
-				}
-			}
-			return ready == namespaces*perNS, fmt.Sprintf("%d Ready", ready)
+		createAll(b, tenants, perNS)
+		// Watched, not polled: a list of 500 every few milliseconds would
+		// load the API server the controller shares.
+		bed.ControlPlane.WaitReady(b, 6*time.Minute, &edgecertv1alpha1.GatewayServiceList{}, namespaces*perNS, func(o client.Object) bool {
+			return meta.IsStatusConditionTrue(o.(*edgecertv1alpha1.GatewayService).Status.Conditions, edgecertv1alpha1.ReadyCondition)
 		})
 		converge := time.Since(start)
+		convergeCPU := bed.CPUSince(b, ctrl, cpu0)
 		convergeWrites := gatewayWrites(b) - writes0
 		requests1, err := bed.ControlPlane.APIRequests(ctx)
 		if err != nil {
@@ -184,6 +164,8 @@ func BenchmarkGatewayService500(b *testing.B) {
 		stop()
 		idleRequests := gatewayWrites(b) - idleWrites0
 		fmt.Printf("BENCH gatewayservice-500-converge %.1f s\n", converge.Seconds())
+		fmt.Printf("BENCH gatewayservice-500-converge-cpu %s\n", testenv.CPULine(convergeCPU))
+		fmt.Printf("BENCH gatewayservice-500-create-floor %.1f s cpu=%s\n", floor.Seconds(), testenv.CPULine(floorCPU))
 		fmt.Printf("BENCH gatewayservice-500-gateway-writes %d writes\n", convergeWrites)
 		fmt.Printf("BENCH gatewayservice-500-api-requests %s\n", testenv.RequestsPer(requests0, requests1, namespaces*perNS))
 		fmt.Printf("BENCH gatewayservice-single-latency %.3f s\n", singleLatency.Seconds())
@@ -207,4 +189,42 @@ func gatewayWrites(b *testing.B) int {
 		n += reqs[verb+" gateways"]
 	}
 	return int(n)
+}
+
+// createAll creates perNS GatewayServices in each of tenants (half HTTP,
+// half HTTPS from the tenant Secret "tls"), 8 at a time.
+func createAll(b *testing.B, tenants []string, perNS int) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	work := make(chan *edgecertv1alpha1.GatewayService)
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			for gs := range work {
+				if err := c().Create(ctx, gs); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		})
+	}
+	for _, ns := range tenants {
+		for j := range perNS {
+			name := fmt.Sprintf("app%d", j)
+			spec := httpSpec(80, name+"."+ns+".example.test")
+			if j%2 == 1 {
+				spec = secretRefSpec("tls", name+"."+ns+".example.test")
+			}
+			work <- &edgecertv1alpha1.GatewayService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
+		}
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
 }

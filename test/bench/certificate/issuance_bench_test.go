@@ -5,11 +5,8 @@
 package certificate
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"maps"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,9 +83,9 @@ func runPhase(b *testing.B, n int, singles bool) phase {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bed0 := cpuSnapshot(b, bed)
+	bed0 := bed.CPUSnapshot(b, nil)
 	p.controller = controllerIssue(ctx, b, bed, zone, fmt.Sprintf("ctl%d", n), n)
-	p.bedCPU = cpuSince(b, bed, bed0)
+	p.bedCPU = bed.CPUSince(b, nil, bed0)
 	b.Logf("controller: %d certificates in %s (log %s)", n, p.controller, ctrl.LogPath)
 	// The benchmark's own n creates are not the controller's writes.
 	requests1 := apiRequests(b, bed)
@@ -126,9 +123,9 @@ func startBed(b *testing.B) (*testenv.Bed, string) {
 func floorPhase(b *testing.B, n int, singles bool) (time.Duration, []time.Duration, map[string]float64) {
 	bed, zone := startBed(b)
 	defer bed.Stop()
-	cpu0 := cpuSnapshot(b, bed)
+	cpu0 := bed.CPUSnapshot(b, nil)
 	all := floorIssue(b, bed, zone, fmt.Sprintf("floor%d", n), n)
-	cpu := cpuSince(b, bed, cpu0)
+	cpu := bed.CPUSince(b, nil, cpu0)
 	var single []time.Duration
 	if singles {
 		for i := range 5 {
@@ -138,40 +135,6 @@ func floorPhase(b *testing.B, n int, singles bool) (time.Duration, []time.Durati
 	return all, single, cpu
 }
 
-// cpuSnapshot reads the CPU time of the bed's processes and of this one
-// (the floor client, the benchmark's own requests, the Pebble gate).
-func cpuSnapshot(b *testing.B, bed *testenv.Bed) map[string]float64 {
-	cpu, err := bed.CPUSeconds()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if cpu["test"], err = testenv.ProcessCPUSeconds(os.Getpid()); err != nil {
-		b.Fatal(err)
-	}
-	return cpu
-}
-
-// cpuSince is the CPU time each process used since before.
-func cpuSince(b *testing.B, bed *testenv.Bed, before map[string]float64) map[string]float64 {
-	after := cpuSnapshot(b, bed)
-	for k := range after {
-		after[k] -= before[k]
-	}
-	return after
-}
-
-// cpuLine prints CPU seconds by process, largest first, with the total.
-func cpuLine(cpu map[string]float64) string {
-	names := slices.SortedFunc(maps.Keys(cpu), func(a, b string) int { return cmp.Compare(cpu[b], cpu[a]) })
-	total := 0.0
-	var parts []string
-	for _, n := range names {
-		total += cpu[n]
-		parts = append(parts, fmt.Sprintf("%s=%.2f", n, cpu[n]))
-	}
-	return fmt.Sprintf("%.2f s %s", total, strings.Join(parts, " "))
-}
-
 func runIssuanceBenchmark(b *testing.B) {
 	p200 := runPhase(b, 200, true)
 	p1000 := runPhase(b, 1000, false)
@@ -179,15 +142,15 @@ func runIssuanceBenchmark(b *testing.B) {
 	ratio := func(a, f time.Duration) string { return fmt.Sprintf("%.2f", a.Seconds()/f.Seconds()) }
 	fmt.Printf("BENCH issue-dns01-200 %.2f s floor=%.2f ratio=%s\n", p200.controller.Seconds(), p200.floor.Seconds(), ratio(p200.controller, p200.floor))
 	fmt.Printf("BENCH issue-dns01-200-cpu %.2f s\n", p200.cpuSeconds)
-	fmt.Printf("BENCH issue-dns01-200-bed-cpu %s\n", cpuLine(p200.bedCPU))
-	fmt.Printf("BENCH issue-dns01-200-floor-cpu %s\n", cpuLine(p200.floorCPU))
+	fmt.Printf("BENCH issue-dns01-200-bed-cpu %s\n", testenv.CPULine(p200.bedCPU))
+	fmt.Printf("BENCH issue-dns01-200-floor-cpu %s\n", testenv.CPULine(p200.floorCPU))
 	fmt.Printf("BENCH issue-dns01-200-rss %.1f MiB\n", p200.peakRSSMiB)
 	fmt.Printf("BENCH issue-writes-per-cert %.2f writes\n", p200.writesPerCert)
 	fmt.Printf("BENCH issue-dns01-200-api-requests %s\n", p200.requests)
 	fmt.Printf("BENCH issue-dns01-1000 %.2f s floor=%.2f ratio=%s\n", p1000.controller.Seconds(), p1000.floor.Seconds(), ratio(p1000.controller, p1000.floor))
 	fmt.Printf("BENCH issue-dns01-1000-cpu %.2f s\n", p1000.cpuSeconds)
-	fmt.Printf("BENCH issue-dns01-1000-bed-cpu %s\n", cpuLine(p1000.bedCPU))
-	fmt.Printf("BENCH issue-dns01-1000-floor-cpu %s\n", cpuLine(p1000.floorCPU))
+	fmt.Printf("BENCH issue-dns01-1000-bed-cpu %s\n", testenv.CPULine(p1000.bedCPU))
+	fmt.Printf("BENCH issue-dns01-1000-floor-cpu %s\n", testenv.CPULine(p1000.floorCPU))
 	fmt.Printf("BENCH issue-writes-per-cert-1000 %.2f writes\n", p1000.writesPerCert)
 	fmt.Printf("BENCH issue-rss-1000 %.1f MiB\n", p1000.peakRSSMiB)
 	ms, fs := median(p200.single), median(p200.floorSingle)
@@ -245,34 +208,10 @@ func setUpIssuer(b *testing.B, bed *testenv.Bed) {
 	bed.CreateIssuer(b, bed.ClusterIssuer("pebble"), "edgecert-system")
 }
 
-// controllerIssue creates n Certificates and waits until all are Ready,
-// watching them (a poll of the whole list every few milliseconds would cost
-// the API server more than the controller's own work). A watch the API
-// server ends is taken up again after one list.
+// controllerIssue creates n Certificates and waits until all are Ready
+// (ControlPlane.WaitReady, watching them).
 func controllerIssue(ctx context.Context, b *testing.B, bed *testenv.Bed, zone, prefix string, n int) time.Duration {
 	c := bed.ControlPlane.Client
-	wc, err := client.NewWithWatch(bed.ControlPlane.Config, client.Options{Scheme: c.Scheme()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	selector := []client.ListOption{client.InNamespace("bench"), client.MatchingLabels{"run": prefix}}
-	ready := map[string]bool{}
-	// list records what is Ready and returns where to watch from.
-	list := func() string {
-		var l edgecertv1alpha1.CertificateList
-		if err := c.List(ctx, &l, selector...); err != nil {
-			b.Fatal(err)
-		}
-		for _, it := range l.Items {
-			if meta.IsStatusConditionTrue(it.Status.Conditions, edgecertv1alpha1.ReadyCondition) {
-				ready[it.Name] = true
-			}
-		}
-		return l.ResourceVersion
-	}
-	from := list()
 	start := time.Now()
 	for i := range n {
 		cert := &edgecertv1alpha1.Certificate{
@@ -287,27 +226,9 @@ func controllerIssue(ctx context.Context, b *testing.B, bed *testenv.Bed, zone, 
 			b.Fatal(err)
 		}
 	}
-	for len(ready) < n {
-		w, err := wc.Watch(ctx, &edgecertv1alpha1.CertificateList{}, append(selector, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: from}})...)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for ev := range w.ResultChan() {
-			if cert, isCert := ev.Object.(*edgecertv1alpha1.Certificate); isCert && meta.IsStatusConditionTrue(cert.Status.Conditions, edgecertv1alpha1.ReadyCondition) {
-				ready[cert.Name] = true
-			}
-			if len(ready) == n {
-				break
-			}
-		}
-		w.Stop()
-		if ctx.Err() != nil {
-			b.Fatalf("%d of %d certificates Ready after 10 minutes", len(ready), n)
-		}
-		if len(ready) < n {
-			from = list()
-		}
-	}
+	bed.ControlPlane.WaitReady(b, 10*time.Minute, &edgecertv1alpha1.CertificateList{}, n, func(o client.Object) bool {
+		return meta.IsStatusConditionTrue(o.(*edgecertv1alpha1.Certificate).Status.Conditions, edgecertv1alpha1.ReadyCondition)
+	}, client.InNamespace("bench"), client.MatchingLabels{"run": prefix})
 	return time.Since(start)
 }
 
