@@ -264,3 +264,24 @@ const (
 	// wrote (a validating webhook, for instance); the message says why.
 	ReasonGatewayRejected = "GatewayRejected"
 )
+
+// DNSZone reasons.
+const (
+	// ReasonRecordsInSync: every host the zone should publish has its
+	// records, and no owned record is left that should not be.
+	ReasonRecordsInSync = "RecordsInSync"
+	// ReasonDNSProviderError: the DNS service failed a list or a change;
+	// the message is its answer, and edgecert retries with backoff.
+	ReasonDNSProviderError = "DNSProviderError"
+	// ReasonDNSOwnerConflict: some hosts are held by records edgecert does
+	// not own; status.ownerConflicts names them and nothing is written
+	// there.
+	ReasonDNSOwnerConflict = "DNSOwnerConflict"
+)
+
+// DNSZone events.
+const (
+	// ReasonDNSRecordsChanged: records were created, updated or deleted in
+	// the zone; the message counts them.
+	ReasonDNSRecordsChanged = "DNSRecordsChanged"
+)
