@@ -25,8 +25,10 @@ func ep(name, typ string, targets ...string) registry.Endpoint {
 	return registry.Endpoint{Name: name, Type: typ, TTL: 300, Targets: targets, Resource: "gateway/istio-system/public"}
 }
 
-func create(r registry.Record) registry.Change { return registry.Change{Action: registry.Create, New: &r} }
-func del(r registry.Record) registry.Change    { return registry.Change{Action: registry.Delete, Old: &r} }
+func create(r registry.Record) registry.Change {
+	return registry.Change{Action: registry.Create, New: &r}
+}
+func del(r registry.Record) registry.Change { return registry.Change{Action: registry.Delete, Old: &r} }
 func update(o, n registry.Record) registry.Change {
 	return registry.Change{Action: registry.Update, Old: &o, New: &n}
 }
