@@ -265,8 +265,19 @@ const (
 	ReasonGatewayRejected = "GatewayRejected"
 )
 
+// DNSZone conditions.
+const (
+	// PublishedCondition is True on a DNSZone when every host of its
+	// sources has its records; False names the hosts held by another
+	// owner (DNSOwnerConflict) or skipped (HostsSkipped).
+	PublishedCondition = "Published"
+)
+
 // DNSZone reasons.
 const (
+	// ReasonHostsSkipped: some hosts are not published (outside the
+	// domain filters, "*", no target); status.skipped says why.
+	ReasonHostsSkipped = "HostsSkipped"
 	// ReasonRecordsInSync: every host the zone should publish has its
 	// records, and no owned record is left that should not be.
 	ReasonRecordsInSync = "RecordsInSync"
