@@ -248,7 +248,8 @@ func (b *BIND) UpdateRequests() (int, error) {
 
 // UpdatedRRs counts the RRs BIND added and deleted through updates since
 // it started, from its log ("adding an RR", "deleting an RR", "deleting
-// rrset"), by the name they were at.
+// rrset"; an add of an RR already there is logged too), by the name they
+// were at.
 func (b *BIND) UpdatedRRs() (added, deleted map[string]int, err error) {
 	data, err := os.ReadFile(filepath.Join(b.dir, "named.log"))
 	if err != nil {
@@ -256,13 +257,21 @@ func (b *BIND) UpdatedRRs() (added, deleted map[string]int, err error) {
 	}
 	added, deleted = map[string]int{}, map[string]int{}
 	for line := range strings.SplitSeq(string(data), "\n") {
-		for _, verb := range []string{"adding an RR at '", "deleting an RR at '", "deleting rrset at '"} {
-			_, rest, ok := strings.Cut(line, verb)
+		_, rest, ok := strings.Cut(line, "updating zone '")
+		if !ok {
+			continue
+		}
+		_, rest, _ = strings.Cut(rest, "': ")
+		for _, verb := range []string{"adding an RR at ", "deleting an RR at ", "deleting rrset at "} {
+			at, ok := strings.CutPrefix(rest, verb)
 			if !ok {
 				continue
 			}
-			name, _, _ := strings.Cut(rest, "'")
-			if verb == "adding an RR at '" {
+			// BIND quotes the name when adding ('x' A 1.2.3.4), not when
+			// deleting (x A).
+			name, _, _ := strings.Cut(strings.TrimPrefix(at, "'"), " ")
+			name = strings.TrimSuffix(name, "'")
+			if verb == "adding an RR at " {
 				added[dns.Fqdn(name)]++
 			} else {
 				deleted[dns.Fqdn(name)]++

@@ -1,0 +1,286 @@
+package dnszone_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/dns/registry"
+)
+
+// TestAnnotatedGatewayPublishes: an annotated Gateway's hosts resolve to
+// its ingress Service's address, wildcards included, with external-dns's
+// ownership records; a Gateway without the annotation publishes nothing;
+// a new Service address moves every record; a host taken out of the
+// Gateway loses its records under sync.
+func TestAnnotatedGatewayPublishes(t *testing.T) {
+	const sub = "pub"
+	z := newZone(t, sub, "owner-pub", edgecertv1alpha1.DNSPolicySync, nil)
+	svc := ingressService(t, "pub", "192.0.2.10")
+	ns := svc.Namespace
+	gw := istioGateway(t, ns, "public", "pub", true, "*/www.pub.dns.test", "*/*.apps.pub.dns.test", "*")
+	istioGateway(t, ns, "quiet", "pub", false, "*/quiet.pub.dns.test")
+
+	served(t, "www.pub.dns.test", "A", "192.0.2.10")
+	served(t, "*.apps.pub.dns.test", "A", "192.0.2.10")
+	served(t, "anything.apps.pub.dns.test", "A", "192.0.2.10")
+	resource := "gateway/" + ns + "/public"
+	for name, want := range map[string]string{
+		"a-www.pub.dns.test":    ownership("owner-pub", resource),
+		"a-*.apps.pub.dns.test": ownership("owner-pub", resource),
+	} {
+		ttl, got := records(t, name, "TXT")
+		if diff := cmp.Diff([]string{want}, got); diff != "" {
+			t.Errorf("ownership record %s (-want +got):\n%s", name, diff)
+		}
+		if ttl != 300 {
+			t.Errorf("ownership record %s TTL = %d, want 300", name, ttl)
+		}
+	}
+	if ttl, _ := records(t, "www.pub.dns.test", "A"); ttl != 300 {
+		t.Errorf("www TTL = %d, want 300", ttl)
+	}
+	got := zoneCondition(t, z, edgecertv1alpha1.ReadyCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonRecordsInSync)
+	if diff := cmp.Diff(map[string]int32{"A": 2}, got.Status.Records); diff != "" {
+		t.Errorf("status.records (-want +got):\n%s", diff)
+	}
+	got = zoneCondition(t, z, edgecertv1alpha1.PublishedCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonHostsSkipped)
+	if !containsProblem(got.Status.Skipped, "*", resource, `"*" matches every host`) {
+		t.Errorf("status.skipped = %+v, want * from %s", got.Status.Skipped, resource)
+	}
+	if _, v := records(t, "quiet.pub.dns.test", "A"); len(v) != 0 {
+		t.Errorf("a Gateway without the annotation published quiet.pub.dns.test: %v", v)
+	}
+
+	setLoadBalancer(t, svc, "192.0.2.20", "2001:db8::20")
+	served(t, "www.pub.dns.test", "A", "192.0.2.20")
+	served(t, "www.pub.dns.test", "AAAA", "2001:db8::20")
+	served(t, "*.apps.pub.dns.test", "A", "192.0.2.20")
+	served(t, "aaaa-www.pub.dns.test", "TXT", ownership("owner-pub", resource))
+
+	setHosts(t, gw, "*/www.pub.dns.test")
+	served(t, "*.apps.pub.dns.test", "A")
+	served(t, "a-*.apps.pub.dns.test", "TXT")
+	served(t, "www.pub.dns.test", "A", "192.0.2.20")
+}
+
+// TestUpsertOnlyKeepsRecords: under upsert-only, the records of a deleted
+// Gateway stay.
+func TestUpsertOnlyKeepsRecords(t *testing.T) {
+	newZone(t, "keep", "owner-keep", edgecertv1alpha1.DNSPolicyUpsertOnly, nil)
+	svc := ingressService(t, "keep", "192.0.2.30")
+	gw := istioGateway(t, svc.Namespace, "one", "keep", true, "*/one.keep.dns.test")
+	served(t, "one.keep.dns.test", "A", "192.0.2.30")
+	if err := c().Delete(context.Background(), gw); err != nil {
+		t.Fatal(err)
+	}
+	// A later change the controller is seen to handle: the deletion was
+	// planned before it.
+	istioGateway(t, svc.Namespace, "two", "keep", true, "*/two.keep.dns.test")
+	served(t, "two.keep.dns.test", "A", "192.0.2.30")
+	served(t, "one.keep.dns.test", "A", "192.0.2.30")
+	served(t, "a-one.keep.dns.test", "TXT", ownership("owner-keep", "gateway/"+svc.Namespace+"/one"))
+}
+
+// TestOthersRecordsUntouched: a record made by hand and one owned by
+// another owner id stay byte for byte; BIND's log shows no update at their
+// names; the zone names the foreign owner.
+func TestOthersRecordsUntouched(t *testing.T) {
+	write(t,
+		createRec("hand.other.dns.test.", "A", 3600, "203.0.113.5"),
+		createRec("foreign.other.dns.test.", "A", 60, "198.51.100.7"),
+		createRec("a-foreign.other.dns.test.", "TXT", 60, ownership("cluster-b", "ingress/shop/web")),
+	)
+	_, deletedBefore, err := bed.BIND.UpdatedRRs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addedBefore, _, _ := bed.BIND.UpdatedRRs()
+	z := newZone(t, "other", "owner-other", edgecertv1alpha1.DNSPolicySync, nil)
+	svc := ingressService(t, "other", "192.0.2.40")
+	istioGateway(t, svc.Namespace, "gw", "other", true, "*/hand.other.dns.test", "*/foreign.other.dns.test", "*/ok.other.dns.test")
+	served(t, "ok.other.dns.test", "A", "192.0.2.40")
+	got := zoneCondition(t, z, edgecertv1alpha1.PublishedCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonDNSOwnerConflict)
+	if !strings.Contains(conditionMessage(got, edgecertv1alpha1.PublishedCondition), `owned by "cluster-b"`) {
+		t.Errorf("Published message %q does not name the foreign owner", conditionMessage(got, edgecertv1alpha1.PublishedCondition))
+	}
+	if len(got.Status.OwnerConflicts) != 2 {
+		t.Errorf("status.ownerConflicts = %+v, want hand and foreign", got.Status.OwnerConflicts)
+	}
+	// A resync later, still untouched.
+	write(t, createRec("marker.other.dns.test.", "TXT", 60, "marker"))
+	zoneCondition(t, z, edgecertv1alpha1.ReadyCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonRecordsInSync)
+
+	for _, want := range []struct {
+		name, typ string
+		ttl       uint32
+		values    []string
+	}{
+		{"hand.other.dns.test", "A", 3600, []string{"203.0.113.5"}},
+		{"foreign.other.dns.test", "A", 60, []string{"198.51.100.7"}},
+		{"a-foreign.other.dns.test", "TXT", 60, []string{ownership("cluster-b", "ingress/shop/web")}},
+	} {
+		ttl, values := records(t, want.name, want.typ)
+		if ttl != want.ttl || !cmp.Equal(values, want.values) {
+			t.Errorf("%s %s = %d %v, want %d %v", want.name, want.typ, ttl, values, want.ttl, want.values)
+		}
+	}
+	added, deleted, err := bed.BIND.UpdatedRRs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"hand.other.dns.test.", "foreign.other.dns.test.", "a-foreign.other.dns.test.", "a-hand.other.dns.test."} {
+		if added[n] != addedBefore[n] || deleted[n] != deletedBefore[n] {
+			t.Errorf("BIND updated %s: %d RRs added, %d deleted", n, added[n]-addedBefore[n], deleted[n]-deletedBefore[n])
+		}
+	}
+}
+
+// TestAdoptsExternalDNSRecords: records an external-dns with the same
+// owner id wrote (new and old format) are adopted: BIND's log shows no
+// RR deleted or re-added at their names; only the old format's missing
+// new-format ownership record is added.
+func TestAdoptsExternalDNSRecords(t *testing.T) {
+	write(t,
+		createRec("web.adopt.dns.test.", "A", 300, "192.0.2.50"),
+		createRec("a-web.adopt.dns.test.", "TXT", 300, ownership("cluster-a", "ingress/default/web")),
+		createRec("legacy.adopt.dns.test.", "A", 300, "192.0.2.50"),
+		createRec("legacy.adopt.dns.test.", "TXT", 300, ownership("cluster-a", "ingress/default/legacy")),
+	)
+	// The cluster as external-dns served it: the Gateway and its Service
+	// are there before edgecert's DNSZone.
+	svc := ingressService(t, "adopt", "192.0.2.50")
+	istioGateway(t, svc.Namespace, "gw", "adopt", true, "*/web.adopt.dns.test", "*/legacy.adopt.dns.test")
+	addedBefore, deletedBefore, err := bed.BIND.UpdatedRRs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := newZone(t, "adopt", "cluster-a", edgecertv1alpha1.DNSPolicySync, nil)
+	served(t, "a-legacy.adopt.dns.test", "TXT", ownership("cluster-a", "gateway/"+svc.Namespace+"/gw"))
+	got := zoneCondition(t, z, edgecertv1alpha1.PublishedCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonRecordsInSync)
+	if diff := cmp.Diff(map[string]int32{"A": 2}, got.Status.Records); diff != "" {
+		t.Errorf("status.records (-want +got):\n%s", diff)
+	}
+	added, deleted, err := bed.BIND.UpdatedRRs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]int{"web.adopt.dns.test.": {0, 0}, "a-web.adopt.dns.test.": {0, 0}, "legacy.adopt.dns.test.": {0, 0}, "a-legacy.adopt.dns.test.": {1, 0}}
+	for n, w := range want {
+		if g := [2]int{added[n] - addedBefore[n], deleted[n] - deletedBefore[n]}; g != w {
+			t.Errorf("BIND at %s: %d RRs added and %d deleted, want %d and %d", n, g[0], g[1], w[0], w[1])
+		}
+	}
+	served(t, "web.adopt.dns.test", "A", "192.0.2.50")
+	served(t, "a-web.adopt.dns.test", "TXT", ownership("cluster-a", "ingress/default/web"))
+}
+
+// TestDriftRepaired: a record deleted or changed by hand comes back at the
+// next resync, with no change in the cluster.
+func TestDriftRepaired(t *testing.T) {
+	newZone(t, "drift", "owner-drift", edgecertv1alpha1.DNSPolicySync, nil)
+	svc := ingressService(t, "drift", "192.0.2.60")
+	istioGateway(t, svc.Namespace, "gw", "drift", true, "*/a.drift.dns.test", "*/b.drift.dns.test")
+	served(t, "a.drift.dns.test", "A", "192.0.2.60")
+	served(t, "b.drift.dns.test", "A", "192.0.2.60")
+	a := registry.Record{Name: "a.drift.dns.test.", Type: "A", TTL: 300, Values: []string{"192.0.2.60"}}
+	b := registry.Record{Name: "b.drift.dns.test.", Type: "A", TTL: 300, Values: []string{"192.0.2.60"}}
+	b2 := registry.Record{Name: "b.drift.dns.test.", Type: "A", TTL: 300, Values: []string{"203.0.113.66"}}
+	write(t, registry.Change{Action: registry.Delete, Old: &a}, registry.Change{Action: registry.Update, Old: &b, New: &b2})
+	served(t, "a.drift.dns.test", "A", "192.0.2.60")
+	served(t, "b.drift.dns.test", "A", "192.0.2.60")
+}
+
+// TestWrongTSIGKey: a refused update is Ready=False with the server's
+// words and nothing published; fixing the Secret publishes.
+func TestWrongTSIGKey(t *testing.T) {
+	ctx := context.Background()
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "edgecert-system", Name: "wrong-tsig"},
+		Data:       map[string][]byte{"secret": []byte("c2VjcmV0LXRoYXQtYmluZC1kb2VzLW5vdC1rbm93LTAx")},
+	}
+	create(t, secret)
+	t.Cleanup(func() { _ = c().Delete(context.Background(), secret) })
+	z := newZone(t, "tsig", "owner-tsig", edgecertv1alpha1.DNSPolicySync, func(z *edgecertv1alpha1.DNSZone) {
+		z.Spec.Provider.RFC2136.TSIGSecretRef = edgecertv1alpha1.SecretKeySelector{Name: "wrong-tsig", Key: "secret"}
+	})
+	svc := ingressService(t, "tsig", "192.0.2.70")
+	istioGateway(t, svc.Namespace, "gw", "tsig", true, "*/x.tsig.dns.test")
+	got := zoneCondition(t, z, edgecertv1alpha1.ReadyCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonDNSProviderError)
+	msg := conditionMessage(got, edgecertv1alpha1.ReadyCondition)
+	want := fmt.Sprintf("transfer of zone dns.test. from %s refused (dns: bad authentication): TSIG key %s may not transfer this zone, or its secret or algorithm is wrong, or the zone is not served there", bed.BIND.Addr, bed.BIND.Key.Name)
+	if msg != want {
+		t.Errorf("Ready message = %q\nwant            %q", msg, want)
+	}
+	if _, v := records(t, "x.tsig.dns.test", "A"); len(v) != 0 {
+		t.Errorf("published with a wrong key: %v", v)
+	}
+	secret.Data["secret"] = []byte(bed.BIND.Key.Secret)
+	if err := c().Update(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	served(t, "x.tsig.dns.test", "A", "192.0.2.70")
+	zoneCondition(t, z, edgecertv1alpha1.ReadyCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonRecordsInSync)
+}
+
+// TestAmbiguousServiceIsNotGuessed: with two Services selecting the
+// gateway pods, nothing is published and status says which.
+func TestAmbiguousServiceIsNotGuessed(t *testing.T) {
+	z := newZone(t, "ambig", "owner-ambig", edgecertv1alpha1.DNSPolicySync, nil)
+	one := ingressService(t, "ambig", "192.0.2.80")
+	two := ingressService(t, "ambig", "192.0.2.81")
+	istioGateway(t, one.Namespace, "gw", "ambig", true, "*/x.ambig.dns.test")
+	want := fmt.Sprintf("2 Services select the gateway pods (istio=ambig): %s, %s; edgecert does not guess: set the DNSZone's targets",
+		min(one.Namespace, two.Namespace)+"/ingressgateway", max(one.Namespace, two.Namespace)+"/ingressgateway")
+	zoneStatus(t, z, "x.ambig.dns.test skipped: "+want, func(z *edgecertv1alpha1.DNSZone) bool {
+		return containsProblem(z.Status.Skipped, "x.ambig.dns.test", "gateway/"+one.Namespace+"/gw", want)
+	})
+	zoneCondition(t, z, edgecertv1alpha1.PublishedCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonHostsSkipped)
+	if _, v := records(t, "x.ambig.dns.test", "A"); len(v) != 0 {
+		t.Errorf("published with two Services: %v", v)
+	}
+}
+
+func setHosts(t testing.TB, gw client.Object, hosts ...string) {
+	t.Helper()
+	var hs []any
+	for _, h := range hosts {
+		hs = append(hs, h)
+	}
+	patch := map[string]any{"spec": map[string]any{"servers": []any{map[string]any{
+		"port": map[string]any{"number": int64(80), "protocol": "HTTP", "name": "http"}, "hosts": hs,
+	}}}}
+	raw, err := jsonMarshal(patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c().Patch(context.Background(), gw, client.RawPatch("application/merge-patch+json", raw)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func containsProblem(ps []edgecertv1alpha1.DNSRecordProblem, name, source, reason string) bool {
+	for _, p := range ps {
+		if p.Name == name && p.Source == source && strings.Contains(p.Reason, reason) {
+			return true
+		}
+	}
+	return false
+}
+
+func conditionMessage(z *edgecertv1alpha1.DNSZone, typ string) string {
+	for _, c := range z.Status.Conditions {
+		if c.Type == typ {
+			return c.Message
+		}
+	}
+	return ""
+}
+
