@@ -283,4 +283,3 @@ func conditionMessage(z *edgecertv1alpha1.DNSZone, typ string) string {
 	}
 	return ""
 }
-
