@@ -283,3 +283,61 @@ func conditionMessage(z *edgecertv1alpha1.DNSZone, typ string) string {
 	}
 	return ""
 }
+
+// TestGatewayServicePublishes: a GatewayService's hosts are published once
+// its server is in the Gateway, never for a refused one, and removed with
+// it under sync.
+func TestGatewayServicePublishes(t *testing.T) {
+	newZone(t, "gs", "owner-gs", edgecertv1alpha1.DNSPolicySync, nil)
+	svc := ingressService(t, "gs", "192.0.2.90")
+	istioGateway(t, svc.Namespace, "public", "gs", false, "*/platform.example.test")
+	tenant, stranger := newNamespace(t, "tenant"), newNamespace(t, "stranger")
+	policy := &edgecertv1alpha1.GatewayPolicy{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "policy-"},
+		Spec: edgecertv1alpha1.GatewayPolicySpec{
+			Gateways: []edgecertv1alpha1.PolicyGateway{{TrafficType: "ingress", Namespace: svc.Namespace, Name: "public"}},
+			Claims:   []edgecertv1alpha1.HostClaim{{Namespaces: []string{tenant}, Domains: []string{"gs.dns.test"}}},
+		},
+	}
+	create(t, policy)
+	t.Cleanup(func() { _ = c().Delete(context.Background(), policy) })
+
+	web := &edgecertv1alpha1.GatewayService{
+		ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: "web"},
+		Spec:       edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{"web.gs.dns.test", "*.apps.gs.dns.test"}, Port: 8080, Protocol: "HTTP"},
+	}
+	bad := &edgecertv1alpha1.GatewayService{
+		ObjectMeta: metav1.ObjectMeta{Namespace: stranger, Name: "bad"},
+		Spec:       edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{"bad.gs.dns.test"}, Port: 8081, Protocol: "HTTP"},
+	}
+	create(t, bad)
+	create(t, web)
+	served(t, "web.gs.dns.test", "A", "192.0.2.90")
+	served(t, "*.apps.gs.dns.test", "A", "192.0.2.90")
+	served(t, "a-web.gs.dns.test", "TXT", ownership("owner-gs", "gatewayservice/"+tenant+"/web"))
+	got := &edgecertv1alpha1.GatewayService{}
+	if err := c().Get(context.Background(), client.ObjectKeyFromObject(bad), got); err != nil {
+		t.Fatal(err)
+	}
+	if ready := findCondition(got.Status.Conditions, edgecertv1alpha1.ReadyCondition); ready == nil || ready.Status == metav1.ConditionTrue {
+		t.Fatalf("the stranger's GatewayService is Ready (%+v); the test needs it refused", got.Status.Conditions)
+	}
+	if _, v := records(t, "bad.gs.dns.test", "A"); len(v) != 0 {
+		t.Errorf("a refused GatewayService was published: %v", v)
+	}
+	if err := c().Delete(context.Background(), web); err != nil {
+		t.Fatal(err)
+	}
+	served(t, "web.gs.dns.test", "A")
+	served(t, "a-web.gs.dns.test", "TXT")
+	served(t, "*.apps.gs.dns.test", "A")
+}
+
+func findCondition(cs []metav1.Condition, typ string) *metav1.Condition {
+	for i := range cs {
+		if cs[i].Type == typ {
+			return &cs[i]
+		}
+	}
+	return nil
+}

@@ -220,3 +220,4 @@ func zoneStatus(t testing.TB, z *edgecertv1alpha1.DNSZone, what string, cond fun
 	})
 	return got
 }
+
