@@ -280,3 +280,13 @@ func (b *BIND) UpdatedRRs() (added, deleted map[string]int, err error) {
 	}
 	return added, deleted, nil
 }
+
+// Transfers counts the zone transfers (AXFR) BIND has served since it
+// started, from its log: how often a zone was listed.
+func (b *BIND) Transfers() (int, error) {
+	data, err := os.ReadFile(filepath.Join(b.dir, "named.log"))
+	if err != nil {
+		return 0, err
+	}
+	return strings.Count(string(data), "AXFR started"), nil
+}
