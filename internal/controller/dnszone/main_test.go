@@ -220,4 +220,3 @@ func zoneStatus(t testing.TB, z *edgecertv1alpha1.DNSZone, what string, cond fun
 	})
 	return got
 }
-

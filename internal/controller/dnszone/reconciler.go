@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,7 +75,6 @@ type scope struct {
 	zone     *edgecertv1alpha1.DNSZone
 	provider edgedns.Zone
 	desired  []registry.Endpoint
-	current  []registry.Record
 	facts    facts
 }
 
@@ -231,7 +231,7 @@ func (r *Reconciler) reconcileSources(ctx context.Context, s *scope) error {
 	}
 	eps, sk := publish.Endpoints(z, sources, targets)
 	s.desired = eps
-	s.facts.skipped = append(skipped, sk...)
+	s.facts.skipped = slices.Concat(skipped, sk)
 	return nil
 }
 
