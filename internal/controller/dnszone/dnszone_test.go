@@ -13,6 +13,7 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/dns/registry"
+	"github.com/edgecert/edgecert/internal/testenv"
 )
 
 // TestAnnotatedGatewayPublishes: an annotated Gateway's hosts resolve to
@@ -69,6 +70,21 @@ func TestAnnotatedGatewayPublishes(t *testing.T) {
 	served(t, "*.apps.pub.dns.test", "A")
 	served(t, "a-*.apps.pub.dns.test", "TXT")
 	served(t, "www.pub.dns.test", "A", "192.0.2.20")
+
+	// Steady state: three more resyncs (zone transfers in BIND's log),
+	// no UPDATE.
+	updates0, err := bed.BIND.UpdateRequests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	transfers0, _ := bed.BIND.Transfers()
+	testenv.Eventually(t, "three resyncs", func() (bool, string) {
+		n, err := bed.BIND.Transfers()
+		return err == nil && n >= transfers0+3, fmt.Sprintf("%d transfers since (%v)", n-transfers0, err)
+	})
+	if n, _ := bed.BIND.UpdateRequests(); n != updates0 {
+		t.Errorf("%d UPDATE messages at steady state, want 0", n-updates0)
+	}
 }
 
 // TestUpsertOnlyKeepsRecords: under upsert-only, the records of a deleted
