@@ -300,37 +300,56 @@ func conditionMessage(z *edgecertv1alpha1.DNSZone, typ string) string {
 	return ""
 }
 
-// TestGatewayServicePublishes: a GatewayService's hosts are published once
-// its server is in the Gateway, never for a refused one, and removed with
-// it under sync.
+// TestGatewayServicePublishes: 20 GatewayServices across 10 tenant
+// namespaces are published once their servers are in the Gateway, a
+// refused one never; deleting one removes its records under sync and
+// leaves the others'.
 func TestGatewayServicePublishes(t *testing.T) {
+	const tenants, perTenant = 10, 2
 	newZone(t, "gs", "owner-gs", edgecertv1alpha1.DNSPolicySync, nil)
 	svc := ingressService(t, "gs", "192.0.2.90")
 	istioGateway(t, svc.Namespace, "public", "gs", false, "*/platform.example.test")
-	tenant, stranger := newNamespace(t, "tenant"), newNamespace(t, "stranger")
+	var names []string
+	for range tenants {
+		names = append(names, newNamespace(t, "tenant"))
+	}
+	stranger := newNamespace(t, "stranger")
 	policy := &edgecertv1alpha1.GatewayPolicy{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "policy-"},
 		Spec: edgecertv1alpha1.GatewayPolicySpec{
 			Gateways: []edgecertv1alpha1.PolicyGateway{{TrafficType: "ingress", Namespace: svc.Namespace, Name: "public"}},
-			Claims:   []edgecertv1alpha1.HostClaim{{Namespaces: []string{tenant}, Domains: []string{"gs.dns.test"}}},
+			Claims:   []edgecertv1alpha1.HostClaim{{Namespaces: names, Domains: []string{"gs.dns.test"}}},
 		},
 	}
 	create(t, policy)
 	t.Cleanup(func() { _ = c().Delete(context.Background(), policy) })
 
-	web := &edgecertv1alpha1.GatewayService{
-		ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: "web"},
-		Spec:       edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{"web.gs.dns.test", "*.apps.gs.dns.test"}, Port: 8080, Protocol: "HTTP"},
-	}
 	bad := &edgecertv1alpha1.GatewayService{
 		ObjectMeta: metav1.ObjectMeta{Namespace: stranger, Name: "bad"},
 		Spec:       edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{"bad.gs.dns.test"}, Port: 8081, Protocol: "HTTP"},
 	}
 	create(t, bad)
-	create(t, web)
-	served(t, "web.gs.dns.test", "A", "192.0.2.90")
+	var all []*edgecertv1alpha1.GatewayService
+	for i, ns := range names {
+		for j := range perTenant {
+			gs := &edgecertv1alpha1.GatewayService{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("app%d", j)},
+				Spec:       edgecertv1alpha1.GatewayServiceSpec{Hosts: []string{fmt.Sprintf("app%d.t%d.gs.dns.test", j, i)}, Port: 8080, Protocol: "HTTP"},
+			}
+			if i == 0 && j == 0 {
+				gs.Spec.Hosts = append(gs.Spec.Hosts, "*.apps.gs.dns.test")
+			}
+			create(t, gs)
+			all = append(all, gs)
+		}
+	}
+	for i, ns := range names {
+		for j := range perTenant {
+			served(t, fmt.Sprintf("app%d.t%d.gs.dns.test", j, i), "A", "192.0.2.90")
+			served(t, fmt.Sprintf("a-app%d.t%d.gs.dns.test", j, i), "TXT", ownership("owner-gs", fmt.Sprintf("gatewayservice/%s/app%d", ns, j)))
+		}
+	}
 	served(t, "*.apps.gs.dns.test", "A", "192.0.2.90")
-	served(t, "a-web.gs.dns.test", "TXT", ownership("owner-gs", "gatewayservice/"+tenant+"/web"))
 	got := &edgecertv1alpha1.GatewayService{}
 	if err := c().Get(context.Background(), client.ObjectKeyFromObject(bad), got); err != nil {
 		t.Fatal(err)
@@ -341,12 +360,14 @@ func TestGatewayServicePublishes(t *testing.T) {
 	if _, v := records(t, "bad.gs.dns.test", "A"); len(v) != 0 {
 		t.Errorf("a refused GatewayService was published: %v", v)
 	}
-	if err := c().Delete(context.Background(), web); err != nil {
+	if err := c().Delete(context.Background(), all[0]); err != nil {
 		t.Fatal(err)
 	}
-	served(t, "web.gs.dns.test", "A")
-	served(t, "a-web.gs.dns.test", "TXT")
+	served(t, "app0.t0.gs.dns.test", "A")
+	served(t, "a-app0.t0.gs.dns.test", "TXT")
 	served(t, "*.apps.gs.dns.test", "A")
+	served(t, "app1.t0.gs.dns.test", "A", "192.0.2.90")
+	served(t, "app0.t1.gs.dns.test", "A", "192.0.2.90")
 }
 
 func findCondition(cs []metav1.Condition, typ string) *metav1.Condition {
