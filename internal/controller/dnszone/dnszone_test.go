@@ -378,3 +378,32 @@ func findCondition(cs []metav1.Condition, typ string) *metav1.Condition {
 	}
 	return nil
 }
+
+// TestZonesSplitByDomainShareAnOwnerID: two DNSZones of one zone with the
+// same owner id and other domains never delete each other's records (each
+// plans only the names its filters cover).
+func TestZonesSplitByDomainShareAnOwnerID(t *testing.T) {
+	newZone(t, "left", "owner-split", edgecertv1alpha1.DNSPolicySync, nil)
+	newZone(t, "right", "owner-split", edgecertv1alpha1.DNSPolicySync, nil)
+	svc := ingressService(t, "split", "192.0.2.95")
+	istioGateway(t, svc.Namespace, "gw", "split", true, "*/x.left.dns.test", "*/x.right.dns.test")
+	served(t, "x.left.dns.test", "A", "192.0.2.95")
+	served(t, "x.right.dns.test", "A", "192.0.2.95")
+	_, deleted0, err := bed.BIND.UpdatedRRs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	transfers0, _ := bed.BIND.Transfers()
+	testenv.Eventually(t, "three resyncs of each zone", func() (bool, string) {
+		n, err := bed.BIND.Transfers()
+		return err == nil && n >= transfers0+6, fmt.Sprintf("%d transfers since (%v)", n-transfers0, err)
+	})
+	_, deleted, _ := bed.BIND.UpdatedRRs()
+	for _, n := range []string{"x.left.dns.test.", "x.right.dns.test.", "a-x.left.dns.test.", "a-x.right.dns.test."} {
+		if deleted[n] != deleted0[n] {
+			t.Errorf("%s: %d RRs deleted while both zones resynced", n, deleted[n]-deleted0[n])
+		}
+	}
+	served(t, "x.left.dns.test", "A", "192.0.2.95")
+	served(t, "x.right.dns.test", "A", "192.0.2.95")
+}

@@ -75,6 +75,7 @@ type scope struct {
 	zone     *edgecertv1alpha1.DNSZone
 	provider edgedns.Zone
 	desired  []registry.Endpoint
+	filter   publish.Zone
 	facts    facts
 }
 
@@ -231,6 +232,7 @@ func (r *Reconciler) reconcileSources(ctx context.Context, s *scope) error {
 	}
 	eps, sk := publish.Endpoints(z, sources, targets)
 	s.desired = eps
+	s.filter = z
 	s.facts.skipped = slices.Concat(skipped, sk)
 	return nil
 }
@@ -266,6 +268,11 @@ func (r *Reconciler) reconcileRecords(ctx context.Context, s *scope) error {
 	if err != nil {
 		return r.providerError(s, err)
 	}
+	// Address records outside the zone's domains are not this zone's to
+	// plan; ownership records all stay, they say who owns what.
+	current = slices.DeleteFunc(current, func(r registry.Record) bool {
+		return r.Type != registry.TypeTXT && !s.filter.Manages(r.Name)
+	})
 	policy := registry.Policy(s.zone.Spec.Policy)
 	if policy == "" {
 		policy = registry.Sync

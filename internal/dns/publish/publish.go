@@ -218,3 +218,13 @@ func dnsName(s string) string { return strings.TrimSuffix(strings.ToLower(string
 func under(name, domain string) bool {
 	return name == domain || strings.HasSuffix(name, "."+domain)
 }
+
+// Manages reports whether the zone is in charge of records at name: under
+// the zone and through its domain filters. Records outside are left out
+// of the plan altogether, so a DNSZone limited to some domains never
+// deletes records it owns elsewhere (those of another DNSZone, or of an
+// external-dns with the same owner id and other domain filters).
+func (z Zone) Manages(name string) bool {
+	n := strings.TrimPrefix(dnsName(name), "*.")
+	return under(n, dnsName(z.Name)) && filtered(n, z.Include, z.Exclude) == ""
+}

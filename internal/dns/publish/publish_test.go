@@ -119,3 +119,26 @@ func TestGatewayTarget(t *testing.T) {
 		})
 	}
 }
+
+func TestManages(t *testing.T) {
+	z := publish.Zone{Name: "example.com", Include: []string{"apps.example.com"}, Exclude: []string{"internal.apps.example.com"}}
+	for name, want := range map[string]bool{
+		"apps.example.com.":            true,
+		"www.apps.example.com.":        true,
+		"*.apps.example.com.":          true,
+		"x.internal.apps.example.com.": false,
+		"www.example.com.":             false,
+		"example.com.":                 false,
+		"www.example.org.":             false,
+	} {
+		if got := z.Manages(name); got != want {
+			t.Errorf("Manages(%q) = %v, want %v", name, got, want)
+		}
+	}
+	all := publish.Zone{Name: "example.com"}
+	for name, want := range map[string]bool{"example.com.": true, "a.b.example.com.": true, "example.org.": false, "badexample.com.": false} {
+		if got := all.Manages(name); got != want {
+			t.Errorf("without filters, Manages(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
