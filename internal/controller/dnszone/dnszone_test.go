@@ -7,12 +7,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/dns/registry"
+	"github.com/edgecert/edgecert/internal/metrics"
 	"github.com/edgecert/edgecert/internal/testenv"
 )
 
@@ -51,6 +53,13 @@ func TestAnnotatedGatewayPublishes(t *testing.T) {
 	got := zoneCondition(t, z, edgecertv1alpha1.ReadyCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonRecordsInSync)
 	if diff := cmp.Diff(map[string]int32{"A": 2}, got.Status.Records); diff != "" {
 		t.Errorf("status.records (-want +got):\n%s", diff)
+	}
+	// The manager runs in this process: its metrics are these.
+	if n := testutil.ToFloat64(metrics.DNSRecords.WithLabelValues(sub, "A")); n != 2 {
+		t.Errorf("edgecert_dns_records{zone=%q,type=\"A\"} = %v, want 2", sub, n)
+	}
+	if n := testutil.ToFloat64(metrics.DNSChanges.WithLabelValues(sub, "create")); n != 4 {
+		t.Errorf("edgecert_dns_changes_total{zone=%q,action=\"create\"} = %v, want 4 (two records, two ownership records)", sub, n)
 	}
 	got = zoneCondition(t, z, edgecertv1alpha1.PublishedCondition, metav1.ConditionFalse, edgecertv1alpha1.ReasonHostsSkipped)
 	if !containsProblem(got.Status.Skipped, "*", resource, `"*" matches every host`) {
@@ -99,8 +108,17 @@ func TestUpsertOnlyKeepsRecords(t *testing.T) {
 	}
 	// A later change the controller is seen to handle: the deletion was
 	// planned before it.
-	istioGateway(t, svc.Namespace, "two", "keep", true, "*/two.keep.dns.test")
+	two := istioGateway(t, svc.Namespace, "two", "keep", true, "*/two.keep.dns.test")
 	served(t, "two.keep.dns.test", "A", "192.0.2.30")
+	// A per-source TTL, by annotation.
+	two.SetAnnotations(map[string]string{edgecertv1alpha1.PublishDNSAnnotation: "true", edgecertv1alpha1.DNSTTLAnnotation: "120"})
+	if err := c().Update(context.Background(), two); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "two.keep.dns.test with TTL 120", func() (bool, string) {
+		ttl, v := records(t, "two.keep.dns.test", "A")
+		return ttl == 120 && cmp.Equal(v, []string{"192.0.2.30"}), fmt.Sprint(ttl, v)
+	})
 	served(t, "one.keep.dns.test", "A", "192.0.2.30")
 	served(t, "a-one.keep.dns.test", "TXT", ownership("owner-keep", "gateway/"+svc.Namespace+"/one"))
 }
@@ -129,6 +147,9 @@ func TestOthersRecordsUntouched(t *testing.T) {
 	}
 	if len(got.Status.OwnerConflicts) != 2 {
 		t.Errorf("status.ownerConflicts = %+v, want hand and foreign", got.Status.OwnerConflicts)
+	}
+	if n := testutil.ToFloat64(metrics.DNSOwnerConflicts.WithLabelValues("other")); n != 2 {
+		t.Errorf("edgecert_dns_owner_conflicts{zone=\"other\"} = %v, want 2", n)
 	}
 	// A resync later, still untouched.
 	write(t, createRec("marker.other.dns.test.", "TXT", 60, "marker"))
@@ -237,6 +258,9 @@ func TestWrongTSIGKey(t *testing.T) {
 	}
 	if _, v := records(t, "x.tsig.dns.test", "A"); len(v) != 0 {
 		t.Errorf("published with a wrong key: %v", v)
+	}
+	if n := testutil.ToFloat64(metrics.DNSSyncErrors.WithLabelValues("tsig")); n < 1 {
+		t.Errorf("edgecert_dns_sync_errors_total{zone=\"tsig\"} = %v, want at least 1", n)
 	}
 	secret.Data["secret"] = []byte(bed.BIND.Key.Secret)
 	if err := c().Update(ctx, secret); err != nil {
