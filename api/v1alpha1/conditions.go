@@ -295,4 +295,9 @@ const (
 	// ReasonDNSRecordsChanged: records were created, updated or deleted in
 	// the zone; the message counts them.
 	ReasonDNSRecordsChanged = "DNSRecordsChanged"
+	// ReasonDNSRecordsPublished, ReasonDNSRecordsRemoved: on a source
+	// (GatewayService, Istio Gateway), its hosts' records were created or
+	// updated, or deleted, in a DNSZone; the message names them.
+	ReasonDNSRecordsPublished = "DNSRecordsPublished"
+	ReasonDNSRecordsRemoved   = "DNSRecordsRemoved"
 )

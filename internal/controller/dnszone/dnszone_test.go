@@ -79,6 +79,8 @@ func TestAnnotatedGatewayPublishes(t *testing.T) {
 	served(t, "*.apps.pub.dns.test", "A")
 	served(t, "a-*.apps.pub.dns.test", "TXT")
 	served(t, "www.pub.dns.test", "A", "192.0.2.20")
+	bed.ControlPlane.ExpectEvent(t, gw, edgecertv1alpha1.ReasonDNSRecordsRemoved, "Removed *.apps.pub.dns.test A; *.apps.pub.dns.test AAAA in DNSZone pub")
+	bed.ControlPlane.ExpectEvent(t, gw, edgecertv1alpha1.ReasonDNSRecordsPublished, "Published *.apps.pub.dns.test A 192.0.2.20; www.pub.dns.test A 192.0.2.20; *.apps.pub.dns.test AAAA 2001:db8::20; www.pub.dns.test AAAA 2001:db8::20 in DNSZone pub")
 
 	// Steady state: three more resyncs (zone transfers in BIND's log),
 	// no UPDATE.
@@ -374,6 +376,7 @@ func TestGatewayServicePublishes(t *testing.T) {
 		}
 	}
 	served(t, "*.apps.gs.dns.test", "A", "192.0.2.90")
+	bed.ControlPlane.ExpectEvent(t, all[1], edgecertv1alpha1.ReasonDNSRecordsPublished, "Published app1.t0.gs.dns.test A 192.0.2.90 in DNSZone gs")
 	got := &edgecertv1alpha1.GatewayService{}
 	if err := c().Get(context.Background(), client.ObjectKeyFromObject(bad), got); err != nil {
 		t.Fatal(err)

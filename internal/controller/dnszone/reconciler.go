@@ -76,6 +76,8 @@ type scope struct {
 	provider edgedns.Zone
 	desired  []registry.Endpoint
 	filter   publish.Zone
+	// objects are the sources by their resource label, for events.
+	objects map[string]client.Object
 	facts    facts
 }
 
@@ -180,6 +182,7 @@ func (r *Reconciler) reconcileSources(ctx context.Context, s *scope) error {
 		svcs = append(svcs, ps)
 	}
 	targets := map[string]publish.Target{}
+	s.objects = map[string]client.Object{}
 	var sources []publish.Source
 	var skipped []publish.Skipped
 	for i := range gateways.Items {
@@ -198,6 +201,7 @@ func (r *Reconciler) reconcileSources(ctx context.Context, s *scope) error {
 			continue
 		}
 		src := publish.Source{Resource: IstioGatewayKind + "/" + key, Gateway: key}
+		s.objects[src.Resource] = u
 		for _, srv := range gw.Servers {
 			src.Hosts = append(src.Hosts, srv.Hosts...)
 		}
@@ -215,6 +219,7 @@ func (r *Reconciler) reconcileSources(ctx context.Context, s *scope) error {
 			continue
 		}
 		src := publish.Source{Resource: GatewayServiceKind + "/" + gs.Namespace + "/" + gs.Name, Gateway: gs.Status.Gateway, Hosts: gs.Status.Hosts}
+		s.objects[src.Resource] = gs
 		ttl, problem := ttlOf(gs.Annotations)
 		if problem != "" {
 			skipped = append(skipped, publish.Skipped{Resource: src.Resource, Reason: problem})
@@ -294,6 +299,7 @@ func (r *Reconciler) reconcileRecords(ctx context.Context, s *scope) error {
 		ctrl.LoggerFrom(ctx).Info("Changed records", "zone", s.zone.Spec.Zone, "created", counts[registry.Create], "updated", counts[registry.Update], "deleted", counts[registry.Delete])
 		r.Events.Eventf(s.zone, nil, corev1.EventTypeNormal, edgecertv1alpha1.ReasonDNSRecordsChanged, "ApplyChanges",
 			"Created %d, updated %d and deleted %d RRsets (ownership records included)", counts[registry.Create], counts[registry.Update], counts[registry.Delete])
+		r.sourceEvents(s, plan.Changes)
 	}
 	s.facts.plan = &plan
 	byType := map[string]int32{}
@@ -371,3 +377,52 @@ func newZoneProvider(ctx context.Context, spec edgecertv1alpha1.DNSZoneProvider,
 	}
 	return nil, &reconcileTerminal{errors.New("the DNSZone names no provider")}
 }
+
+// sourceEvents tells each source that still exists which of its records a
+// pass published or removed: one event per source and kind of change. The
+// source of a published record is the endpoint that asked for it; of a
+// removed one, its ownership record's resource label.
+func (r *Reconciler) sourceEvents(s *scope, changes []registry.Change) {
+	resourceOf := map[string]string{}
+	for _, e := range s.desired {
+		resourceOf[dnsKey(e.Name, e.Type)] = e.Resource
+	}
+	removedBy := map[string]string{}
+	for _, c := range changes {
+		if c.Action == registry.Delete && c.Old.Type == registry.TypeTXT && len(c.Old.Values) > 0 {
+			if l, ok := registry.ParseLabels(c.Old.Values[0]); ok {
+				removedBy[c.Old.Name] = l[registry.ResourceLabel]
+			}
+		}
+	}
+	naming := registry.Naming{Prefix: s.zone.Spec.TXTPrefix, Suffix: s.zone.Spec.TXTSuffix, WildcardReplacement: s.zone.Spec.TXTWildcardReplacement}
+	published, removed := map[string][]string{}, map[string][]string{}
+	for _, c := range changes {
+		switch {
+		case c.New != nil && c.New.Type != registry.TypeTXT:
+			res := resourceOf[dnsKey(c.New.Name, c.New.Type)]
+			published[res] = append(published[res], registry.Describe(*c.New))
+		case c.Action == registry.Delete && c.Old.Type != registry.TypeTXT:
+			res := removedBy[naming.TXTName(c.Old.Name, c.Old.Type)]
+			removed[res] = append(removed[res], strings.TrimSuffix(c.Old.Name, ".")+" "+c.Old.Type)
+		}
+	}
+	emit := func(by map[string][]string, reason, verb string) {
+		for res, recs := range by {
+			obj := s.objects[res]
+			if obj == nil {
+				continue
+			}
+			more := ""
+			if len(recs) > 10 {
+				more = fmt.Sprintf(" and %d more", len(recs)-10)
+				recs = recs[:10]
+			}
+			r.Events.Eventf(obj, s.zone, corev1.EventTypeNormal, reason, "ApplyChanges", "%s %s%s in DNSZone %s", verb, strings.Join(recs, "; "), more, s.zone.Name)
+		}
+	}
+	emit(published, edgecertv1alpha1.ReasonDNSRecordsPublished, "Published")
+	emit(removed, edgecertv1alpha1.ReasonDNSRecordsRemoved, "Removed")
+}
+
+func dnsKey(name, typ string) string { return edgedns.Fqdn(name) + " " + typ }
