@@ -78,7 +78,7 @@ type scope struct {
 	filter   publish.Zone
 	// objects are the sources by their resource label, for events.
 	objects map[string]client.Object
-	facts    facts
+	facts   facts
 }
 
 // Reconcile runs the steps in order; the first error stops them. One

@@ -3,6 +3,7 @@ package dnszone_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,8 +110,7 @@ func TestRoute53Zone(t *testing.T) {
 		"adopted.r53.test. A":     "300 [192.0.2.110]",
 		"a-adopted.r53.test. TXT": `300 ["` + ownership("owner-r53", "ingress/default/adopted") + `"]`,
 	} {
-		var n, typ string
-		fmt.Sscan(name, &n, &typ)
+		n, typ, _ := strings.Cut(name, " ")
 		if g := set(n, typ); g != want {
 			t.Errorf("%s = %s, want %s", name, g, want)
 		}
