@@ -80,6 +80,13 @@ type DNSZoneSpec struct {
 	// +optional
 	TXTWildcardReplacement string `json:"txtWildcardReplacement,omitempty"`
 
+	// TXTEncryptAESKeySecretRef encrypts the ownership records' values
+	// with AES-GCM, as external-dns's --txt-encrypt-enabled and
+	// --txt-encrypt-aes-key do (the key: 32 bytes, or their base64).
+	// Plain values are still read.
+	// +optional
+	TXTEncryptAESKeySecretRef *SecretKeySelector `json:"txtEncryptAESKeySecretRef,omitempty"`
+
 	// TTL of the records written, in seconds (the edgecert.dev/dns-ttl
 	// annotation of a source overrides it).
 	// +kubebuilder:validation:Minimum=1

@@ -796,6 +796,11 @@ func (in *DNSZoneSpec) DeepCopyInto(out *DNSZoneSpec) {
 		*out = new(DNSDomainFilter)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.TXTEncryptAESKeySecretRef != nil {
+		in, out := &in.TXTEncryptAESKeySecretRef, &out.TXTEncryptAESKeySecretRef
+		*out = new(SecretKeySelector)
+		**out = **in
+	}
 	if in.Targets != nil {
 		in, out := &in.Targets, &out.Targets
 		*out = make([]string, len(*in))

@@ -1,8 +1,14 @@
 package dnszone_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -433,4 +439,78 @@ func TestZonesSplitByDomainShareAnOwnerID(t *testing.T) {
 	}
 	served(t, "x.left.dns.test", "A", "192.0.2.95")
 	served(t, "x.right.dns.test", "A", "192.0.2.95")
+}
+
+// TestEncryptedOwnershipRecords: with an AES key, ownership records are
+// written encrypted as external-dns writes them (decrypted here with the
+// standard library), and external-dns's encrypted record with the same
+// owner (its own test vector) is adopted untouched.
+func TestEncryptedOwnershipRecords(t *testing.T) {
+	key := []byte(")K_Fy|?Z.64#UuHm`}[d!GC%WJM_fs{_")
+	fooEnc := `+lvP8q9KHJ6BS6O81i2Q6DLNdf2JSKy8j/gbZKviTZlGYj7q+yDoYMgkQ1hPn6urtGllM5bfFMcaaHto52otQtiOYrX8990J3kQqg4s47m3bH3Ejl8RSxSSuWJM3HJtPghQzYg0/LSOsdQ0=`
+	write(t,
+		createRec("old.enc.dns.test.", "A", 300, "192.0.2.97"),
+		createRec("a-old.enc.dns.test.", "TXT", 300, fooEnc),
+	)
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "edgecert-system", Name: "txt-aes"},
+		Data:       map[string][]byte{"key": []byte(base64.StdEncoding.EncodeToString(key))},
+	}
+	create(t, secret)
+	t.Cleanup(func() { _ = c().Delete(context.Background(), secret) })
+	svc := ingressService(t, "enc", "192.0.2.97")
+	istioGateway(t, svc.Namespace, "gw", "enc", true, "*/old.enc.dns.test", "*/new.enc.dns.test")
+	_, deleted0, _ := bed.BIND.UpdatedRRs()
+	added0, _, _ := bed.BIND.UpdatedRRs()
+	z := newZone(t, "enc", "foo-owner", edgecertv1alpha1.DNSPolicySync, func(z *edgecertv1alpha1.DNSZone) {
+		z.Spec.TXTEncryptAESKeySecretRef = &edgecertv1alpha1.SecretKeySelector{Name: "txt-aes", Key: "key"}
+	})
+	served(t, "new.enc.dns.test", "A", "192.0.2.97")
+	zoneCondition(t, z, edgecertv1alpha1.PublishedCondition, metav1.ConditionTrue, edgecertv1alpha1.ReasonRecordsInSync)
+	_, txt := records(t, "a-new.enc.dns.test", "TXT")
+	if len(txt) != 1 {
+		t.Fatalf("a-new.enc.dns.test TXT = %v, want one value", txt)
+	}
+	plain, err := decryptExternalDNS(txt[0], key)
+	if err != nil {
+		t.Fatalf("decrypt %q: %v", txt[0], err)
+	}
+	if want := ownership("foo-owner", "gateway/"+svc.Namespace+"/gw"); plain != want {
+		t.Errorf("decrypted ownership = %q, want %q", plain, want)
+	}
+	served(t, "a-old.enc.dns.test", "TXT", fooEnc)
+	added, deleted, _ := bed.BIND.UpdatedRRs()
+	for _, n := range []string{"old.enc.dns.test.", "a-old.enc.dns.test."} {
+		if added[n] != added0[n] || deleted[n] != deleted0[n] {
+			t.Errorf("BIND at %s: %d RRs added, %d deleted; want the adopted record untouched", n, added[n]-added0[n], deleted[n]-deleted0[n])
+		}
+	}
+}
+
+// decryptExternalDNS opens an encrypted ownership value the way
+// external-dns's DecryptText does: base64, a 12-byte nonce in front,
+// AES-GCM, then gzip.
+func decryptExternalDNS(v string, key []byte) (string, error) {
+	data, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return "", err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return "", err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return "", err
+	}
+	zipped, err := gcm.Open(nil, data[:12], data[12:], nil)
+	if err != nil {
+		return "", err
+	}
+	r, err := gzip.NewReader(bytes.NewReader(zipped))
+	if err != nil {
+		return "", err
+	}
+	out, err := io.ReadAll(r)
+	return string(out), err
 }

@@ -74,6 +74,7 @@ type Reconciler struct {
 type scope struct {
 	zone     *edgecertv1alpha1.DNSZone
 	provider edgedns.Zone
+	aesKey   []byte
 	desired  []registry.Endpoint
 	filter   publish.Zone
 	// objects are the sources by their resource label, for events.
@@ -146,7 +147,36 @@ func (r *Reconciler) reconcileProvider(ctx context.Context, s *scope) error {
 		return err
 	}
 	s.provider = p
+	if ref := s.zone.Spec.TXTEncryptAESKeySecretRef; ref != nil {
+		v, err := r.Secrets.Value(ctx, r.Namespace, *ref)
+		if err != nil {
+			if isTerminal(err) {
+				s.facts.terminal = err
+			}
+			return err
+		}
+		key, err := registry.AESKey(v)
+		if err != nil {
+			s.facts.terminal = fmt.Errorf("Secret %s/%s key %q: %w", r.Namespace, ref.Name, ref.Key, err)
+			return s.facts.terminal
+		}
+		s.aesKey = key
+	}
 	return nil
+}
+
+// options are the zone's registry settings.
+func (s *scope) options() registry.Options {
+	policy := registry.Policy(s.zone.Spec.Policy)
+	if policy == "" {
+		policy = registry.Sync
+	}
+	return registry.Options{
+		OwnerID: s.zone.Spec.OwnerID,
+		Naming:  registry.Naming{Prefix: s.zone.Spec.TXTPrefix, Suffix: s.zone.Spec.TXTSuffix, WildcardReplacement: s.zone.Spec.TXTWildcardReplacement},
+		Policy:  policy,
+		AESKey:  s.aesKey,
+	}
 }
 
 // reconcileSources reads the sources from the cache and turns their
@@ -278,15 +308,7 @@ func (r *Reconciler) reconcileRecords(ctx context.Context, s *scope) error {
 	current = slices.DeleteFunc(current, func(r registry.Record) bool {
 		return r.Type != registry.TypeTXT && !s.filter.Manages(r.Name)
 	})
-	policy := registry.Policy(s.zone.Spec.Policy)
-	if policy == "" {
-		policy = registry.Sync
-	}
-	plan := registry.Plan(current, s.desired, registry.Options{
-		OwnerID: s.zone.Spec.OwnerID,
-		Naming:  registry.Naming{Prefix: s.zone.Spec.TXTPrefix, Suffix: s.zone.Spec.TXTSuffix, WildcardReplacement: s.zone.Spec.TXTWildcardReplacement},
-		Policy:  policy,
-	})
+	plan := registry.Plan(current, s.desired, s.options())
 	if len(plan.Changes) > 0 {
 		if err := s.provider.ApplyChanges(ctx, s.zone.Spec.Zone, plan.Changes); err != nil {
 			return r.providerError(s, err)
@@ -390,12 +412,12 @@ func (r *Reconciler) sourceEvents(s *scope, changes []registry.Change) {
 	removedBy := map[string]string{}
 	for _, c := range changes {
 		if c.Action == registry.Delete && c.Old.Type == registry.TypeTXT && len(c.Old.Values) > 0 {
-			if l, ok := registry.ParseLabels(c.Old.Values[0]); ok {
+			if l, ok := s.options().Labels(c.Old.Values[0]); ok {
 				removedBy[c.Old.Name] = l[registry.ResourceLabel]
 			}
 		}
 	}
-	naming := registry.Naming{Prefix: s.zone.Spec.TXTPrefix, Suffix: s.zone.Spec.TXTSuffix, WildcardReplacement: s.zone.Spec.TXTWildcardReplacement}
+	naming := s.options().Naming
 	published, removed := map[string][]string{}, map[string][]string{}
 	for _, c := range changes {
 		switch {

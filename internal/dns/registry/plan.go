@@ -3,6 +3,7 @@ package registry
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 )
@@ -66,6 +67,12 @@ type Options struct {
 	OwnerID string
 	Naming  Naming
 	Policy  Policy
+	// AESKey, 32 bytes, encrypts the ownership records written and
+	// decrypts those read, as external-dns's --txt-encrypt-enabled and
+	// --txt-encrypt-aes-key do. Empty: plain values.
+	AESKey []byte
+	// Rand gives the nonces of encrypted values (crypto/rand when nil).
+	Rand io.Reader
 }
 
 // Result is a plan: the changes to apply, in order (deletes first, so a
@@ -121,7 +128,7 @@ func Plan(current []Record, desired []Endpoint, opts Options) Result {
 		if r.Type != TypeTXT || len(r.Values) == 0 {
 			continue
 		}
-		labels, ok := ParseLabels(r.Values[0])
+		labels, ok := opts.Labels(r.Values[0])
 		if !ok {
 			continue
 		}
@@ -199,7 +206,7 @@ func Plan(current []Record, desired []Endpoint, opts Options) Result {
 			}
 			if _, ok := byKey[txtName+" "+TypeTXT]; !ok {
 				// Claimed by the old format only: add the new one.
-				txt := ownershipRecord(txtName, rec.TTL, w.Resource, opts.OwnerID)
+				txt := opts.ownershipRecord(txtName, rec.TTL, w.Resource)
 				creates = append(creates, Change{Action: Create, New: &txt})
 			}
 			continue
@@ -213,7 +220,7 @@ func Plan(current []Record, desired []Endpoint, opts Options) Result {
 		txtKey := txtName + " " + TypeTXT
 		existingTXT, txtThere := byKey[txtKey]
 		if txtThere {
-			labels, ok := ParseLabels(existingTXT.Values[0])
+			labels, ok := opts.Labels(existingTXT.Values[0])
 			if !ok || labels[OwnerLabel] != opts.OwnerID {
 				owner := ""
 				if ok {
@@ -226,7 +233,7 @@ func Plan(current []Record, desired []Endpoint, opts Options) Result {
 		r := rec
 		creates = append(creates, Change{Action: Create, New: &r})
 		if !txtThere {
-			txt := ownershipRecord(txtName, rec.TTL, w.Resource, opts.OwnerID)
+			txt := opts.ownershipRecord(txtName, rec.TTL, w.Resource)
 			creates = append(creates, Change{Action: Create, New: &txt})
 		}
 		ownedAfter[rec.Key()] = rec
@@ -244,7 +251,7 @@ func Plan(current []Record, desired []Endpoint, opts Options) Result {
 		old := r
 		deletes = append(deletes, Change{Action: Delete, Old: &old})
 		if txt, ok := byKey[n.TXTName(r.Name, r.Type)+" "+TypeTXT]; ok {
-			if l, ok := ParseLabels(txt.Values[0]); ok && l[OwnerLabel] == opts.OwnerID {
+			if l, ok := opts.Labels(txt.Values[0]); ok && l[OwnerLabel] == opts.OwnerID {
 				t := txt
 				deletes = append(deletes, Change{Action: Delete, Old: &t})
 			}
@@ -286,12 +293,12 @@ func otherData(atName []Record, typ string, going, txtNames map[string]bool) str
 }
 
 // ownershipRecord is the new-format ownership record for a record.
-func ownershipRecord(name string, ttl uint32, resource, owner string) Record {
-	l := Labels{OwnerLabel: owner}
+func (o Options) ownershipRecord(name string, ttl uint32, resource string) Record {
+	l := Labels{OwnerLabel: o.OwnerID}
 	if resource != "" {
 		l[ResourceLabel] = resource
 	}
-	return Record{Name: name, Type: TypeTXT, TTL: ttl, Values: []string{l.Serialize()}}
+	return Record{Name: name, Type: TypeTXT, TTL: ttl, Values: []string{o.ownershipValue(l)}}
 }
 
 func sameRecord(a, b Record) bool {
