@@ -82,8 +82,10 @@ func decrypt(text string, key []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer gz.Close()
 	out, err := io.ReadAll(gz)
+	if cerr := gz.Close(); err == nil {
+		err = cerr
+	}
 	return string(out), err
 }
 
