@@ -514,3 +514,29 @@ func decryptExternalDNS(v string, key []byte) (string, error) {
 	out, err := io.ReadAll(r)
 	return string(out), err
 }
+
+// TestHostnameTargetIsACNAME: a load balancer with a host name gives
+// CNAME records; a name holding an A record made by hand gets no CNAME
+// (RFC 1034), with the reason in status.
+func TestHostnameTargetIsACNAME(t *testing.T) {
+	write(t, createRec("clash.cname.dns.test.", "A", 600, "203.0.113.9"))
+	z := newZone(t, "cname", "owner-cname", edgecertv1alpha1.DNSPolicySync, nil)
+	svc := ingressService(t, "cname")
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{Hostname: "lb-1.elb.example.net"}}
+	if err := c().Status().Update(context.Background(), svc); err != nil {
+		t.Fatal(err)
+	}
+	istioGateway(t, svc.Namespace, "gw", "cname", true, "*/www.cname.dns.test", "*/clash.cname.dns.test")
+	served(t, "www.cname.dns.test", "CNAME", "lb-1.elb.example.net.")
+	served(t, "cname-www.cname.dns.test", "TXT", ownership("owner-cname", "gateway/"+svc.Namespace+"/gw"))
+	want := "cannot add a CNAME record at clash.cname.dns.test next to its A record: a CNAME cannot share its name with other data (RFC 1034)"
+	zoneStatus(t, z, "the CNAME at clash.cname.dns.test refused", func(z *edgecertv1alpha1.DNSZone) bool {
+		return containsProblem(z.Status.OwnerConflicts, "clash.cname.dns.test CNAME", "gateway/"+svc.Namespace+"/gw", want)
+	})
+	if ttl, v := records(t, "clash.cname.dns.test", "A"); ttl != 600 || !cmp.Equal(v, []string{"203.0.113.9"}) {
+		t.Errorf("the hand-made A record changed: %d %v", ttl, v)
+	}
+	if _, v := records(t, "clash.cname.dns.test", "CNAME"); len(v) != 0 {
+		t.Errorf("a CNAME was added next to the A record: %v", v)
+	}
+}
