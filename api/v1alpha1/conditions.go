@@ -293,3 +293,40 @@ const (
 	// wrote (a validating webhook, for instance); the message says why.
 	ReasonGatewayRejected = "GatewayRejected"
 )
+
+// DNSZone conditions.
+const (
+	// PublishedCondition is True on a DNSZone when every host of its
+	// sources has its records; False names the hosts held by another
+	// owner (DNSOwnerConflict) or skipped (HostsSkipped).
+	PublishedCondition = "Published"
+)
+
+// DNSZone reasons.
+const (
+	// ReasonHostsSkipped: some hosts are not published (outside the
+	// domain filters, "*", no target); status.skipped says why.
+	ReasonHostsSkipped = "HostsSkipped"
+	// ReasonRecordsInSync: every host the zone should publish has its
+	// records, and no owned record is left that should not be.
+	ReasonRecordsInSync = "RecordsInSync"
+	// ReasonDNSProviderError: the DNS service failed a list or a change;
+	// the message is its answer, and edgecert retries with backoff.
+	ReasonDNSProviderError = "DNSProviderError"
+	// ReasonDNSOwnerConflict: some hosts are held by records edgecert does
+	// not own; status.ownerConflicts names them and nothing is written
+	// there.
+	ReasonDNSOwnerConflict = "DNSOwnerConflict"
+)
+
+// DNSZone events.
+const (
+	// ReasonDNSRecordsChanged: records were created, updated or deleted in
+	// the zone; the message counts them.
+	ReasonDNSRecordsChanged = "DNSRecordsChanged"
+	// ReasonDNSRecordsPublished, ReasonDNSRecordsRemoved: on a source
+	// (GatewayService, Istio Gateway), its hosts' records were created or
+	// updated, or deleted, in a DNSZone; the message names them.
+	ReasonDNSRecordsPublished = "DNSRecordsPublished"
+	ReasonDNSRecordsRemoved   = "DNSRecordsRemoved"
+)

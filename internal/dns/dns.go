@@ -17,6 +17,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+
+	"github.com/edgecert/edgecert/internal/dns/registry"
 )
 
 // Provider publishes the TXT records of ACME DNS-01 challenges in one DNS
@@ -96,4 +98,19 @@ func (e *wrapped) Unwrap() []error {
 // retry, while keeping the cause for code that inspects it.
 func Wrap(msg string, sentinel, cause error) error {
 	return &wrapped{msg: msg, sentinel: sentinel, cause: cause}
+}
+
+// Zone lists and changes the records of a zone, for publishing gateway
+// hosts (the DNSZone controller). Both methods follow the same contract as
+// Provider: no waiting, stable error messages, ErrRetryable and
+// ErrNotAuthorized as the sentinels.
+type Zone interface {
+	// Records returns every RRset of zone (fully qualified), in the form
+	// registry.Normalize gives them.
+	Records(ctx context.Context, zone string) ([]registry.Record, error)
+	// ApplyChanges applies changes in order, batched into as few requests
+	// as the service allows. A Delete or an Update removes only the
+	// values its Old record lists, so a value someone added since the list
+	// survives.
+	ApplyChanges(ctx context.Context, zone string, changes []registry.Change) error
 }

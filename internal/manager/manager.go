@@ -22,6 +22,7 @@ import (
 	"github.com/edgecert/edgecert/internal/acme"
 	"github.com/edgecert/edgecert/internal/controller/certificate"
 	"github.com/edgecert/edgecert/internal/controller/certmerge"
+	"github.com/edgecert/edgecert/internal/controller/dnszone"
 	"github.com/edgecert/edgecert/internal/controller/gatewayservice"
 	"github.com/edgecert/edgecert/internal/controller/issuer"
 	"github.com/edgecert/edgecert/internal/controller/shim"
@@ -292,6 +293,9 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	}
 	if err := shim.SetupWithManager(mgr, shimOpts); err != nil {
 		return fmt.Errorf("set up shim controllers: %w", err)
+	}
+	if err := dnszone.SetupWithManager(mgr, dnszone.Options{Namespace: o.Namespace, Secrets: secrets}); err != nil {
+		return fmt.Errorf("set up dnszone controller: %w", err)
 	}
 	if o.HTTP01Addr != "0" && o.HTTP01Addr != "" {
 		if err := mgr.Add(&certificate.HTTP01Solver{Addr: o.HTTP01Addr, Reader: mgr.GetClient(), MaxConnections: o.HTTP01MaxConnections}); err != nil {

@@ -28,6 +28,9 @@ type BINDOptions struct {
 	// Zones served as primary, each with a wildcard A record to 127.0.0.1 and
 	// dynamic updates and AXFR allowed for the TSIG key. Default: example.test.
 	Zones []string
+	// BareZones are served like Zones but hold only their SOA and NS
+	// records (no wildcard), for tests that must see a name disappear.
+	BareZones []string
 }
 
 // BIND is a running `named` serving test zones on a loopback port.
@@ -40,6 +43,7 @@ type BIND struct {
 	Key TSIGKey
 
 	dir  string
+	bare map[string]bool
 	proc *process
 }
 
@@ -55,11 +59,16 @@ func StartBIND(opts BINDOptions) (*BIND, error) {
 		named = "/usr/sbin/named"
 	}
 	zones := opts.Zones
-	if len(zones) == 0 {
+	if len(zones) == 0 && len(opts.BareZones) == 0 {
 		zones = []string{"example.test"}
 	}
 	for i, z := range zones {
 		zones[i] = dns.Fqdn(z)
+	}
+	bare := map[string]bool{}
+	for _, z := range opts.BareZones {
+		bare[dns.Fqdn(z)] = true
+		zones = append(zones, dns.Fqdn(z))
 	}
 	port, err := FreePort()
 	if err != nil {
@@ -78,6 +87,7 @@ func StartBIND(opts BINDOptions) (*BIND, error) {
 		Zones: zones,
 		Key:   TSIGKey{Name: "edgecert-test.", Algorithm: dns.HmacSHA256, Secret: base64.StdEncoding.EncodeToString(secret)},
 		dir:   dir,
+		bare:  bare,
 	}
 	if err := b.writeConfig(port); err != nil {
 		os.RemoveAll(dir)
@@ -132,9 +142,10 @@ key %q {
 @	IN SOA ns.%[1]s hostmaster.%[1]s 1 3600 600 86400 60
 @	IN NS ns.%[1]s
 ns	IN A 127.0.0.1
-@	IN A 127.0.0.1
-*	IN A 127.0.0.1
 `, zone)
+		if !b.bare[zone] {
+			zoneData += "@\tIN A 127.0.0.1\n*\tIN A 127.0.0.1\n"
+		}
 		if err := os.WriteFile(filepath.Join(b.dir, file), []byte(zoneData), 0o644); err != nil {
 			return err
 		}
@@ -186,4 +197,96 @@ func (b *BIND) TXT(name string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Records returns the values at name of type typ ("A", "AAAA", "CNAME",
+// "TXT") as the test BIND serves them now, and their TTL: addresses and
+// targets in presentation form, TXT strings joined. A query to BIND itself,
+// for tests that check what was published.
+func (b *BIND) Records(name, typ string) (uint32, []string, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), dns.StringToType[typ])
+	m.RecursionDesired = false
+	r, _, err := (&dns.Client{Net: "tcp", Timeout: 5 * time.Second}).Exchange(m, b.Addr)
+	if err != nil {
+		return 0, nil, err
+	}
+	var ttl uint32
+	var out []string
+	for _, rr := range r.Answer {
+		if rr.Header().Rrtype != dns.StringToType[typ] {
+			continue
+		}
+		ttl = rr.Header().Ttl
+		switch v := rr.(type) {
+		case *dns.A:
+			out = append(out, v.A.String())
+		case *dns.AAAA:
+			out = append(out, v.AAAA.String())
+		case *dns.CNAME:
+			out = append(out, v.Target)
+		case *dns.TXT:
+			out = append(out, strings.Join(v.Txt, ""))
+		default:
+			out = append(out, strings.TrimSpace(strings.TrimPrefix(rr.String(), rr.Header().String())))
+		}
+	}
+	return ttl, out, nil
+}
+
+// UpdateRequests counts the signed UPDATE requests BIND has accepted since
+// it started, from its own log (one `signer "<key>" approved` line each,
+// no-op updates included): what a test counts to show that nothing was
+// written, or how few messages a batch took.
+func (b *BIND) UpdateRequests() (int, error) {
+	data, err := os.ReadFile(filepath.Join(b.dir, "named.log"))
+	if err != nil {
+		return 0, err
+	}
+	return strings.Count(string(data), fmt.Sprintf("signer %q approved", strings.TrimSuffix(b.Key.Name, "."))), nil
+}
+
+// UpdatedRRs counts the RRs BIND added and deleted through updates since
+// it started, from its log ("adding an RR", "deleting an RR", "deleting
+// rrset"; an add of an RR already there is logged too), by the name they
+// were at.
+func (b *BIND) UpdatedRRs() (added, deleted map[string]int, err error) {
+	data, err := os.ReadFile(filepath.Join(b.dir, "named.log"))
+	if err != nil {
+		return nil, nil, err
+	}
+	added, deleted = map[string]int{}, map[string]int{}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		_, rest, ok := strings.Cut(line, "updating zone '")
+		if !ok {
+			continue
+		}
+		_, rest, _ = strings.Cut(rest, "': ")
+		for _, verb := range []string{"adding an RR at ", "deleting an RR at ", "deleting rrset at "} {
+			at, ok := strings.CutPrefix(rest, verb)
+			if !ok {
+				continue
+			}
+			// BIND quotes the name when adding ('x' A 1.2.3.4), not when
+			// deleting (x A).
+			name, _, _ := strings.Cut(strings.TrimPrefix(at, "'"), " ")
+			name = strings.TrimSuffix(name, "'")
+			if verb == "adding an RR at " {
+				added[dns.Fqdn(name)]++
+			} else {
+				deleted[dns.Fqdn(name)]++
+			}
+		}
+	}
+	return added, deleted, nil
+}
+
+// Transfers counts the zone transfers (AXFR) BIND has served since it
+// started, from its log: how often a zone was listed.
+func (b *BIND) Transfers() (int, error) {
+	data, err := os.ReadFile(filepath.Join(b.dir, "named.log"))
+	if err != nil {
+		return 0, err
+	}
+	return strings.Count(string(data), "AXFR started"), nil
 }

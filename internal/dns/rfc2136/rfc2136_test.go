@@ -22,7 +22,7 @@ var bind *testenv.BIND
 
 func TestMain(m *testing.M) {
 	var err error
-	bind, err = testenv.StartBIND(testenv.BINDOptions{Zones: []string{"example.test", "delegated.test"}})
+	bind, err = testenv.StartBIND(testenv.BINDOptions{Zones: []string{"example.test", "delegated.test"}, BareZones: []string{"records.test"}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start BIND:", err)
 		os.Exit(1)

@@ -439,7 +439,11 @@ func unescapeName(name string) string {
 	var b strings.Builder
 	for i := 0; i < len(name); i++ {
 		if name[i] == '\\' && i+3 < len(name) && isDigits(name[i+1:i+4]) {
-			n, _ := strconv.Atoi(name[i+1 : i+4])
+			n, err := strconv.ParseUint(name[i+1:i+4], 8, 8)
+			if err != nil {
+				b.WriteByte(name[i])
+				continue
+			}
 			b.WriteByte(byte(n))
 			i += 3
 			continue
