@@ -1,8 +1,9 @@
 // Command demo tells edgecert's story on the local test bed
 // (kube-apiserver + etcd, Pebble, BIND 9): a platform team writes a
 // GatewayPolicy, a tenant writes a GatewayService, edgecert issues the
-// certificate from Pebble and writes the server into the Istio Gateway,
-// and a real TLS client connects with what the gateway would serve. Then
+// certificate from Pebble, writes the server into the Istio Gateway and
+// publishes the host in BIND, and a real TLS client resolves it there and
+// connects to what the gateway would serve. Then
 // it leaves everything running, with the commands to explore, until
 // Ctrl-C (or -exit-after). `make demo` runs it; the controller's logs go
 // to a file, the story to the terminal.

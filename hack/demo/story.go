@@ -33,7 +33,10 @@ const (
 	gatewayName      = "public"
 	tenant           = "shop"
 	app              = "web"
-	steps            = 5
+	steps            = 6
+	// ingressIP is the address the demo's gateway Service gets from its
+	// (pretend) load balancer: a loopback address the TLS step listens on.
+	ingressIP = "127.0.0.2"
 	// controllerNamespace is edgecert's own (manager.DefaultOptions).
 	controllerNamespace = "edgecert-system"
 )
@@ -69,19 +72,37 @@ func (s *story) tell(ctx context.Context) error {
 			Claims: []edgecertv1alpha1.HostClaim{{Namespaces: []string{tenant}, Domains: []string{tenant + "." + s.zone}}},
 		},
 	}
+	ingress := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: gatewayNamespace, Name: "istio-ingressgateway"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: map[string]string{"istio": "ingressgateway"},
+			Ports: []corev1.ServicePort{{Name: "https", Port: 443}}},
+	}
+	zone := &edgecertv1alpha1.DNSZone{
+		ObjectMeta: metav1.ObjectMeta{Name: "demo"},
+		Spec: edgecertv1alpha1.DNSZoneSpec{Zone: s.zone, OwnerID: "edgecert-demo", Policy: edgecertv1alpha1.DNSPolicySync,
+			Provider: edgecertv1alpha1.DNSZoneProvider{RFC2136: s.bed.BINDSolver().DNS01.RFC2136}},
+	}
 	for _, o := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: gatewayNamespace}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tenant}},
 		s.bed.TSIGSecret(controllerNamespace),
 		issuer,
 		policy,
+		ingress,
+		zone,
 	} {
 		if err := c.Create(ctx, o); err != nil {
 			return fmt.Errorf("create %T %s: %w", o, o.GetName(), err)
 		}
 	}
-	s.step(1, "Platform team: ClusterIssuer pebble (Pebble, DNS-01 through BIND) and GatewayPolicy platform\n"+
-		"      (ingress through Istio Gateway %s/%s; namespace %s may use %s.%s)", gatewayNamespace, gatewayName, tenant, tenant, s.zone)
+	// What a cloud load balancer would do for the gateway's Service.
+	ingress.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: ingressIP}}
+	if err := c.Status().Update(ctx, ingress); err != nil {
+		return err
+	}
+	s.step(1, "Platform team: ClusterIssuer pebble (Pebble, DNS-01 through BIND), GatewayPolicy platform\n"+
+		"      (ingress through Istio Gateway %s/%s; namespace %s may use %s.%s) and DNSZone demo (%s in BIND)",
+		gatewayNamespace, gatewayName, tenant, tenant, s.zone, s.zone)
 
 	// 2. The tenant declares its host.
 	gs := &edgecertv1alpha1.GatewayService{
@@ -134,7 +155,23 @@ func (s *story) tell(ctx context.Context) error {
 	s.step(4, "edgecert: server %s in Istio Gateway %s/%s after %s (the Gateway created from the policy's selector):\n%s",
 		gs.Status.PortName, gatewayNamespace, gatewayName, since(s.declared), indent(server, "        "))
 
-	// 5. A TLS client meets what the gateway serves.
+	// 5. edgecert publishes the host.
+	var addrs []string
+	if err := s.waitFor(ctx, host+" in BIND", func() (bool, error) {
+		_, a, err := s.bed.BIND.Records(host, "A")
+		addrs = a
+		return len(a) == 1 && a[0] == ingressIP, err
+	}); err != nil {
+		return err
+	}
+	_, owner, err := s.bed.BIND.Records("a-"+host, "TXT")
+	if err != nil {
+		return err
+	}
+	s.step(5, "edgecert: DNS record in BIND after %s (the gateway Service's load balancer address; external-dns's ownership record)\n"+
+		"        %s. A %s\n        a-%s. TXT %q", since(s.declared), host, strings.Join(addrs, ","), host, strings.Join(owner, ""))
+
+	// 6. A TLS client meets what the gateway serves.
 	var credential corev1.Secret
 	if err := c.Get(ctx, client.ObjectKey{Namespace: gatewayNamespace, Name: gs.Status.CredentialName}, &credential); err != nil {
 		return fmt.Errorf("the Gateway's credential: %w", err)
@@ -143,13 +180,13 @@ func (s *story) tell(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	seen, err := handshake(ctx, credential.Data[corev1.TLSCertKey], credential.Data[corev1.TLSPrivateKeyKey], root, host)
+	seen, err := handshake(ctx, credential.Data[corev1.TLSCertKey], credential.Data[corev1.TLSPrivateKeyKey], root, addrs[0], host)
 	if err != nil {
 		return fmt.Errorf("TLS step: %w", err)
 	}
 	s.tlsSeen = seen
-	s.step(5, "TLS: a client asked for %s from a server holding the gateway's credential (Secret %s/%s)\n%s",
-		host, gatewayNamespace, credential.Name, indent(seen, "        "))
+	s.step(6, "TLS: a client resolved %s through BIND to %s and connected to a server holding the gateway's credential (Secret %s/%s)\n%s",
+		host, addrs[0], gatewayNamespace, credential.Name, indent(seen, "        "))
 
 	// What a platform engineer sees.
 	report, err := cli.Status(ctx, c, "", true)
@@ -202,15 +239,16 @@ func serverOf(gw *unstructured.Unstructured, portName string) (string, error) {
 	return "", fmt.Errorf("gateway %s/%s has no server %s", gw.GetNamespace(), gw.GetName(), portName)
 }
 
-// handshake serves certPEM and keyPEM on a loopback TLS listener, as the
-// gateway would, connects to it as a client that trusts only rootPEM and
-// asks for host (SNI), and says what the client saw.
-func handshake(ctx context.Context, certPEM, keyPEM, rootPEM []byte, host string) (string, error) {
+// handshake serves certPEM and keyPEM on a TLS listener at ip (a
+// loopback address), as the gateway would, connects to it as a client
+// that trusts only rootPEM and asks for host (SNI), and says what the
+// client saw.
+func handshake(ctx context.Context, certPEM, keyPEM, rootPEM []byte, ip, host string) (string, error) {
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return "", err
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12})
+	ln, err := tls.Listen("tcp", net.JoinHostPort(ip, "0"), &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12})
 	if err != nil {
 		return "", err
 	}
