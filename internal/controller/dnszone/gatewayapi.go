@@ -81,6 +81,10 @@ func (r *Reconciler) gatewayAPISources(ctx context.Context, s *scope, targets ma
 	if err != nil {
 		return nil, nil, err
 	}
+	zone := publish.Zone{Name: s.zone.Spec.Zone}
+	if d := s.zone.Spec.Domains; d != nil {
+		zone.Include, zone.Exclude = d.Include, d.Exclude
+	}
 	var sources []publish.Source
 	var skipped []publish.Skipped
 	add := func(src publish.Source, obj client.Object, annotations map[string]string) {
@@ -119,8 +123,12 @@ func (r *Reconciler) gatewayAPISources(ctx context.Context, s *scope, targets ma
 				hosts, unclaimed := ingress.ListenerRouteHosts(gw, l, one)
 				for _, u := range unclaimed {
 					for _, h := range u.Hosts {
-						skipped = append(skipped, publish.Skipped{Host: h, Resource: routeResource(rt), Reason: fmt.Sprintf(
-							"namespace %s has no claim on %s: a GatewayPolicy's spec.claims must give it the host (docs/security.md); %s gets no record", rt.Namespace, h, rt)})
+						sk := publish.Skipped{Host: h, Resource: routeResource(rt), Reason: fmt.Sprintf(
+							"namespace %s has no claim on %s: a GatewayPolicy's spec.claims must give it the host (docs/security.md); %s gets no record", rt.Namespace, h, rt)}
+						// Hosts of other zones are theirs to report.
+						if zone.Manages(h) && !slices.Contains(skipped, sk) {
+							skipped = append(skipped, sk)
+						}
 					}
 				}
 				obj := objs[rt.String()]

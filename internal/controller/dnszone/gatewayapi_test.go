@@ -39,7 +39,7 @@ func gatewayAPIGateway(t testing.TB, ns, name string, mutate func(*gatewayv1.Gat
 }
 
 func httpListener(name string, port int32, hostname string) gatewayv1.Listener {
-	l := gatewayv1.Listener{Name: gatewayv1.SectionName(name), Port: gatewayv1.PortNumber(port), Protocol: gatewayv1.HTTPProtocolType}
+	l := gatewayv1.Listener{Name: gatewayv1.SectionName(name), Port: port, Protocol: gatewayv1.HTTPProtocolType}
 	if hostname != "" {
 		l.Hostname = ptr(gatewayv1.Hostname(hostname))
 	}
