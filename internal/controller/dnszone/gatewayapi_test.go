@@ -177,3 +177,33 @@ func TestGatewayAPIListenerSetPublishes(t *testing.T) {
 		t.Errorf("address records under gls.dns.test (-want +got):\n%s", diff)
 	}
 }
+
+// TestGatewayAPIGatewayWaitsForAddress: a Gateway without
+// status.addresses has its hosts skipped with the reason; once the
+// gateway implementation writes an address, they are published, and they
+// follow it when it changes.
+func TestGatewayAPIGatewayWaitsForAddress(t *testing.T) {
+	z := newZone(t, "gaddr", "owner-gaddr", edgecertv1alpha1.DNSPolicySync, nil)
+	edge := newNamespace(t, "gaddr-edge")
+	gw := gatewayAPIGateway(t, edge, "late", nil, []gatewayv1.Listener{httpListener("www", 80, "www.gaddr.dns.test"), httpListener("wild", 8080, "*.apps.gaddr.dns.test")})
+	want := "Gateway API Gateway " + edge + "/late has no IPAddress or Hostname in status.addresses yet; set the DNSZone's targets"
+	zoneStatus(t, z, "www.gaddr.dns.test skipped: no address", func(z *edgecertv1alpha1.DNSZone) bool {
+		return containsProblem(z.Status.Skipped, "www.gaddr.dns.test", "gatewayapi-gateway/"+edge+"/late", want)
+	})
+	if _, v := records(t, "www.gaddr.dns.test", "A"); len(v) != 0 {
+		t.Errorf("published without an address: %v", v)
+	}
+	for _, addrs := range [][]gatewayv1.GatewayStatusAddress{
+		{ipAddress("192.0.2.140")},
+		{ipAddress("192.0.2.141"), ipAddress("2001:db8::141")},
+	} {
+		gw.Status.Addresses = addrs
+		if err := c().Status().Update(context.Background(), gw); err != nil {
+			t.Fatal(err)
+		}
+		served(t, "www.gaddr.dns.test", "A", addrs[0].Value)
+		served(t, "*.apps.gaddr.dns.test", "A", addrs[0].Value)
+	}
+	served(t, "www.gaddr.dns.test", "AAAA", "2001:db8::141")
+	served(t, "aaaa-*.apps.gaddr.dns.test", "TXT", ownership("owner-gaddr", "gatewayapi-gateway/"+edge+"/late"))
+}
