@@ -18,10 +18,14 @@ const (
 // Annotations read by the DNSZone controller on its sources.
 const (
 	// PublishDNSAnnotation set to "true" on an Istio Gateway publishes its
-	// servers' hosts in the DNSZones that cover them.
+	// servers' hosts in the DNSZones that cover them; on a Gateway API
+	// Gateway, its listeners' hostnames, those of the routes attached to
+	// its catch-all and wildcard listeners, and those of the ListenerSets
+	// it admits.
 	PublishDNSAnnotation = "edgecert.dev/publish-dns"
-	// DNSTTLAnnotation on a GatewayService or an Istio Gateway overrides
-	// the zone's TTL (seconds) for its records.
+	// DNSTTLAnnotation on a GatewayService, an Istio Gateway, a Gateway API
+	// Gateway, route or ListenerSet overrides the zone's TTL (seconds) for
+	// its records.
 	DNSTTLAnnotation = "edgecert.dev/dns-ttl"
 )
 

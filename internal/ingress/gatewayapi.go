@@ -113,41 +113,20 @@ func GatewayAPICertificates(gw *gatewayv1.Gateway, issuer edgecertv1alpha1.Issue
 		if listenerHost != "" && (!strings.HasPrefix(listenerHost, "*.") || !byRoutes) {
 			return []string{listenerHost}
 		}
-		var hosts []string
-		for _, r := range routes.Routes {
-			ns, ok := routes.Namespaces[r.Namespace]
-			if !ok {
-				ns = gateway.Namespace{Name: r.Namespace}
+		hosts, out := ListenerRouteHosts(gw, l, routes)
+		for _, u := range out {
+			key := u.Route.String()
+			i, seen := unclaimed[key]
+			if !seen {
+				i = len(res.Unclaimed)
+				unclaimed[key] = i
+				res.Unclaimed = append(res.Unclaimed, UnclaimedRoute{Route: u.Route, Gateway: u.Gateway})
 			}
-			if !Attaches(gw, l, r, ns.Labels) {
-				continue
-			}
-			var mine []string
-			for _, h := range r.Hostnames {
-				if x, ok := IntersectHostname(listenerHost, string(h)); ok {
-					if x, ok := certHost(x); ok && !slices.Contains(mine, x) {
-						mine = append(mine, x)
-					}
+			for _, h := range u.Hosts {
+				if !slices.Contains(res.Unclaimed[i].Hosts, h) {
+					res.Unclaimed[i].Hosts = append(res.Unclaimed[i].Hosts, h)
 				}
 			}
-			if routes.ClaimsEnforced {
-				if out := gateway.Unclaimed(routes.Policies, ns, mine); len(out) > 0 {
-					key := r.String()
-					i, seen := unclaimed[key]
-					if !seen {
-						i = len(res.Unclaimed)
-						unclaimed[key] = i
-						res.Unclaimed = append(res.Unclaimed, UnclaimedRoute{Route: r, Gateway: gw.Namespace + "/" + gw.Name})
-					}
-					for _, h := range out {
-						if !slices.Contains(res.Unclaimed[i].Hosts, h) {
-							res.Unclaimed[i].Hosts = append(res.Unclaimed[i].Hosts, h)
-						}
-					}
-					continue
-				}
-			}
-			hosts = append(hosts, mine...)
 		}
 		return hosts
 	}
@@ -288,4 +267,43 @@ func secretGranted(grants []gatewayv1beta1.ReferenceGrant, fromKind, gwNamespace
 		}
 	}
 	return false
+}
+
+// ListenerRouteHosts returns the hostnames the routes attached to listener
+// l of gw (Attaches) serve there, each route's intersected with the
+// listener's hostname (IntersectHostname), in route order: what a
+// catch-all or wildcard listener serves. A route whose namespace has not
+// claimed all of its hosts there (when claims are enforced) adds none and
+// is returned in unclaimed, each route once; a route without hostnames
+// adds none. "*", IP addresses and invalid names are left out.
+func ListenerRouteHosts(gw *gatewayv1.Gateway, l gatewayv1.Listener, routes GatewayAPIRoutes) (hosts []string, unclaimed []UnclaimedRoute) {
+	listenerHost := ""
+	if l.Hostname != nil {
+		listenerHost = string(*l.Hostname)
+	}
+	for _, r := range routes.Routes {
+		ns, ok := routes.Namespaces[r.Namespace]
+		if !ok {
+			ns = gateway.Namespace{Name: r.Namespace}
+		}
+		if !Attaches(gw, l, r, ns.Labels) {
+			continue
+		}
+		var mine []string
+		for _, h := range r.Hostnames {
+			if x, ok := IntersectHostname(listenerHost, string(h)); ok {
+				if x, ok := certHost(x); ok && !slices.Contains(mine, x) {
+					mine = append(mine, x)
+				}
+			}
+		}
+		if routes.ClaimsEnforced {
+			if out := gateway.Unclaimed(routes.Policies, ns, mine); len(out) > 0 {
+				unclaimed = append(unclaimed, UnclaimedRoute{Route: r, Gateway: gw.Namespace + "/" + gw.Name, Hosts: out})
+				continue
+			}
+		}
+		hosts = append(hosts, mine...)
+	}
+	return hosts, unclaimed
 }

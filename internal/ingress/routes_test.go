@@ -533,3 +533,29 @@ func TestListenerSetCertificates(t *testing.T) {
 		t.Errorf("message\n got %s\nwant %s", got, wantMsg)
 	}
 }
+
+// TestListenerRouteHosts: what a listener's attached routes serve there,
+// whatever the Gateway's listener-hostnames annotation (the DNS records
+// of a wildcard listener's routes need no annotation).
+func TestListenerRouteHosts(t *testing.T) {
+	all := allowedFrom(gatewayv1.NamespacesFromAll, nil)
+	wildcard := listener("wild", gatewayv1.HTTPSProtocolType, "*.example.com", "", secretRef("wild-tls"))
+	wildcard.AllowedRoutes = all
+	toWeb := []gatewayv1.ParentReference{parentRef("apps", "web", "", 0)}
+	shop := route(KindHTTPRoute, "shop", "shop", toWeb, "www.shop.example.com", "shop.example.net", "*")
+	greedy := route(KindGRPCRoute, "blog", "greedy", toWeb, "blog.example.com", "pay.shop.example.com")
+	routes := GatewayAPIRoutes{
+		Routes:         []Route{shop, greedy},
+		Namespaces:     map[string]gateway.Namespace{"shop": {Name: "shop"}, "blog": {Name: "blog"}},
+		Policies:       []edgecertv1alpha1.GatewayPolicy{claimPolicy(map[string][]string{"shop": {"shop.example.com"}, "blog": {"blog.example.com"}})},
+		ClaimsEnforced: true,
+	}
+	hosts, unclaimed := ListenerRouteHosts(gatewayAPIGateway(nil, wildcard), wildcard, routes)
+	if diff := cmp.Diff([]string{"www.shop.example.com"}, hosts); diff != "" {
+		t.Errorf("hosts (-want +got):\n%s", diff)
+	}
+	want := []UnclaimedRoute{{Route: greedy, Gateway: "apps/web", Hosts: []string{"pay.shop.example.com"}}}
+	if diff := cmp.Diff(want, unclaimed); diff != "" {
+		t.Errorf("unclaimed (-want +got):\n%s", diff)
+	}
+}

@@ -294,7 +294,7 @@ func setupControllers(mgr ctrl.Manager, o Options) error {
 	if err := shim.SetupWithManager(mgr, shimOpts); err != nil {
 		return fmt.Errorf("set up shim controllers: %w", err)
 	}
-	if err := dnszone.SetupWithManager(mgr, dnszone.Options{Namespace: o.Namespace, Secrets: secrets}); err != nil {
+	if err := dnszone.SetupWithManager(mgr, dnszone.Options{Namespace: o.Namespace, Secrets: secrets, RequireHostClaims: o.RequireHostClaims}); err != nil {
 		return fmt.Errorf("set up dnszone controller: %w", err)
 	}
 	if o.HTTP01Addr != "0" && o.HTTP01Addr != "" {

@@ -1,6 +1,7 @@
 // Package dnszone reconciles DNSZones: it collects the hosts the gateways
-// serve (Ready GatewayServices, Istio Gateways annotated
-// edgecert.dev/publish-dns: "true"), lists the zone, plans with
+// serve (Ready GatewayServices, Istio Gateways and Gateway API Gateways
+// annotated edgecert.dev/publish-dns: "true", the routes and ListenerSets
+// attached to the latter), lists the zone, plans with
 // internal/dns/registry and applies the changes in one batch. The rules
 // live in internal/dns/publish and internal/dns/registry; this package
 // reads, applies and reports.
@@ -68,6 +69,8 @@ type Reconciler struct {
 	Events    events.EventRecorder
 	// NewZone builds the provider of a zone; nil: newZone.
 	NewZone func(ctx context.Context, spec edgecertv1alpha1.DNSZoneProvider, secrets kube.Secrets, namespace string) (edgedns.Zone, error)
+	// GatewayAPI says which Gateway API sources are read.
+	GatewayAPI GatewayAPI
 }
 
 // scope carries what the steps of one pass found.
@@ -182,7 +185,8 @@ func (s *scope) options() registry.Options {
 // reconcileSources reads the sources from the cache and turns their
 // hosts into endpoints (publish.Endpoints): Ready GatewayServices whose
 // server is in a Gateway, annotated Istio Gateways, with the target of
-// each Gateway (publish.GatewayTarget).
+// each Gateway (publish.GatewayTarget), and annotated Gateway API
+// Gateways with their routes and ListenerSets (gatewayAPISources).
 func (r *Reconciler) reconcileSources(ctx context.Context, s *scope) error {
 	var gateways unstructured.UnstructuredList
 	gateways.SetGroupVersionKind(kube.IstioGatewayGVK.GroupVersion().WithKind(kube.IstioGatewayGVK.Kind + "List"))
@@ -258,6 +262,12 @@ func (r *Reconciler) reconcileSources(ctx context.Context, s *scope) error {
 		src.TTL = ttl
 		sources = append(sources, src)
 	}
+	apiSources, apiSkipped, err := r.gatewayAPISources(ctx, s, targets)
+	if err != nil {
+		return err
+	}
+	sources = append(sources, apiSources...)
+	skipped = append(skipped, apiSkipped...)
 	z := publish.Zone{Name: s.zone.Spec.Zone, TTL: uint32(s.zone.Spec.TTL), Targets: s.zone.Spec.Targets}
 	if z.TTL == 0 {
 		z.TTL = 300
