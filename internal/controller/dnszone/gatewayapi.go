@@ -11,6 +11,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/controller/shim"
 	"github.com/edgecert/edgecert/internal/dns/publish"
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/ingress"
@@ -239,26 +240,9 @@ func (r *Reconciler) gatewayAPIRoutes(ctx context.Context) (ingress.GatewayAPIRo
 		}
 	}
 	slices.SortFunc(out.Routes, func(a, b ingress.Route) int { return strings.Compare(a.String(), b.String()) })
-	if len(out.Routes) == 0 {
-		return out, objs, nil
+	if err := shim.ReadRouteClaims(ctx, r.Cache, &out, r.GatewayAPI.RequireHostClaims); err != nil {
+		return out, nil, err
 	}
-	out.Namespaces = map[string]gateway.Namespace{}
-	for _, rt := range out.Routes {
-		if _, ok := out.Namespaces[rt.Namespace]; ok {
-			continue
-		}
-		ns, err := kube.Namespace(ctx, r.Cache, rt.Namespace)
-		if err != nil {
-			return out, nil, err
-		}
-		out.Namespaces[rt.Namespace] = ns
-	}
-	var policies edgecertv1alpha1.GatewayPolicyList
-	if err := r.Cache.List(ctx, &policies); err != nil {
-		return out, nil, fmt.Errorf("list GatewayPolicies: %w", err)
-	}
-	out.Policies = policies.Items
-	out.ClaimsEnforced = gateway.ClaimsEnforced(policies.Items, r.GatewayAPI.RequireHostClaims)
 	return out, objs, nil
 }
 

@@ -170,27 +170,38 @@ func (r *GatewayAPIGatewayReconciler) routes(ctx context.Context, gw *gatewayv1.
 			objs[route.String()] = obj
 		}
 	}
-	if len(out.Routes) == 0 {
-		return out, objs, nil
+	if err := ReadRouteClaims(ctx, r.Client, &out, r.RequireHostClaims); err != nil {
+		return out, nil, err
 	}
-	out.Namespaces = map[string]gateway.Namespace{}
-	for _, rt := range out.Routes {
-		if _, ok := out.Namespaces[rt.Namespace]; ok {
+	return out, objs, nil
+}
+
+// ReadRouteClaims fills in what deciding about routes' hosts needs beyond
+// the routes themselves: their namespaces (labels, for allowedRoutes
+// selectors and claims) and the GatewayPolicies' claims. Nothing is read
+// when there are no routes.
+func ReadRouteClaims(ctx context.Context, c client.Reader, routes *ingress.GatewayAPIRoutes, requireHostClaims bool) error {
+	if len(routes.Routes) == 0 {
+		return nil
+	}
+	routes.Namespaces = map[string]gateway.Namespace{}
+	for _, rt := range routes.Routes {
+		if _, ok := routes.Namespaces[rt.Namespace]; ok {
 			continue
 		}
-		ns, err := kube.Namespace(ctx, r.Client, rt.Namespace)
+		ns, err := kube.Namespace(ctx, c, rt.Namespace)
 		if err != nil {
-			return out, nil, err
+			return err
 		}
-		out.Namespaces[rt.Namespace] = ns
+		routes.Namespaces[rt.Namespace] = ns
 	}
 	var policies edgecertv1alpha1.GatewayPolicyList
-	if err := r.Client.List(ctx, &policies); err != nil {
-		return out, nil, fmt.Errorf("list GatewayPolicies: %w", err)
+	if err := c.List(ctx, &policies); err != nil {
+		return fmt.Errorf("list GatewayPolicies: %w", err)
 	}
-	out.Policies = policies.Items
-	out.ClaimsEnforced = gateway.ClaimsEnforced(policies.Items, r.RequireHostClaims)
-	return out, objs, nil
+	routes.Policies = policies.Items
+	routes.ClaimsEnforced = gateway.ClaimsEnforced(policies.Items, requireHostClaims)
+	return nil
 }
 
 // gatewaysForRoute maps a route to the Gateways its parentRefs name. An
