@@ -332,12 +332,12 @@ func conditionMessage(z *edgecertv1alpha1.DNSZone, typ string) string {
 	return ""
 }
 
-// TestGatewayServicePublishes: 20 GatewayServices across 10 tenant
+// TestGatewayServicePublishes: 50 GatewayServices across 25 tenant
 // namespaces are published once their servers are in the Gateway, a
 // refused one never; deleting one removes its records under sync and
 // leaves the others'.
 func TestGatewayServicePublishes(t *testing.T) {
-	const tenants, perTenant = 10, 2
+	const tenants, perTenant = 25, 2
 	newZone(t, "gs", "owner-gs", edgecertv1alpha1.DNSPolicySync, nil)
 	svc := ingressService(t, "gs", "192.0.2.90")
 	istioGateway(t, svc.Namespace, "public", "gs", false, "*/platform.example.test")
