@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	edgedns "github.com/edgecert/edgecert/internal/dns"
-	"github.com/edgecert/edgecert/internal/dns/rfc2136"
-	"github.com/edgecert/edgecert/internal/dns/route53"
+	"github.com/edgecert/edgecert/internal/dns/providers"
 	"github.com/edgecert/edgecert/internal/kube"
 )
 
@@ -72,46 +70,14 @@ func (r *Reconciler) dnsSolver(ctx context.Context, iss *issuerFacts, idx int, r
 // buildDNSSolver turns a solver's spec into a provider, reading the Secrets
 // it references from secretNamespace.
 func (r *Reconciler) buildDNSSolver(ctx context.Context, spec *edgecertv1alpha1.DNS01Solver, secretNamespace string) (*dnsSolver, error) {
-	resolver := &edgedns.Resolver{Nameservers: spec.Nameservers, AuthoritativeNameservers: spec.Nameservers}
-	switch {
-	case spec.RFC2136 != nil:
-		secret, err := r.Secrets.Value(ctx, secretNamespace, spec.RFC2136.TSIGSecretRef)
-		if err != nil {
-			return nil, err
-		}
-		p, err := rfc2136.New(rfc2136.Config{
-			Nameserver:    spec.RFC2136.Nameserver,
-			TSIGKeyName:   spec.RFC2136.TSIGKeyName,
-			TSIGAlgorithm: spec.RFC2136.TSIGAlgorithm,
-			TSIGSecret:    strings.TrimSpace(string(secret)),
-		})
-		if err != nil {
-			return nil, reconcile.TerminalError(err)
-		}
-		return &dnsSolver{provider: p, resolver: resolver}, nil
-	case spec.Route53 != nil:
-		cfg := route53.Config{Region: spec.Route53.Region, HostedZoneID: spec.Route53.HostedZoneID, BaseEndpoint: spec.Route53.Endpoint}
-		if ref := spec.Route53.AccessKeyIDSecretRef; ref != nil {
-			v, err := r.Secrets.Value(ctx, secretNamespace, *ref)
-			if err != nil {
-				return nil, err
-			}
-			cfg.AccessKeyID = strings.TrimSpace(string(v))
-		}
-		if ref := spec.Route53.SecretAccessKeySecretRef; ref != nil {
-			v, err := r.Secrets.Value(ctx, secretNamespace, *ref)
-			if err != nil {
-				return nil, err
-			}
-			cfg.SecretAccessKey = strings.TrimSpace(string(v))
-		}
-		p, err := route53.New(ctx, cfg)
-		if err != nil {
-			return nil, reconcile.TerminalError(err)
-		}
-		return &dnsSolver{provider: p, resolver: resolver}, nil
+	p, err := providers.New(ctx, spec.RFC2136, spec.Route53, r.Secrets, secretNamespace)
+	if err != nil {
+		return nil, err
 	}
-	return nil, reconcile.TerminalError(fmt.Errorf("dns01 solver has no provider"))
+	if p == nil {
+		return nil, reconcile.TerminalError(fmt.Errorf("dns01 solver has no provider"))
+	}
+	return &dnsSolver{provider: p, resolver: &edgedns.Resolver{Nameservers: spec.Nameservers, AuthoritativeNameservers: spec.Nameservers}}, nil
 }
 
 // firstSightOfRenewRequest reports whether this process sees the

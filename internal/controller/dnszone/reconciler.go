@@ -28,10 +28,9 @@ import (
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	edgedns "github.com/edgecert/edgecert/internal/dns"
+	"github.com/edgecert/edgecert/internal/dns/providers"
 	"github.com/edgecert/edgecert/internal/dns/publish"
 	"github.com/edgecert/edgecert/internal/dns/registry"
-	"github.com/edgecert/edgecert/internal/dns/rfc2136"
-	"github.com/edgecert/edgecert/internal/dns/route53"
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/metrics"
@@ -142,10 +141,8 @@ func (r *Reconciler) reconcileProvider(ctx context.Context, s *scope) error {
 	}
 	p, err := newZone(ctx, s.zone.Spec.Provider, r.Secrets, r.Namespace)
 	if err != nil {
-		var te *reconcileTerminal
-		if errors.As(err, &te) || isTerminal(err) {
+		if isTerminal(err) {
 			s.facts.terminal = err
-			return err
 		}
 		return err
 	}
@@ -359,55 +356,19 @@ func forget(zone string) {
 	metrics.DNSOwnerConflicts.DeleteLabelValues(zone)
 }
 
-// reconcileTerminal marks an error a person must fix.
-type reconcileTerminal struct{ error }
-
-func (e *reconcileTerminal) Unwrap() error { return e.error }
-
 func isTerminal(err error) bool { return errors.Is(err, reconcile.TerminalError(nil)) }
 
 // newZoneProvider builds the provider a zone names, reading its Secrets
 // from namespace.
 func newZoneProvider(ctx context.Context, spec edgecertv1alpha1.DNSZoneProvider, secrets kube.Secrets, namespace string) (edgedns.Zone, error) {
-	switch {
-	case spec.RFC2136 != nil:
-		secret, err := secrets.Value(ctx, namespace, spec.RFC2136.TSIGSecretRef)
-		if err != nil {
-			return nil, err
-		}
-		p, err := rfc2136.New(rfc2136.Config{
-			Nameserver:    spec.RFC2136.Nameserver,
-			TSIGKeyName:   spec.RFC2136.TSIGKeyName,
-			TSIGAlgorithm: spec.RFC2136.TSIGAlgorithm,
-			TSIGSecret:    strings.TrimSpace(string(secret)),
-		})
-		if err != nil {
-			return nil, &reconcileTerminal{err}
-		}
-		return p, nil
-	case spec.Route53 != nil:
-		cfg := route53.Config{Region: spec.Route53.Region, HostedZoneID: spec.Route53.HostedZoneID, BaseEndpoint: spec.Route53.Endpoint}
-		if ref := spec.Route53.AccessKeyIDSecretRef; ref != nil {
-			v, err := secrets.Value(ctx, namespace, *ref)
-			if err != nil {
-				return nil, err
-			}
-			cfg.AccessKeyID = strings.TrimSpace(string(v))
-		}
-		if ref := spec.Route53.SecretAccessKeySecretRef; ref != nil {
-			v, err := secrets.Value(ctx, namespace, *ref)
-			if err != nil {
-				return nil, err
-			}
-			cfg.SecretAccessKey = strings.TrimSpace(string(v))
-		}
-		p, err := route53.New(ctx, cfg)
-		if err != nil {
-			return nil, &reconcileTerminal{err}
-		}
-		return p, nil
+	p, err := providers.New(ctx, spec.RFC2136, spec.Route53, secrets, namespace)
+	if err != nil {
+		return nil, err
 	}
-	return nil, &reconcileTerminal{errors.New("the DNSZone names no provider")}
+	if p == nil {
+		return nil, reconcile.TerminalError(errors.New("the DNSZone names no provider"))
+	}
+	return p, nil
 }
 
 // sourceEvents tells each source that still exists which of its records a

@@ -39,7 +39,7 @@ func setStatus(st *edgecertv1alpha1.DNSZoneStatus, f facts) {
 	kube.ObserveGeneration(&st.ObservedGeneration, f.generation, f.terminal != nil || f.plan != nil)
 	switch {
 	case f.terminal != nil:
-		c.Stalled(edgecertv1alpha1.ReasonInvalidSpec, f.terminal.Error())
+		c.Stalled(edgecertv1alpha1.ReasonInvalidSpec, kube.TerminalMessage(f.terminal))
 		return
 	case f.providerErr != nil:
 		c.NotReady(edgecertv1alpha1.ReasonDNSProviderError, f.providerErr.Error())
