@@ -44,3 +44,18 @@ func (b *Bed) StartOneController(t testing.TB, ns string, extra ...string) *Cont
 	t.Cleanup(c.Stop)
 	return c
 }
+
+// UseOwnBed starts a bed with opts for one benchmark (managertest starts
+// none for benchmarks) and points *bed, which the package's helpers read,
+// at it until tb ends; then the shared one comes back. Called first, its
+// cleanup runs after the helpers' own.
+func UseOwnBed(tb testing.TB, opts Options, bed **Bed) {
+	tb.Helper()
+	own, err := Start(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	shared := *bed
+	tb.Cleanup(func() { own.Stop(); *bed = shared })
+	*bed = own
+}

@@ -32,13 +32,7 @@ func BenchmarkDNSPublish1000(b *testing.B) {
 		resync   = 2 * time.Second
 		idle     = 20 * time.Second
 	)
-	own, err := testenv.Start(testenv.Options{BIND: testenv.BINDOptions{Zones: []string{"example.test"}, BareZones: []string{dnsZone}}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	shared := bed
-	b.Cleanup(func() { own.Stop(); bed = shared })
-	bed = own
+	testenv.UseOwnBed(b, testenv.Options{BIND: testenv.BINDOptions{Zones: []string{"example.test"}, BareZones: []string{dnsZone}}}, &bed)
 	for range b.N {
 		ctx := context.Background()
 		create(b, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: managertest.ControllerNamespace}})

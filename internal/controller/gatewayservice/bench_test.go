@@ -33,16 +33,8 @@ func BenchmarkGatewayService500(b *testing.B) {
 		// controller's Secret resync, DefaultSecretResyncPeriod).
 		idle = gatewayservice.DefaultSecretResyncPeriod + 30*time.Second
 	)
-	// managertest starts no bed for benchmarks: this one starts its own,
-	// which the package's helpers read, with no manager in the process.
-	// Registered first, the cleanup runs after the helpers' own.
-	own, err := testenv.Start(testenv.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	shared := bed
-	b.Cleanup(func() { own.Stop(); bed = shared })
-	bed = own
+	// Its own bed, with no manager in the process.
+	testenv.UseOwnBed(b, testenv.Options{}, &bed)
 	for range b.N {
 		ctx := context.Background()
 		if err := c().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllerNamespace}}); err != nil {
