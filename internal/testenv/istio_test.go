@@ -97,10 +97,7 @@ func (f *failures) runCleanups() {
 func TestValidateIstioObjectsCatchesAnInvalidVersionInBetween(t *testing.T) {
 	ctx := context.Background()
 	c := bed.ControlPlane.Client
-	ns, err := bed.ControlPlane.CreateNamespace(ctx, "istio-validate")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ns := bed.Namespace(t, "istio-validate")
 	f := &failures{TB: t}
 	bed.ControlPlane.ValidateIstioObjects(f, ns)
 
@@ -137,10 +134,7 @@ func TestValidateIstioObjectsCatchesAnInvalidVersionInBetween(t *testing.T) {
 func TestValidateIstioObjectsPassesValidVersions(t *testing.T) {
 	ctx := context.Background()
 	c := bed.ControlPlane.Client
-	ns, err := bed.ControlPlane.CreateNamespace(ctx, "istio-validate")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ns := bed.Namespace(t, "istio-validate")
 	f := &failures{TB: t}
 	bed.ControlPlane.ValidateIstioObjects(f, ns)
 	gw := istioGateway(ns, "public", httpServer("http", "*/a.example.test"))

@@ -48,14 +48,20 @@ func (r *Reconciler) readSecret(ctx context.Context, s *scope) error {
 	if err != nil || !owned {
 		return err
 	}
-	s.secret = &secret
+	s.useSecret(&secret)
+	return nil
+}
+
+// useSecret makes secret the Certificate's current Secret, and its key
+// pair the current certificate when it holds a valid one.
+func (s *scope) useSecret(secret *corev1.Secret) {
+	s.secret = secret
 	kp, err := pki.ParseKeyPair(secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey])
 	if err != nil {
 		s.facts.secretProblem = fmt.Sprintf("Secret %q does not hold a valid key pair: %v", s.cert.Spec.SecretName, err)
-		return nil
+		return
 	}
 	s.current = kp
-	return nil
 }
 
 // checkNoForeignSecret asks the API server, once per pass, whether a Secret
@@ -89,13 +95,7 @@ func (r *Reconciler) decideFromAPI(ctx context.Context, s *scope) error {
 	if s.secret != nil || s.uncachedSecret == nil {
 		return nil
 	}
-	s.secret = s.uncachedSecret
-	kp, err := pki.ParseKeyPair(s.secret.Data[corev1.TLSCertKey], s.secret.Data[corev1.TLSPrivateKeyKey])
-	if err != nil {
-		s.facts.secretProblem = fmt.Sprintf("Secret %q does not hold a valid key pair: %v", s.cert.Spec.SecretName, err)
-	} else {
-		s.current = kp
-	}
+	s.useSecret(s.uncachedSecret)
 	return r.decide(ctx, s)
 }
 
