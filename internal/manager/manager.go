@@ -39,6 +39,9 @@ type Options struct {
 	MetricsAddr string
 	// ProbeAddr serves /healthz and /readyz.
 	ProbeAddr string
+	// PprofAddr serves Go's /debug/pprof profiles; "0" (the default)
+	// turns them off.
+	PprofAddr string
 	// LeaderElect makes only one replica reconcile at a time. On by default:
 	// two replicas reconciling at once would both order certificates.
 	LeaderElect bool
@@ -123,6 +126,7 @@ func DefaultOptions() Options {
 	return Options{
 		MetricsAddr:             ":8080",
 		ProbeAddr:               ":8081",
+		PprofAddr:               "0",
 		LeaderElect:             true,
 		LeaseDuration:           15 * time.Second,
 		RenewDeadline:           10 * time.Second,
@@ -147,6 +151,7 @@ func DefaultOptions() Options {
 func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, `Address the Prometheus metrics endpoint binds to; "0" disables it.`)
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "Address the /healthz and /readyz probes bind to.")
+	fs.StringVar(&o.PprofAddr, "pprof-bind-address", o.PprofAddr, `Address Go's /debug/pprof profiles are served on, for measuring CPU and memory; "0" disables them.`)
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader so that only one replica reconciles at a time.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader election Lease.")
 	fs.DurationVar(&o.LeaseDuration, "leader-election-lease-duration", o.LeaseDuration, "How long a standby waits for a silent leader before taking over.")
@@ -185,6 +190,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		Scheme:                  scheme.New(),
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:  o.ProbeAddr,
+		PprofBindAddress:        o.PprofAddr,
 		LeaderElection:          o.LeaderElect,
 		LeaderElectionID:        "edgecert-controller",
 		LeaderElectionNamespace: o.LeaderElectionNamespace,

@@ -424,6 +424,8 @@ func (r *Reconciler) events(gw *unstructured.Unstructured, reqs []*request) {
 		s := q.s
 		s.announced = true
 		switch {
+		case s.deleted:
+			r.Events.Eventf(gw, nil, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerRemoved, "Reconcile", "Removed the server of GatewayService %s, which was deleted", s.key)
 		case q.desired == nil:
 			r.Events.Eventf(s.gs, gw, corev1.EventTypeNormal, edgecertv1alpha1.ReasonServerRemoved, "Reconcile", "Removed server from Gateway %s", gwKey)
 		case q.result.hadServer:

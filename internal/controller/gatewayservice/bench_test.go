@@ -50,7 +50,7 @@ func BenchmarkGatewayService500(b *testing.B) {
 		cl := newCluster(b, false, nil, tenants...)
 
 		// The floor: the same creates with no controller running, then
-		// deleted (no finalizer yet) before it starts.
+		// deleted before it starts.
 		floorCPU0 := bed.CPUSnapshot(b, nil)
 		floorStart := time.Now()
 		createAll(b, tenants, perNS)
@@ -69,8 +69,9 @@ func BenchmarkGatewayService500(b *testing.B) {
 			return len(list.Items) == 0, fmt.Sprintf("%d left", len(list.Items))
 		})
 
+		pprofArgs := testenv.ControllerPprofArgs(b)
 		ctrl, err := testenv.StartController(bed.ControlPlane.Kubeconfig,
-			"--namespace", controllerNamespace, "--leader-election-namespace", controllerNamespace)
+			append([]string{"--namespace", controllerNamespace, "--leader-election-namespace", controllerNamespace}, pprofArgs...)...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -90,6 +91,7 @@ func BenchmarkGatewayService500(b *testing.B) {
 			b.Fatal(err)
 		}
 		cpu0 := bed.CPUSnapshot(b, ctrl)
+		profiled := bed.ProfileCPU(b, "gatewayservice-500-converge", 8*time.Second, ctrl, pprofArgs)
 		start := time.Now()
 		createAll(b, tenants, perNS)
 		// Watched, not polled: a list of 500 every few milliseconds would
@@ -98,6 +100,7 @@ func BenchmarkGatewayService500(b *testing.B) {
 			return meta.IsStatusConditionTrue(o.(*edgecertv1alpha1.GatewayService).Status.Conditions, edgecertv1alpha1.ReadyCondition)
 		})
 		converge := time.Since(start)
+		profiled()
 		convergeCPU := bed.CPUSince(b, ctrl, cpu0)
 		convergeWrites := gatewayWrites(b) - writes0
 		requests1, err := bed.ControlPlane.APIRequests(ctx)

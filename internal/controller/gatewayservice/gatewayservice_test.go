@@ -3,6 +3,7 @@ package gatewayservice_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/controller/gatewayservice"
 	"github.com/edgecert/edgecert/internal/gateway"
+	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/pki"
 	"github.com/edgecert/edgecert/internal/testenv"
 )
@@ -669,15 +671,105 @@ func TestCRDRefusesBadSpecs(t *testing.T) {
 	}
 }
 
-// The finalizer is there while the object lives.
-func TestFinalizer(t *testing.T) {
+// TestDeletionWaitsForNobody: edgecert puts no finalizer on a
+// GatewayService, so the API server deletes it at once (its namespace
+// too, even with edgecert down or uninstalled), and edgecert then removes
+// its server and its copy. A GatewayService an older edgecert gave the
+// finalizer is released when deleted, after the same removal.
+func TestDeletionWaitsForNobody(t *testing.T) {
+	ctx := context.Background()
 	ns := newNamespace(t, "tenant", nil)
-	newCluster(t, false, nil, ns)
-	gs := newGS(t, ns, "web", httpSpec(80, "web."+ns+".example.test"))
-	gs = waitReady(t, gs, metav1.ConditionTrue, edgecertv1alpha1.ReasonServerReady)
-	if len(gs.Finalizers) != 1 || gs.Finalizers[0] != gatewayservice.Finalizer {
-		t.Errorf("finalizers = %v", gs.Finalizers)
+	cl := newCluster(t, false, nil, ns)
+	if err := c().Create(ctx, tlsSecret(t, ns, "tls", false, "*."+ns+".example.test")); err != nil {
+		t.Fatal(err)
 	}
+	gs := newGS(t, ns, "web", secretRefSpec("tls", "web."+ns+".example.test"))
+	gs = waitReady(t, gs, metav1.ConditionTrue, edgecertv1alpha1.ReasonServerReady)
+	if len(gs.Finalizers) != 0 {
+		t.Errorf("finalizers = %v, want none", gs.Finalizers)
+	}
+	if err := c().Delete(ctx, gs); err != nil {
+		t.Fatal(err)
+	}
+	// No finalizer: gone at once, not Terminating.
+	if err := c().Get(ctx, client.ObjectKeyFromObject(gs), gs); !apierrors.IsNotFound(err) {
+		t.Errorf("right after delete: err = %v (deletionTimestamp %v), want NotFound", err, gs.DeletionTimestamp)
+	}
+	waitLeftNothing(t, ns, "web")
+	servers, owners := cl.servers(t)
+	if len(servers) != 1 || len(owners) != 0 {
+		t.Errorf("servers %v, owners %v; want only the hand-written one", servers, owners)
+	}
+
+	// As an older edgecert left it: the finalizer set.
+	old := &edgecertv1alpha1.GatewayService{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "old", Finalizers: []string{gatewayservice.Finalizer}},
+		Spec: secretRefSpec("tls", "old."+ns+".example.test")}
+	if err := c().Create(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	old = waitReady(t, old, metav1.ConditionTrue, edgecertv1alpha1.ReasonServerReady)
+	deleteAndWait(t, old)
+	cl.checkHandWritten(t)
+}
+
+// TestWhatADeletedGatewayServiceLeftIsRemoved: a server in the Gateway
+// and a Secret copy whose GatewayService no longer exists (deleted while
+// edgecert was down: at start the Gateway's and the copy's first events
+// name it) are removed; a Secret labelled like a copy but not owned by a
+// GatewayService stays.
+func TestWhatADeletedGatewayServiceLeftIsRemoved(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, "tenant", nil)
+	cl := newCluster(t, false, nil, ns)
+	gs := newGS(t, ns, "web", httpSpec(80, "web."+ns+".example.test"))
+	waitReady(t, gs, metav1.ConditionTrue, edgecertv1alpha1.ReasonServerReady)
+	want, wantOwners := cl.servers(t)
+
+	labels := map[string]string{kube.ManagedByLabel: kube.ManagedByValue,
+		gatewayservice.GatewayServiceNamespaceLabel: ns, gatewayservice.GatewayServiceNameLabel: "ghost"}
+	orphan := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: cl.gwNamespace, Name: ns + ".ghost", Labels: labels,
+		Annotations: map[string]string{kube.OwnerAnnotation: "GatewayService/" + ns + "/ghost/0b5e7f4e-1d5a-4c39-9a4e-3c1f0e2a7d11"}},
+		Type: corev1.SecretTypeTLS, Data: tlsSecret(t, ns, "x", false, "ghost."+ns+".example.test").Data}
+	lookalike := orphan.DeepCopy()
+	lookalike.Name, lookalike.Annotations = ns+".ghost-lookalike", nil
+	for _, s := range []*corev1.Secret{orphan, lookalike} {
+		if err := c().Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ghost := map[string]any{
+		"port":  map[string]any{"number": int64(80), "protocol": "HTTP", "name": "http-ghost-" + ns},
+		"hosts": []any{ns + "/ghost." + ns + ".example.test"},
+	}
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		gw := cl.gateway(t)
+		servers, _, _ := unstructured.NestedSlice(gw.Object, "spec", "servers")
+		if err := unstructured.SetNestedSlice(gw.Object, append(servers, ghost), "spec", "servers"); err != nil {
+			return err
+		}
+		owners, err := gateway.ParseOwners(gw.GetAnnotations()[gateway.OwnersAnnotation])
+		if err != nil {
+			return err
+		}
+		owners["http-ghost-"+ns] = ns + "/ghost"
+		ann := gw.GetAnnotations()
+		ann[gateway.OwnersAnnotation] = owners.String()
+		gw.SetAnnotations(ann)
+		return c().Update(ctx, gw)
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	testenv.Eventually(t, "the orphan server and copy removed", func() (bool, string) {
+		servers, owners := cl.servers(t)
+		err := c().Get(ctx, client.ObjectKeyFromObject(orphan), &corev1.Secret{})
+		return cmp.Equal(servers, want) && cmp.Equal(owners, wantOwners) && apierrors.IsNotFound(err),
+			fmt.Sprintf("servers %v owners %v copy err %v", slices.Collect(maps.Keys(servers)), owners, err)
+	})
+	if err := c().Get(ctx, client.ObjectKeyFromObject(lookalike), &corev1.Secret{}); err != nil {
+		t.Errorf("a Secret only labelled like a copy: %v, want it kept", err)
+	}
+	cl.checkHandWritten(t)
 }
 
 // TestCatchAllHostOnTCPAndTLS: "*" is accepted on TCP and TLS servers as
@@ -765,21 +857,23 @@ func TestOneEventPerChange(t *testing.T) {
 	waitReady(t, gs, metav1.ConditionTrue, edgecertv1alpha1.ReasonServerReady)
 	deleteAndWait(t, gs)
 
+	// The GatewayService is gone when its server is removed: that event
+	// goes to the Gateway.
 	want := []string{
-		fmt.Sprintf("ServerAdded: Added server https-web-%s to Gateway %s/public, reading Secret %s/%s.web (created from %s/web-tls)", ns, cl.gwNamespace, cl.gwNamespace, ns, ns),
-		fmt.Sprintf("ServerRemoved: Removed server from Gateway %s/public", cl.gwNamespace),
+		fmt.Sprintf("GatewayService/web ServerAdded: Added server https-web-%s to Gateway %s/public, reading Secret %s/%s.web (created from %s/web-tls)", ns, cl.gwNamespace, cl.gwNamespace, ns, ns),
+		fmt.Sprintf("Gateway/public ServerRemoved: Removed the server of GatewayService %s/web, which was deleted", ns),
 	}
 	var got []string
-	testenv.Eventually(t, "the GatewayService's events", func() (bool, string) {
+	testenv.Eventually(t, "the GatewayService's and the Gateway's events", func() (bool, string) {
 		var list eventsv1.EventList
-		if err := c().List(ctx, &list, client.InNamespace(ns)); err != nil {
+		if err := c().List(ctx, &list); err != nil {
 			return false, err.Error()
 		}
 		slices.SortFunc(list.Items, func(a, b eventsv1.Event) int { return a.EventTime.Compare(b.EventTime.Time) })
 		got = got[:0]
 		for _, e := range list.Items {
-			if e.Regarding.Kind == "GatewayService" && e.Regarding.Name == "web" {
-				got = append(got, e.Reason+": "+e.Note)
+			if e.Regarding.Kind == "GatewayService" && e.Regarding.Namespace == ns || e.Regarding.Kind == "Gateway" && e.Regarding.Namespace == cl.gwNamespace {
+				got = append(got, e.Regarding.Kind+"/"+e.Regarding.Name+" "+e.Reason+": "+e.Note)
 			}
 		}
 		return slices.Contains(got, want[1]), strings.Join(got, "\n")

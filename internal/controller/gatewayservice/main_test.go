@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/controller/gatewayservice"
 	"github.com/edgecert/edgecert/internal/gateway"
 	"github.com/edgecert/edgecert/internal/kube"
 	"github.com/edgecert/edgecert/internal/manager"
@@ -196,6 +197,42 @@ func deleteAndWait(t testing.TB, obj client.Object) {
 	testenv.Eventually(t, "deleted "+obj.GetName(), func() (bool, string) {
 		err := c().Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
+	if _, ok := obj.(*edgecertv1alpha1.GatewayService); ok {
+		waitLeftNothing(t, obj.GetNamespace(), obj.GetName())
+	}
+}
+
+// waitLeftNothing waits until no Gateway lists a server of the
+// GatewayService ns/name among its owners and no Secret is labelled as its
+// copy.
+func waitLeftNothing(t testing.TB, ns, name string) {
+	t.Helper()
+	key := ns + "/" + name
+	testenv.Eventually(t, "the server and copy of "+key+" gone", func() (bool, string) {
+		var gateways unstructured.UnstructuredList
+		gateways.SetGroupVersionKind(kube.IstioGatewayGVK.GroupVersion().WithKind("GatewayList"))
+		if err := c().List(context.Background(), &gateways); err != nil {
+			return false, err.Error()
+		}
+		for _, gw := range gateways.Items {
+			owners, err := gateway.ParseOwners(gw.GetAnnotations()[gateway.OwnersAnnotation])
+			if err != nil {
+				return false, err.Error()
+			}
+			if names := owners.PortNamesOf(key); len(names) > 0 {
+				return false, fmt.Sprintf("Gateway %s/%s still has %v", gw.GetNamespace(), gw.GetName(), names)
+			}
+		}
+		var copies corev1.SecretList
+		if err := c().List(context.Background(), &copies, client.MatchingLabels{
+			gatewayservice.GatewayServiceNamespaceLabel: ns, gatewayservice.GatewayServiceNameLabel: name}); err != nil {
+			return false, err.Error()
+		}
+		if len(copies.Items) > 0 {
+			return false, fmt.Sprintf("copy %s/%s still there", copies.Items[0].Namespace, copies.Items[0].Name)
+		}
+		return true, ""
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,8 +30,14 @@ import (
 	"github.com/edgecert/edgecert/internal/metrics"
 )
 
-// Finalizer makes edgecert remove the GatewayService's server from the
-// Gateway, and its Secret copy, before the object goes.
+// Finalizer is the finalizer edgecert releases GatewayServices from.
+// edgecert no longer adds it: what it wrote for a GatewayService (its
+// server, its Secret copy) is found from the Gateway's owners annotation
+// and the copy's owner annotation, and removed once the object is gone
+// (Reconciler.gone), so deleting a GatewayService, or its namespace,
+// never waits for edgecert, and creating one costs no finalizer write.
+// GatewayServices that an older edgecert gave it are released when they
+// are deleted.
 const Finalizer = "edgecert.dev/gatewayservice-server"
 
 // DefaultSecretResyncPeriod is Options.SecretResyncPeriod's default.
@@ -91,6 +98,9 @@ type scope struct {
 	// announced: a server event told this pass's change, so Ready
 	// turning True needs no event of its own.
 	announced bool
+	// deleted: the GatewayService is gone (Reconciler.gone); gs holds
+	// only its namespace and name, and events go to the Gateway.
+	deleted bool
 
 	facts facts
 }
@@ -102,19 +112,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	var gs edgecertv1alpha1.GatewayService
 	if err := r.Client.Get(ctx, req.NamespacedName, &gs); err != nil {
 		if apierrors.IsNotFound(err) {
-			metrics.ForgetGatewayService(req.Namespace, req.Name)
+			return r.gone(ctx, req)
 		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		return ctrl.Result{}, err
 	}
 	if !gs.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, &gs)
-	}
-	if !controllerutil.ContainsFinalizer(&gs, Finalizer) {
-		base := gs.DeepCopy()
-		controllerutil.AddFinalizer(&gs, Finalizer)
-		if err := r.Client.Patch(ctx, &gs, client.MergeFrom(base), client.FieldOwner(kube.FieldManager)); err != nil {
-			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
-		}
 	}
 	before := gs.DeepCopy()
 	s := &scope{gs: &gs, key: req.String(), facts: facts{generation: gs.Generation}}
@@ -266,12 +269,11 @@ func (r *Reconciler) applyOutcome(ctx context.Context, s *scope) error {
 	return r.deleteCopies(ctx, s.gs, s.copySecret)
 }
 
-// finalize removes the server from every Gateway it may be in, and the
-// Secret copy, then lets the object go.
+// finalize runs when the GatewayService's deletion has started but a
+// finalizer holds it (an older edgecert's, or someone else's): its server
+// goes from every Gateway it may be in, and its Secret copy, at once, and
+// edgecert's old finalizer is released.
 func (r *Reconciler) finalize(ctx context.Context, gs *edgecertv1alpha1.GatewayService) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(gs, Finalizer) {
-		return ctrl.Result{}, nil
-	}
 	s := &scope{gs: gs, key: client.ObjectKeyFromObject(gs).String()}
 	gateways := map[string]bool{}
 	if gs.Status.Gateway != "" {
@@ -285,7 +287,7 @@ func (r *Reconciler) finalize(ctx context.Context, gs *edgecertv1alpha1.GatewayS
 	for gw := range gateways {
 		if err := r.removeServer(ctx, s, gw); err != nil {
 			if kube.IsConflict(err) {
-				return ctrl.Result{RequeueAfter: 100 * time.Millisecond}, nil
+				return kube.ConflictRequeue(), nil
 			}
 			return ctrl.Result{}, err
 		}
@@ -293,12 +295,73 @@ func (r *Reconciler) finalize(ctx context.Context, gs *edgecertv1alpha1.GatewayS
 	if err := r.deleteCopies(ctx, gs, nil); err != nil {
 		return ctrl.Result{}, err
 	}
+	if !controllerutil.ContainsFinalizer(gs, Finalizer) {
+		return ctrl.Result{}, nil
+	}
 	base := gs.DeepCopy()
 	controllerutil.RemoveFinalizer(gs, Finalizer)
 	if err := r.Client.Patch(ctx, gs, client.MergeFrom(base), client.FieldOwner(kube.FieldManager)); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("Removed server", "gatewayService", klog.KObj(gs))
+	return ctrl.Result{}, nil
+}
+
+// gone removes what edgecert wrote for a GatewayService that no longer
+// exists: its servers, found in every cached Gateway whose owners
+// annotation names it, and its Secret copies, found by label and deleted
+// when their owner annotation names a GatewayService of that namespace
+// and name. It runs on the deletion event, and at start for what a
+// GatewayService deleted while edgecert was down left behind (the
+// Gateways' and the copies' first events name it). The cache may not yet
+// hold a GatewayService just created, so the API server confirms that it
+// is gone before anything is removed.
+func (r *Reconciler) gone(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	metrics.ForgetGatewayService(req.Namespace, req.Name)
+	key := req.String()
+	var gateways unstructured.UnstructuredList
+	gateways.SetGroupVersionKind(kube.IstioGatewayGVK.GroupVersion().WithKind(kube.IstioGatewayGVK.Kind + "List"))
+	if err := r.Cache.List(ctx, &gateways); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list Gateways: %w", err)
+	}
+	var holders []string
+	for i := range gateways.Items {
+		gw := &gateways.Items[i]
+		if owners, err := gateway.ParseOwners(gw.GetAnnotations()[gateway.OwnersAnnotation]); err == nil && len(owners.PortNamesOf(key)) > 0 {
+			holders = append(holders, gw.GetNamespace()+"/"+gw.GetName())
+		}
+	}
+	copies, err := r.orphanCopies(ctx, req.NamespacedName)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if len(holders) == 0 && len(copies) == 0 {
+		return ctrl.Result{}, nil
+	}
+	probe := &metav1.PartialObjectMetadata{}
+	probe.SetGroupVersionKind(edgecertv1alpha1.GroupVersion.WithKind("GatewayService"))
+	if err := r.APIReader.Get(ctx, req.NamespacedName, probe); err == nil {
+		// It exists: its create event, on its way to the cache, brings
+		// the pass that keeps its server.
+		return ctrl.Result{}, nil
+	} else if !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, fmt.Errorf("get GatewayService %s: %w", key, err)
+	}
+	s := &scope{gs: &edgecertv1alpha1.GatewayService{ObjectMeta: metav1.ObjectMeta{Namespace: req.Namespace, Name: req.Name}}, key: key, deleted: true}
+	for _, gw := range holders {
+		if _, err := r.commit(ctx, s, splitKey(gw), nil); err != nil {
+			if kube.IsConflict(err) {
+				return kube.ConflictRequeue(), nil
+			}
+			return ctrl.Result{}, err
+		}
+	}
+	for _, secret := range copies {
+		if err := r.Client.Delete(ctx, secret, client.Preconditions{UID: &secret.UID}); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("delete Secret %s/%s: %w", secret.Namespace, secret.Name, err)
+		}
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("Removed what a deleted GatewayService left", "gatewayService", key, "gateways", holders, "copies", len(copies))
 	return ctrl.Result{}, nil
 }
 

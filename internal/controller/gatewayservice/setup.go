@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -67,8 +68,8 @@ type Options struct {
 // SetupWithManager registers the GatewayService controller and its field
 // indexes. A pass runs on: a change to the GatewayService's spec,
 // annotations or labels, or its deletion; its Certificate changing; its
-// Secret copy being edited or deleted (not created: edgecert creates it);
-// a GatewayPolicy changing (every GatewayService); its namespace's labels
+// Secret copy being edited or deleted (not created: edgecert creates it;
+// unless its GatewayService is gone); a GatewayPolicy changing (every GatewayService); its namespace's labels
 // changing; someone else changing one of its servers in a Gateway; and,
 // for GatewayServices blocked by a conflict or waiting for a Gateway, any
 // Gateway or GatewayService change that may unblock them.
@@ -121,7 +122,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		Watches(newGateway(), gatewayHandler{r: r}).
 		Watches(&edgecertv1alpha1.GatewayPolicy{}, handler.EnqueueRequestsFromMapFunc(r.all)).
 		Watches(ns, handler.EnqueueRequestsFromMapFunc(r.inNamespace), builder.WithPredicates(predicate.LabelChangedPredicate{}), builder.OnlyMetadata).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(copyOwner), builder.OnlyMetadata, builder.WithPredicates(notCreated)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(copyOwner), builder.OnlyMetadata, builder.WithPredicates(r.createdOrphan())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Complete(r)
 }
@@ -138,10 +139,22 @@ var specChangedOrGone = predicate.Funcs{
 	},
 }
 
-// notCreated drops create events: a copy appears because edgecert wrote
-// it, in the pass that needed it (or, at start, when every GatewayService
-// gets a pass anyway). An edit or a deletion of a copy wakes its owner.
-var notCreated = predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }}
+// createdOrphan drops the create event of a copy whose GatewayService is
+// in the cache: a copy appears because edgecert wrote it, in the pass that
+// needed it (or, at start, when every GatewayService gets a pass anyway).
+// The create event of a copy whose GatewayService is not there (at start:
+// deleted while edgecert was down) wakes the pass that deletes it
+// (Reconciler.gone). An edit or a deletion of a copy wakes its owner.
+func (r *Reconciler) createdOrphan() predicate.Funcs {
+	return predicate.Funcs{CreateFunc: func(e event.CreateEvent) bool {
+		reqs := copyOwner(context.Background(), e.Object)
+		if len(reqs) == 0 {
+			return false
+		}
+		var gs edgecertv1alpha1.GatewayService
+		return apierrors.IsNotFound(r.Client.Get(context.Background(), reqs[0].NamespacedName, &gs))
+	}}
+}
 
 func requests(list []edgecertv1alpha1.GatewayService) []reconcile.Request {
 	reqs := make([]reconcile.Request, 0, len(list))

@@ -367,4 +367,26 @@ func (r *Reconciler) deleteCopies(ctx context.Context, gs *edgecertv1alpha1.Gate
 	return nil
 }
 
+// orphanCopies lists the Secret copies written for the GatewayService key,
+// which is gone: found by label in the cache (metadata only), kept only
+// when their owner annotation names a GatewayService of that namespace
+// and name (whatever its UID), so a Secret someone labelled like a copy is
+// never deleted.
+func (r *Reconciler) orphanCopies(ctx context.Context, key types.NamespacedName) ([]*metav1.PartialObjectMetadata, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+	gs := &edgecertv1alpha1.GatewayService{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	if err := r.Cache.List(ctx, list, client.MatchingLabels(copyLabels(gs))); err != nil {
+		return nil, fmt.Errorf("list Secret copies: %w", err)
+	}
+	var out []*metav1.PartialObjectMetadata
+	for i := range list.Items {
+		o, ok := kube.OwnerOf(&list.Items[i])
+		if ok && o.Kind == gatewayServiceKind && o.Namespace == key.Namespace && o.Name == key.Name {
+			out = append(out, &list.Items[i])
+		}
+	}
+	return out, nil
+}
+
 func ptr[T any](v T) *T { return &v }
