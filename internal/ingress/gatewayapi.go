@@ -67,11 +67,12 @@ type GatewayAPIResult struct {
 	Truncated []TruncatedCertificate
 }
 
-// GatewayAPIRoutes is what a Gateway's catch-all listeners certify: the
-// routes that may attach to it, and what decides whose hosts count.
+// GatewayAPIRoutes is what the catch-all listeners of a Gateway or a
+// ListenerSet certify: the routes that may attach to them, and what
+// decides whose hosts count.
 type GatewayAPIRoutes struct {
 	// Routes are the HTTPRoutes, GRPCRoutes and TLSRoutes whose parentRefs
-	// name the Gateway (others are ignored anyway).
+	// name the Gateway or ListenerSet (others are ignored anyway).
 	Routes []Route
 	// Namespaces are the routes' namespaces, with their labels: for
 	// allowedRoutes selectors and for claims.

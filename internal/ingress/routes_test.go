@@ -355,7 +355,7 @@ func TestUnclaimedRouteString(t *testing.T) {
 func listenerSet(namespace string, annotations map[string]string, parent gatewayv1.ParentGatewayReference, entries ...gatewayv1.Listener) *gatewayv1.ListenerSet {
 	ls := &gatewayv1.ListenerSet{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "tenant", Annotations: annotations}, Spec: gatewayv1.ListenerSetSpec{ParentRef: parent}}
 	for _, l := range entries {
-		ls.Spec.Listeners = append(ls.Spec.Listeners, gatewayv1.ListenerEntry{Name: l.Name, Hostname: l.Hostname, Port: l.Port, Protocol: l.Protocol, TLS: l.TLS, AllowedRoutes: l.AllowedRoutes})
+		ls.Spec.Listeners = append(ls.Spec.Listeners, gatewayv1.ListenerEntry(l))
 	}
 	return ls
 }
