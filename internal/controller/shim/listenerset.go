@@ -164,6 +164,7 @@ func (r *ListenerSetReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return result(r.sync(ctx, src, obj, nil))
 	}
 	if gw == nil {
+		r.warnings.Tell(src.String(), nil, nil)
 		err := r.sync(ctx, src, obj, nil)
 		r.Events.Eventf(obj, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonListenerSetNotAllowed, "Reconcile",
 			"parentRef names no Gateway API Gateway that exists (%s/%s); no Certificate for its listeners", gwNS, gwName)
@@ -174,6 +175,7 @@ func (r *ListenerSetReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, err
 	}
 	if !ingress.ListenerSetAllowed(gw, ns) {
+		r.warnings.Tell(src.String(), nil, nil)
 		err := r.sync(ctx, src, obj, nil)
 		r.Events.Eventf(obj, gw, corev1.EventTypeWarning, edgecertv1alpha1.ReasonListenerSetNotAllowed, "Reconcile", "%s",
 			ingress.ListenerSetNotAllowedMessage(gw.Namespace, gw.Name, ls.Namespace))

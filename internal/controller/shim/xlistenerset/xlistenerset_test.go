@@ -37,10 +37,11 @@ import (
 var bed *testenv.Bed
 
 // TestMain starts the test bed with the experimental Gateway API CRDs and
-// BIND serving example.com (DNS-01), and the whole manager.
+// BIND serving example.com (DNS-01) and the bare zone dns.test (DNSZone),
+// and the whole manager.
 func TestMain(m *testing.M) {
 	managertest.Main(m, managertest.Options{Bed: testenv.Options{
-		BIND:         testenv.BINDOptions{Zones: []string{"example.com"}},
+		BIND:         testenv.BINDOptions{Zones: []string{"example.com"}, BareZones: []string{"dns.test"}},
 		ControlPlane: testenv.ControlPlaneOptions{GatewayAPIExperimental: true},
 	}}, &bed)
 }
