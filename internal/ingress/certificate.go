@@ -16,7 +16,7 @@ import (
 // annotation keeps the source's full name for people.
 const (
 	// SourceKindLabel is the source's kind: IstioGateway,
-	// GatewayAPIGateway, ListenerSet, Ingress.
+	// GatewayAPIGateway, ListenerSet, XListenerSet, Ingress.
 	SourceKindLabel = "edgecert.dev/source-kind"
 	// SourceNamespaceLabel is the source's namespace.
 	SourceNamespaceLabel = "edgecert.dev/source-namespace"
@@ -39,7 +39,14 @@ const (
 	// KindListenerSet is a gateway.networking.k8s.io ListenerSet, as
 	// ReferenceGrants' from entries name it too.
 	KindListenerSet = "ListenerSet"
+	// KindXListenerSet is a gateway.networking.x-k8s.io XListenerSet,
+	// ListenerSet's experimental name (Gateway API v1.3 and v1.4).
+	KindXListenerSet = "XListenerSet"
 )
+
+// XGroupName is the group of Gateway API's experimental kinds
+// (XListenerSet).
+const XGroupName = "gateway.networking.x-k8s.io"
 
 // Source identifies the object a Certificate is generated for.
 type Source struct {

@@ -16,9 +16,11 @@ import (
 // ReferenceGrant there permits: the Gateway (or ListenerSet) may not use
 // that Secret, so no Certificate is made for it.
 type RefusedRef struct {
-	// FromKind is the kind that names it: "" for a Gateway, or
-	// "ListenerSet".
+	// FromKind is the kind that names it: "" for a Gateway,
+	// "ListenerSet" or "XListenerSet".
 	FromKind string
+	// FromGroup is that kind's group: "" for gateway.networking.k8s.io.
+	FromGroup string
 	// GatewayNamespace is the namespace of the Gateway or ListenerSet that
 	// names it.
 	GatewayNamespace string
@@ -39,9 +41,13 @@ func (r RefusedRef) String() string {
 	if kind == "" {
 		kind = "Gateway"
 	}
+	group := r.FromGroup
+	if group == "" {
+		group = gatewayv1.GroupName
+	}
 	return fmt.Sprintf("certificateRef Secret %s/%s (%s %s): no ReferenceGrant in namespace %s allows it "+
 		"(from group %s kind %s namespace %s, to group \"\" kind Secret name %s or empty); no Certificate for it",
-		r.Namespace, r.Name, listeners, strings.Join(r.Listeners, ", "), r.Namespace, gatewayv1.GroupName, kind, r.GatewayNamespace, r.Name)
+		r.Namespace, r.Name, listeners, strings.Join(r.Listeners, ", "), r.Namespace, group, kind, r.GatewayNamespace, r.Name)
 }
 
 // GatewayAPIResult is what an annotated Gateway API Gateway, or a
@@ -61,11 +67,12 @@ type GatewayAPIResult struct {
 	Truncated []TruncatedCertificate
 }
 
-// GatewayAPIRoutes is what a Gateway's catch-all listeners certify: the
-// routes that may attach to it, and what decides whose hosts count.
+// GatewayAPIRoutes is what the catch-all listeners of a Gateway or a
+// ListenerSet certify: the routes that may attach to them, and what
+// decides whose hosts count.
 type GatewayAPIRoutes struct {
 	// Routes are the HTTPRoutes, GRPCRoutes and TLSRoutes whose parentRefs
-	// name the Gateway (others are ignored anyway).
+	// name the Gateway or ListenerSet (others are ignored anyway).
 	Routes []Route
 	// Namespaces are the routes' namespaces, with their labels: for
 	// allowedRoutes selectors and for claims.
@@ -96,14 +103,25 @@ type GatewayAPIRoutes struct {
 // namespace) permits it; else it is Refused. Only edgecert's own
 // annotations apply to Gateways.
 func GatewayAPICertificates(gw *gatewayv1.Gateway, issuer edgecertv1alpha1.IssuerReference, grants []gatewayv1beta1.ReferenceGrant, routes GatewayAPIRoutes) (GatewayAPIResult, error) {
+	return routeListenerCertificates(GatewayParent(gw), gw.Spec.Listeners, gw.Annotations, issuer, grants, routes)
+}
+
+// routeListenerCertificates is GatewayAPICertificates for the listeners of
+// parent, a Gateway or a ListenerSet (its own listeners), with the
+// parent's annotations: a listener with a full hostname certifies it, one
+// without hostname (or with a wildcard one, when the annotations say
+// ListenerHostnamesRoutes) the claimed hostnames of the routes attached
+// to it.
+func routeListenerCertificates(parent Parent, listeners []gatewayv1.Listener, annotations map[string]string,
+	issuer edgecertv1alpha1.IssuerReference, grants []gatewayv1beta1.ReferenceGrant, routes GatewayAPIRoutes) (GatewayAPIResult, error) {
 	byRoutes := false
-	if v, ok := gw.Annotations[ListenerHostnamesAnnotation]; ok {
+	if v, ok := annotations[ListenerHostnamesAnnotation]; ok {
 		if v != ListenerHostnamesRoutes {
 			return GatewayAPIResult{}, fmt.Errorf("%s %q: want %s (or remove it)", ListenerHostnamesAnnotation, v, ListenerHostnamesRoutes)
 		}
 		byRoutes = true
 	}
-	var res GatewayAPIResult
+	var unclaimedRoutes []UnclaimedRoute
 	unclaimed := map[string]int{}
 	hostsOf := func(l gatewayv1.Listener) []string {
 		listenerHost := ""
@@ -113,38 +131,45 @@ func GatewayAPICertificates(gw *gatewayv1.Gateway, issuer edgecertv1alpha1.Issue
 		if listenerHost != "" && (!strings.HasPrefix(listenerHost, "*.") || !byRoutes) {
 			return []string{listenerHost}
 		}
-		hosts, out := ListenerRouteHosts(gw, l, routes)
+		hosts, out := ListenerRouteHosts(parent, l, routes)
 		for _, u := range out {
 			key := u.Route.String()
 			i, seen := unclaimed[key]
 			if !seen {
-				i = len(res.Unclaimed)
+				i = len(unclaimedRoutes)
 				unclaimed[key] = i
-				res.Unclaimed = append(res.Unclaimed, UnclaimedRoute{Route: u.Route, Gateway: u.Gateway})
+				unclaimedRoutes = append(unclaimedRoutes, UnclaimedRoute{Route: u.Route, Parent: u.Parent})
 			}
 			for _, h := range u.Hosts {
-				if !slices.Contains(res.Unclaimed[i].Hosts, h) {
-					res.Unclaimed[i].Hosts = append(res.Unclaimed[i].Hosts, h)
+				if !slices.Contains(unclaimedRoutes[i].Hosts, h) {
+					unclaimedRoutes[i].Hosts = append(unclaimedRoutes[i].Hosts, h)
 				}
 			}
 		}
 		return hosts
 	}
-	got, err := listenerCertificates(gw.Namespace, "", gw.Spec.Listeners, hostsOf, grants, issuer, gw.Annotations)
+	got, err := listenerCertificates(parent, listeners, hostsOf, grants, issuer, annotations)
 	if err != nil {
 		return GatewayAPIResult{}, err
 	}
-	got.Unclaimed = res.Unclaimed
+	got.Unclaimed = unclaimedRoutes
 	return got, nil
 }
 
 // listenerCertificates makes one Certificate per core Secret that the
-// TLS-terminating listeners of a Gateway or ListenerSet (fromKind "" or
-// "ListenerSet", in namespace) name, for the hosts hostsOf gives each
-// listener: sorted, without duplicates, at most MaxDNSNames. A listener
-// without hosts names no Secret.
-func listenerCertificates(namespace, fromKind string, listeners []gatewayv1.Listener, hostsOf func(gatewayv1.Listener) []string,
+// TLS-terminating listeners of parent (a Gateway or ListenerSet) name, for
+// the hosts hostsOf gives each listener: sorted, without duplicates, at
+// most MaxDNSNames. A listener without hosts names no Secret.
+func listenerCertificates(parent Parent, listeners []gatewayv1.Listener, hostsOf func(gatewayv1.Listener) []string,
 	grants []gatewayv1beta1.ReferenceGrant, issuer edgecertv1alpha1.IssuerReference, annotations map[string]string) (GatewayAPIResult, error) {
+	namespace := parent.Namespace
+	fromKind, fromGroup := parent.Kind, parent.Group
+	if fromKind == "Gateway" {
+		fromKind = ""
+	}
+	if fromGroup == gatewayv1.GroupName {
+		fromGroup = ""
+	}
 	var res GatewayAPIResult
 	var secrets secretHosts
 	refused := map[secretKey]int{}
@@ -159,12 +184,12 @@ func listenerCertificates(namespace, fromKind string, listeners []gatewayv1.List
 			continue
 		}
 		for _, key := range refs {
-			if key.namespace != namespace && !secretGranted(grants, fromKind, namespace, key) {
+			if key.namespace != namespace && !secretGranted(grants, parent, key) {
 				i, ok := refused[key]
 				if !ok {
 					i = len(res.Refused)
 					refused[key] = i
-					res.Refused = append(res.Refused, RefusedRef{FromKind: fromKind, GatewayNamespace: namespace, Namespace: key.namespace, Name: key.name})
+					res.Refused = append(res.Refused, RefusedRef{FromKind: fromKind, FromGroup: fromGroup, GatewayNamespace: namespace, Namespace: key.namespace, Name: key.name})
 				}
 				if r := &res.Refused[i]; !slices.Contains(r.Listeners, string(l.Name)) {
 					r.Listeners = append(r.Listeners, string(l.Name))
@@ -245,19 +270,16 @@ func terminatesTLS(l gatewayv1.Listener) bool {
 }
 
 // secretGranted reports whether a ReferenceGrant in the Secret's namespace
-// lets Gateways (fromKind "") or ListenerSets (fromKind "ListenerSet") of
-// gwNamespace refer to it: a from entry for that kind and namespace and a
-// to entry for core Secrets, of that name or of any.
-func secretGranted(grants []gatewayv1beta1.ReferenceGrant, fromKind, gwNamespace string, secret secretKey) bool {
-	if fromKind == "" {
-		fromKind = "Gateway"
-	}
+// lets the parent's kind (Gateways, ListenerSets, XListenerSets) of its
+// namespace refer to it: a from entry for that group, kind and namespace
+// and a to entry for core Secrets, of that name or of any.
+func secretGranted(grants []gatewayv1beta1.ReferenceGrant, parent Parent, secret secretKey) bool {
 	for _, g := range grants {
 		if g.Namespace != secret.namespace {
 			continue
 		}
 		from := slices.ContainsFunc(g.Spec.From, func(f gatewayv1beta1.ReferenceGrantFrom) bool {
-			return f.Group == gatewayv1.GroupName && string(f.Kind) == fromKind && string(f.Namespace) == gwNamespace
+			return string(f.Group) == parent.Group && string(f.Kind) == parent.Kind && string(f.Namespace) == parent.Namespace
 		})
 		to := slices.ContainsFunc(g.Spec.To, func(t gatewayv1beta1.ReferenceGrantTo) bool {
 			return t.Group == "" && t.Kind == "Secret" && (t.Name == nil || *t.Name == "" || string(*t.Name) == secret.name)
@@ -270,13 +292,13 @@ func secretGranted(grants []gatewayv1beta1.ReferenceGrant, fromKind, gwNamespace
 }
 
 // ListenerRouteHosts returns the hostnames the routes attached to listener
-// l of gw (Attaches) serve there, each route's intersected with the
+// l of parent p, a Gateway or ListenerSet (Attaches), serve there, each route's intersected with the
 // listener's hostname (IntersectHostname), in route order: what a
 // catch-all or wildcard listener serves. A route whose namespace has not
 // claimed all of its hosts there (when claims are enforced) adds none and
 // is returned in unclaimed, each route once; a route without hostnames
 // adds none. "*", IP addresses and invalid names are left out.
-func ListenerRouteHosts(gw *gatewayv1.Gateway, l gatewayv1.Listener, routes GatewayAPIRoutes) (hosts []string, unclaimed []UnclaimedRoute) {
+func ListenerRouteHosts(p Parent, l gatewayv1.Listener, routes GatewayAPIRoutes) (hosts []string, unclaimed []UnclaimedRoute) {
 	listenerHost := ""
 	if l.Hostname != nil {
 		listenerHost = string(*l.Hostname)
@@ -286,7 +308,7 @@ func ListenerRouteHosts(gw *gatewayv1.Gateway, l gatewayv1.Listener, routes Gate
 		if !ok {
 			ns = gateway.Namespace{Name: r.Namespace}
 		}
-		if !Attaches(gw, l, r, ns.Labels) {
+		if !Attaches(p, l, r, ns.Labels) {
 			continue
 		}
 		var mine []string
@@ -299,7 +321,7 @@ func ListenerRouteHosts(gw *gatewayv1.Gateway, l gatewayv1.Listener, routes Gate
 		}
 		if routes.ClaimsEnforced {
 			if out := gateway.Unclaimed(routes.Policies, ns, mine); len(out) > 0 {
-				unclaimed = append(unclaimed, UnclaimedRoute{Route: r, Gateway: gw.Namespace + "/" + gw.Name, Hosts: out})
+				unclaimed = append(unclaimed, UnclaimedRoute{Route: r, Parent: p, Hosts: out})
 				continue
 			}
 		}

@@ -2,6 +2,8 @@ package ingress
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
@@ -66,21 +68,44 @@ func ListenerSetIssuer(ls *gatewayv1.ListenerSet, gw *gatewayv1.Gateway) (edgece
 	return edgecertv1alpha1.IssuerReference{}, false, nil
 }
 
-// ListenerSetCertificates returns one Certificate per Secret the
-// ListenerSet's TLS-terminating listeners with a hostname name in
-// certificateRefs (namespace defaulted to the ListenerSet's), covering
-// their hostnames, as GatewayAPICertificates does for a Gateway's
-// listeners with a hostname. A ref to another namespace needs a
-// ReferenceGrant there from ListenerSets of this namespace. The optional
-// Certificate fields come from the ListenerSet's own annotations.
-func ListenerSetCertificates(ls *gatewayv1.ListenerSet, issuer edgecertv1alpha1.IssuerReference, grants []gatewayv1beta1.ReferenceGrant) (GatewayAPIResult, error) {
-	hostsOf := func(l gatewayv1.Listener) []string {
-		if l.Hostname == nil || *l.Hostname == "" {
-			return nil
-		}
-		return []string{string(*l.Hostname)}
+// ListenerSetRef is a ListenerSet (kind KindListenerSet) or XListenerSet
+// (KindXListenerSet) as routes' parentRefs and ReferenceGrants name it.
+func ListenerSetRef(kind, namespace, name string) Parent {
+	group := gatewayv1.GroupName
+	if kind == KindXListenerSet {
+		group = XGroupName
 	}
-	return listenerCertificates(ls.Namespace, KindListenerSet, listenerSetListeners(ls), hostsOf, grants, issuer, ls.Annotations)
+	return Parent{Group: group, Kind: kind, Namespace: namespace, Name: name}
+}
+
+// ListenerSetCertificates returns one Certificate per Secret the
+// ListenerSet's TLS-terminating listeners name in certificateRefs
+// (namespace defaulted to the ListenerSet's), as GatewayAPICertificates
+// does for a Gateway's listeners: a listener with a hostname certifies
+// it; one without (or with a wildcard one, when the ListenerSet's own
+// ListenerHostnamesAnnotation says ListenerHostnamesRoutes) certifies the
+// claimed hostnames of the routes attached to it, routes whose parentRefs
+// name the ListenerSet (kind: KindListenerSet or KindXListenerSet, which
+// the spec of an XListenerSet was read from). A ref to another namespace
+// needs a ReferenceGrant there from that kind in this namespace. The
+// optional Certificate fields come from the ListenerSet's own annotations.
+func ListenerSetCertificates(ls *gatewayv1.ListenerSet, kind string, issuer edgecertv1alpha1.IssuerReference, grants []gatewayv1beta1.ReferenceGrant, routes GatewayAPIRoutes) (GatewayAPIResult, error) {
+	return routeListenerCertificates(ListenerSetRef(kind, ls.Namespace, ls.Name), listenerSetListeners(ls), ls.Annotations, issuer, grants, routes)
+}
+
+// ListenerSetCatchAll reports whether one of the ListenerSet's listeners
+// has no hostname or a wildcard one: only then do routes add to its
+// certificates.
+func ListenerSetCatchAll(ls *gatewayv1.ListenerSet) bool {
+	return slices.ContainsFunc(ls.Spec.Listeners, func(e gatewayv1.ListenerEntry) bool {
+		return e.Hostname == nil || *e.Hostname == "" || strings.HasPrefix(string(*e.Hostname), "*.")
+	})
+}
+
+// ListenerSetListeners reads a ListenerSet's entries as Gateway listeners
+// (they have the same fields).
+func ListenerSetListeners(ls *gatewayv1.ListenerSet) []gatewayv1.Listener {
+	return listenerSetListeners(ls)
 }
 
 // ListenerSetRefNamespaces returns the namespaces, other than the

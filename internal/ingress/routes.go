@@ -54,13 +54,37 @@ func TLSRouteOf(r *gatewayv1.TLSRoute) Route {
 	return Route{Kind: KindTLSRoute, Namespace: r.Namespace, Name: r.Name, ParentRefs: r.Spec.ParentRefs, Hostnames: r.Spec.Hostnames}
 }
 
+// Parent is what a route's parentRefs name to attach to a listener: a
+// Gateway, or a ListenerSet (or XListenerSet) with listeners of its own.
+type Parent struct {
+	// Group and Kind are as parentRefs name them: gateway.networking.k8s.io
+	// Gateway or ListenerSet, gateway.networking.x-k8s.io XListenerSet.
+	Group, Kind     string
+	Namespace, Name string
+}
+
+// String is "<kind> <namespace>/<name>".
+func (p Parent) String() string { return p.Kind + " " + p.Namespace + "/" + p.Name }
+
+// GatewayParent is a Gateway API Gateway as routes name it.
+func GatewayParent(gw *gatewayv1.Gateway) Parent {
+	return Parent{Group: gatewayv1.GroupName, Kind: "Gateway", Namespace: gw.Namespace, Name: gw.Name}
+}
+
 // ParentGateways returns "namespace/name" of every Gateway the route's
 // parentRefs name (group and kind defaulted as Gateway API defaults them),
 // without duplicates: the Gateways a change of the route concerns.
 func ParentGateways(r Route) []string {
+	return ParentsOf(r, gatewayv1.GroupName, "Gateway")
+}
+
+// ParentsOf returns "namespace/name" of every parent of group and kind
+// (ListenerSet, XListenerSet) the route's parentRefs name, without
+// duplicates.
+func ParentsOf(r Route, group, kind string) []string {
 	var out []string
 	for _, p := range r.ParentRefs {
-		if !refersToGateway(p.Group, p.Kind) {
+		if !refersTo(p.Group, p.Kind, group, kind) {
 			continue
 		}
 		ns := r.Namespace
@@ -78,23 +102,36 @@ func ParentGateways(r Route) []string {
 // to gateway.networking.k8s.io and Gateway, name a Gateway API Gateway. An
 // explicit empty group is the core group.
 func refersToGateway(group *gatewayv1.Group, kind *gatewayv1.Kind) bool {
-	if group != nil && *group != gatewayv1.GroupName {
-		return false
-	}
-	return kind == nil || *kind == "Gateway"
+	return refersTo(group, kind, gatewayv1.GroupName, "Gateway")
 }
 
-// Attaches reports whether the route attaches to listener l of gw, as
-// Gateway API decides it: a parentRef names the Gateway (and, when set,
-// the listener by sectionName and its port), the listener's
-// allowedRoutes admit the route's namespace (routeNamespaceLabels are its
-// labels, for a selector) and kind, and, when both have hostnames, at
-// least one of the route's intersects the listener's.
-func Attaches(gw *gatewayv1.Gateway, l gatewayv1.Listener, r Route, routeNamespaceLabels map[string]string) bool {
-	if !slices.ContainsFunc(r.ParentRefs, func(p gatewayv1.ParentReference) bool { return parentRefMatches(gw, l, r.Namespace, p) }) {
+// refersTo reports whether a reference's group and kind, defaulted to
+// gateway.networking.k8s.io and Gateway, are wantGroup and wantKind.
+func refersTo(group *gatewayv1.Group, kind *gatewayv1.Kind, wantGroup, wantKind string) bool {
+	g, k := gatewayv1.GroupName, "Gateway"
+	if group != nil {
+		g = string(*group)
+	}
+	if kind != nil {
+		k = string(*kind)
+	}
+	return g == wantGroup && k == wantKind
+}
+
+// Attaches reports whether the route attaches to listener l of parent p
+// (a Gateway, or a ListenerSet for its own listeners), as Gateway API
+// decides it: a parentRef names p (and, when set, the listener by
+// sectionName and its port), the listener's allowedRoutes admit the
+// route's namespace (Same is p's namespace; routeNamespaceLabels are the
+// route namespace's labels, for a selector) and kind, and, when both have
+// hostnames, at least one of the route's intersects the listener's. A
+// route whose parentRef names a Gateway does not attach to the listeners
+// of the Gateway's ListenerSets.
+func Attaches(p Parent, l gatewayv1.Listener, r Route, routeNamespaceLabels map[string]string) bool {
+	if !slices.ContainsFunc(r.ParentRefs, func(ref gatewayv1.ParentReference) bool { return parentRefMatches(p, l, r.Namespace, ref) }) {
 		return false
 	}
-	if !namespaceAllowed(l.AllowedRoutes, gw.Namespace, r.Namespace, routeNamespaceLabels) || !kindAllowed(l, r.Kind) {
+	if !namespaceAllowed(l.AllowedRoutes, p.Namespace, r.Namespace, routeNamespaceLabels) || !kindAllowed(l, r.Kind) {
 		return false
 	}
 	if l.Hostname == nil || *l.Hostname == "" || len(r.Hostnames) == 0 {
@@ -106,15 +143,15 @@ func Attaches(gw *gatewayv1.Gateway, l gatewayv1.Listener, r Route, routeNamespa
 	})
 }
 
-func parentRefMatches(gw *gatewayv1.Gateway, l gatewayv1.Listener, routeNamespace string, p gatewayv1.ParentReference) bool {
-	if !refersToGateway(p.Group, p.Kind) || string(p.Name) != gw.Name {
+func parentRefMatches(parent Parent, l gatewayv1.Listener, routeNamespace string, p gatewayv1.ParentReference) bool {
+	if !refersTo(p.Group, p.Kind, parent.Group, parent.Kind) || string(p.Name) != parent.Name {
 		return false
 	}
 	ns := routeNamespace
 	if p.Namespace != nil && *p.Namespace != "" {
 		ns = string(*p.Namespace)
 	}
-	if ns != gw.Namespace {
+	if ns != parent.Namespace {
 		return false
 	}
 	if p.SectionName != nil && *p.SectionName != "" && *p.SectionName != l.Name {
@@ -217,20 +254,21 @@ func wildcardCovers(pattern, name string) bool {
 	return ok && rest != ""
 }
 
-// UnclaimedRoute is a route left out of a Gateway's certificates: it asks
-// for hosts its namespace has not claimed.
+// UnclaimedRoute is a route left out of the certificates of a Gateway or
+// ListenerSet (its Parent): it asks for hosts its namespace has not
+// claimed.
 type UnclaimedRoute struct {
-	Route   Route
-	Gateway string
-	Hosts   []string
+	Route  Route
+	Parent Parent
+	Hosts  []string
 }
 
 // String names the hosts and the rule. It is stable, for an event on the
 // route.
 func (u UnclaimedRoute) String() string {
 	return fmt.Sprintf("namespace %s has no claim on %s: a GatewayPolicy's spec.claims must give it the host (docs/security.md); "+
-		"%s is left out of the certificates of Gateway %s, the other routes are still served",
-		u.Route.Namespace, strings.Join(u.Hosts, ", "), u.Route, u.Gateway)
+		"%s is left out of the certificates of %s, the other routes are still served",
+		u.Route.Namespace, strings.Join(u.Hosts, ", "), u.Route, u.Parent)
 }
 
 // MaxDNSNames is how many names one certificate may hold: Let's Encrypt's

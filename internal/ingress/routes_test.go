@@ -163,7 +163,7 @@ func TestAttaches(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := Attaches(gw, tc.listener, tc.route, tc.labels); got != tc.want {
+			if got := Attaches(GatewayParent(gw), tc.listener, tc.route, tc.labels); got != tc.want {
 				t.Errorf("Attaches = %v, want %v", got, tc.want)
 			}
 		})
@@ -234,7 +234,7 @@ func TestGatewayAPICertificatesFromRoutes(t *testing.T) {
 			want: GatewayAPIResult{
 				Certificates: []Certificate{cert("apps", "all-tls", "blog.example.com", "shop.example.com", "www.shop.example.com")},
 				Unclaimed: []UnclaimedRoute{{Route: route(KindHTTPRoute, "blog", "greedy", toWeb, "news.blog.example.com", "www.shop.example.com", "pay.shop.example.com"),
-					Gateway: "apps/web", Hosts: []string{"www.shop.example.com", "pay.shop.example.com"}}},
+					Parent: Parent{Group: "gateway.networking.k8s.io", Kind: "Gateway", Namespace: "apps", Name: "web"}, Hosts: []string{"www.shop.example.com", "pay.shop.example.com"}}},
 			},
 		},
 		"claims not enforced: every attached route counts": {
@@ -250,7 +250,7 @@ func TestGatewayAPICertificatesFromRoutes(t *testing.T) {
 			}()),
 			routes: with(enforced, route(KindHTTPRoute, "blog", "greedy", toWeb, "a.shop.example.com", "b.shop.example.com")),
 			want: GatewayAPIResult{Unclaimed: []UnclaimedRoute{{Route: route(KindHTTPRoute, "blog", "greedy", toWeb, "a.shop.example.com", "b.shop.example.com"),
-				Gateway: "apps/web", Hosts: []string{"a.shop.example.com", "b.shop.example.com"}}}},
+				Parent: Parent{Group: "gateway.networking.k8s.io", Kind: "Gateway", Namespace: "apps", Name: "web"}, Hosts: []string{"a.shop.example.com", "b.shop.example.com"}}}},
 		},
 		"wildcard listener keeps its wildcard by default": {
 			gw:     gatewayAPIGateway(nil, wildcard),
@@ -263,7 +263,7 @@ func TestGatewayAPICertificatesFromRoutes(t *testing.T) {
 			// "wide" asks for *.example.com, which shop has not claimed.
 			want: GatewayAPIResult{
 				Certificates: []Certificate{cert("apps", "wild-tls", "blog.example.com", "shop.example.com", "www.shop.example.com")},
-				Unclaimed:    []UnclaimedRoute{{Route: route(KindHTTPRoute, "shop", "wide", toWeb, "*.example.com"), Gateway: "apps/web", Hosts: []string{"*.example.com"}}},
+				Unclaimed:    []UnclaimedRoute{{Route: route(KindHTTPRoute, "shop", "wide", toWeb, "*.example.com"), Parent: Parent{Group: "gateway.networking.k8s.io", Kind: "Gateway", Namespace: "apps", Name: "web"}, Hosts: []string{"*.example.com"}}},
 			},
 		},
 		"listener-hostnames: routes leaves listeners with a full hostname alone": {
@@ -344,7 +344,7 @@ func TestGatewayAPICertificatesLimit(t *testing.T) {
 }
 
 func TestUnclaimedRouteString(t *testing.T) {
-	u := UnclaimedRoute{Route: route(KindHTTPRoute, "blog", "greedy", nil), Gateway: "edge/web", Hosts: []string{"a.shop.example.com", "b.shop.example.com"}}
+	u := UnclaimedRoute{Route: route(KindHTTPRoute, "blog", "greedy", nil), Parent: Parent{Group: "gateway.networking.k8s.io", Kind: "Gateway", Namespace: "edge", Name: "web"}, Hosts: []string{"a.shop.example.com", "b.shop.example.com"}}
 	want := "namespace blog has no claim on a.shop.example.com, b.shop.example.com: a GatewayPolicy's spec.claims must give it the host (docs/security.md); " +
 		"HTTPRoute blog/greedy is left out of the certificates of Gateway edge/web, the other routes are still served"
 	if got := u.String(); got != want {
@@ -355,7 +355,7 @@ func TestUnclaimedRouteString(t *testing.T) {
 func listenerSet(namespace string, annotations map[string]string, parent gatewayv1.ParentGatewayReference, entries ...gatewayv1.Listener) *gatewayv1.ListenerSet {
 	ls := &gatewayv1.ListenerSet{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "tenant", Annotations: annotations}, Spec: gatewayv1.ListenerSetSpec{ParentRef: parent}}
 	for _, l := range entries {
-		ls.Spec.Listeners = append(ls.Spec.Listeners, gatewayv1.ListenerEntry{Name: l.Name, Hostname: l.Hostname, Port: l.Port, Protocol: l.Protocol, TLS: l.TLS})
+		ls.Spec.Listeners = append(ls.Spec.Listeners, gatewayv1.ListenerEntry(l))
 	}
 	return ls
 }
@@ -517,7 +517,7 @@ func TestListenerSetCertificates(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := ListenerSetCertificates(tc.ls, clusterLE, tc.grants)
+			got, err := ListenerSetCertificates(tc.ls, KindListenerSet, clusterLE, tc.grants, GatewayAPIRoutes{})
 			checkResult(t, got, err, tc.want, tc.wantErr)
 		})
 	}
@@ -550,12 +550,92 @@ func TestListenerRouteHosts(t *testing.T) {
 		Policies:       []edgecertv1alpha1.GatewayPolicy{claimPolicy(map[string][]string{"shop": {"shop.example.com"}, "blog": {"blog.example.com"}})},
 		ClaimsEnforced: true,
 	}
-	hosts, unclaimed := ListenerRouteHosts(gatewayAPIGateway(nil, wildcard), wildcard, routes)
+	hosts, unclaimed := ListenerRouteHosts(GatewayParent(gatewayAPIGateway(nil, wildcard)), wildcard, routes)
 	if diff := cmp.Diff([]string{"www.shop.example.com"}, hosts); diff != "" {
 		t.Errorf("hosts (-want +got):\n%s", diff)
 	}
-	want := []UnclaimedRoute{{Route: greedy, Gateway: "apps/web", Hosts: []string{"pay.shop.example.com"}}}
+	want := []UnclaimedRoute{{Route: greedy, Parent: Parent{Group: "gateway.networking.k8s.io", Kind: "Gateway", Namespace: "apps", Name: "web"}, Hosts: []string{"pay.shop.example.com"}}}
 	if diff := cmp.Diff(want, unclaimed); diff != "" {
 		t.Errorf("unclaimed (-want +got):\n%s", diff)
+	}
+}
+
+// TestListenerSetCertificatesFromRoutes: a ListenerSet's catch-all
+// listener certifies the claimed hostnames of the routes whose parentRefs
+// name the ListenerSet (not its Gateway), by sectionName and port, as its
+// allowedRoutes admit them (Same: the ListenerSet's namespace); an
+// XListenerSet is named with its own group and kind, by routes and by
+// ReferenceGrants.
+func TestListenerSetCertificatesFromRoutes(t *testing.T) {
+	https := gatewayv1.HTTPSProtocolType
+	catchAll := listener("any", https, "", "", secretRef("any-tls"))
+	catchAll.Port = 443
+	catchAll.AllowedRoutes = allowedFrom(gatewayv1.NamespacesFromSelector, map[string]string{"team": "shop"})
+	same := listener("same", https, "", "", secretRef("same-tls"))
+	same.Port = 8443
+	ls := listenerSet("shop", nil, gatewayParent("edge", "web"), catchAll, same)
+	toSet := func(group, kind, ns, section string, port int32) []gatewayv1.ParentReference {
+		p := parentRef(ns, "tenant", section, port)
+		g, k := gatewayv1.Group(group), gatewayv1.Kind(kind)
+		p.Group, p.Kind = &g, &k
+		return []gatewayv1.ParentReference{p}
+	}
+	greedy := route(KindHTTPRoute, "shop-b", "greedy", toSet(gatewayv1.GroupName, "ListenerSet", "shop", "any", 0), "pay.shop.example.com")
+	routes := GatewayAPIRoutes{
+		Routes: []Route{
+			route(KindHTTPRoute, "shop", "www", toSet(gatewayv1.GroupName, "ListenerSet", "", "", 0), "www.shop.example.com"),
+			route(KindGRPCRoute, "shop-b", "api", toSet(gatewayv1.GroupName, "ListenerSet", "shop", "", 443), "api.shop-b.example.com"),
+			greedy,
+			// Named by section and port of the other listener, by the parent
+			// Gateway, by the experimental kind, or from a namespace the
+			// selector leaves out: not attached to "any".
+			route(KindHTTPRoute, "shop-b", "other-port", toSet(gatewayv1.GroupName, "ListenerSet", "shop", "", 80), "port.shop-b.example.com"),
+			route(KindHTTPRoute, "shop", "gateway", []gatewayv1.ParentReference{parentRef("edge", "web", "", 0)}, "gw.shop.example.com"),
+			route(KindHTTPRoute, "shop", "x", toSet(XGroupName, KindXListenerSet, "", "", 0), "x.shop.example.com"),
+			route(KindHTTPRoute, "blog", "blog", toSet(gatewayv1.GroupName, "ListenerSet", "shop", "", 0), "blog.shop.example.com"),
+		},
+		Namespaces: map[string]gateway.Namespace{
+			"shop": {Name: "shop", Labels: map[string]string{"team": "shop"}}, "shop-b": {Name: "shop-b", Labels: map[string]string{"team": "shop"}}, "blog": {Name: "blog"},
+		},
+		Policies: []edgecertv1alpha1.GatewayPolicy{claimPolicy(map[string][]string{
+			"shop": {"shop.example.com"}, "shop-b": {"shop-b.example.com"}, "blog": {"blog.shop.example.com"},
+		})},
+		ClaimsEnforced: true,
+	}
+	got, err := ListenerSetCertificates(ls, KindListenerSet, clusterLE, nil, routes)
+	want := GatewayAPIResult{
+		Certificates: []Certificate{
+			cert("shop", "any-tls", "api.shop-b.example.com", "www.shop.example.com"),
+			// Same admits the ListenerSet's namespace only.
+			cert("shop", "same-tls", "www.shop.example.com"),
+		},
+		Unclaimed: []UnclaimedRoute{{Route: greedy, Parent: Parent{Group: "gateway.networking.k8s.io", Kind: "ListenerSet", Namespace: "shop", Name: "tenant"},
+			Hosts: []string{"pay.shop.example.com"}}},
+	}
+	checkResult(t, got, err, want, "")
+	if msg := "namespace shop-b has no claim on pay.shop.example.com: a GatewayPolicy's spec.claims must give it the host (docs/security.md); " +
+		"HTTPRoute shop-b/greedy is left out of the certificates of ListenerSet shop/tenant, the other routes are still served"; len(got.Unclaimed) == 1 && got.Unclaimed[0].String() != msg {
+		t.Errorf("message\n got %s\nwant %s", got.Unclaimed[0].String(), msg)
+	}
+
+	// The same spec read from an XListenerSet: the routes naming the
+	// experimental kind attach, and a grant must come from XListenerSets.
+	xls := listenerSet("shop", nil, gatewayParent("edge", "web"), same, listener("far", https, "far.shop.example.com", "", secretRefIn("certs", "far-tls")))
+	fromX := gatewayv1beta1.ReferenceGrantFrom{Group: XGroupName, Kind: KindXListenerSet, Namespace: "shop"}
+	got, err = ListenerSetCertificates(xls, KindXListenerSet, clusterLE, []gatewayv1beta1.ReferenceGrant{grant("certs", fromX, toSecret(""))}, routes)
+	checkResult(t, got, err, GatewayAPIResult{Certificates: []Certificate{cert("shop", "same-tls", "x.shop.example.com"), cert("certs", "far-tls", "far.shop.example.com")}}, "")
+	got, err = ListenerSetCertificates(xls, KindXListenerSet, clusterLE, nil, routes)
+	checkResult(t, got, err, GatewayAPIResult{Certificates: []Certificate{cert("shop", "same-tls", "x.shop.example.com")},
+		Refused: []RefusedRef{{FromKind: "XListenerSet", FromGroup: "gateway.networking.x-k8s.io", GatewayNamespace: "shop", Namespace: "certs", Name: "far-tls", Listeners: []string{"far"}}}}, "")
+	wantMsg := `certificateRef Secret certs/far-tls (listener far): no ReferenceGrant in namespace certs allows it ` +
+		`(from group gateway.networking.x-k8s.io kind XListenerSet namespace shop, to group "" kind Secret name far-tls or empty); no Certificate for it`
+	if len(got.Refused) == 1 && got.Refused[0].String() != wantMsg {
+		t.Errorf("message\n got %s\nwant %s", got.Refused[0].String(), wantMsg)
+	}
+	if diff := cmp.Diff([]string{"shop/tenant"}, ParentsOf(routes.Routes[5], XGroupName, KindXListenerSet)); diff != "" {
+		t.Errorf("ParentsOf XListenerSet (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"shop/tenant"}, ParentsOf(routes.Routes[1], gatewayv1.GroupName, KindListenerSet)); diff != "" {
+		t.Errorf("ParentsOf ListenerSet (-want +got):\n%s", diff)
 	}
 }

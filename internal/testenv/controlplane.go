@@ -2,8 +2,11 @@ package testenv
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -63,6 +66,38 @@ type ControlPlaneOptions struct {
 	// CertManagerCRDs installs cert-manager's CRDs too, from its module
 	// at the version go.mod pins: for migration tests.
 	CertManagerCRDs bool
+	// GatewayAPIExperimental installs, instead of the standard-channel
+	// Gateway API CRDs of the version go.mod pins, the experimental
+	// channel of Gateway API v1.4.1 (hack/crds/gateway-api-experimental
+	// pins it), where ListenerSet is still
+	// gateway.networking.x-k8s.io/v1alpha1 XListenerSet: the API server
+	// of a cluster that installed those.
+	GatewayAPIExperimental bool
+}
+
+// gatewayAPIExperimentalCRDs is the directory of the experimental-channel
+// CRDs of the Gateway API release hack/crds/gateway-api-experimental
+// pins, downloaded through the Go module proxy (checked against that
+// module's go.sum) when the module cache lacks it.
+func gatewayAPIExperimentalCRDs() (string, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", "sigs.k8s.io/gateway-api")
+	cmd.Dir = filepath.Join(RepoRoot(), "hack", "crds", "gateway-api-experimental")
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+			stderr = string(ee.Stderr)
+		}
+		return "", fmt.Errorf("download the Gateway API module %s pins: %w: %s %s", cmd.Dir, err, out, stderr)
+	}
+	var mod struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &mod); err != nil {
+		return "", fmt.Errorf("read go mod download's answer %q: %w", out, err)
+	}
+	if mod.Dir == "" {
+		return "", fmt.Errorf("go mod download in %s gave no directory: %s", cmd.Dir, mod.Error)
+	}
+	return filepath.Join(mod.Dir, "config", "crd", "experimental"), nil
 }
 
 // certManagerCRDs is the directory of cert-manager's CRDs in its module,
@@ -94,6 +129,18 @@ func StartControlPlaneWith(opts ControlPlaneOptions) (*ControlPlane, error) {
 	crds, err := CRDPaths()
 	if err != nil {
 		return nil, err
+	}
+	if opts.GatewayAPIExperimental {
+		dir, err := gatewayAPIExperimentalCRDs()
+		if err != nil {
+			return nil, err
+		}
+		// In place of the standard channel's.
+		i := slices.IndexFunc(crds, func(p string) bool { return strings.HasSuffix(p, filepath.Join("config", "crd", "standard")) })
+		if i < 0 {
+			return nil, errors.New("no standard-channel Gateway API CRDs among CRDPaths to replace")
+		}
+		crds[i] = dir
 	}
 	if opts.CertManagerCRDs {
 		dir, err := certManagerCRDs()

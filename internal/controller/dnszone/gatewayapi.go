@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -20,6 +22,7 @@ import (
 
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways,verbs=get;list;watch
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes;grpcroutes;tlsroutes;listenersets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gateway.networking.x-k8s.io,resources=xlistenersets,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=edgecert.dev,resources=gatewaypolicies,verbs=get;list;watch
 
@@ -30,6 +33,7 @@ import (
 const (
 	GatewayAPIGatewayKind = "gatewayapi-gateway"
 	ListenerSetKind       = "listenerset"
+	XListenerSetKind      = "xlistenerset"
 	HTTPRouteKind         = "httproute"
 	GRPCRouteKind         = "grpcroute"
 	TLSRouteKind          = "tlsroute"
@@ -45,6 +49,9 @@ type GatewayAPI struct {
 	RouteKinds []string
 	// ListenerSets: gateway.networking.k8s.io/v1 ListenerSets are served.
 	ListenerSets bool
+	// XListenerSets: gateway.networking.x-k8s.io/v1alpha1 XListenerSets
+	// (ListenerSet's experimental name) are served.
+	XListenerSets bool
 	// RequireHostClaims enforces claims on route hostnames even while no
 	// GatewayPolicy has claims (--require-host-claims).
 	RequireHostClaims bool
@@ -58,8 +65,11 @@ func gatewayAPITargetKey(namespace, name string) string {
 
 // gatewayAPISources reads annotated Gateway API Gateways, the routes
 // attached to their listeners without hostname or with a wildcard one,
-// and the ListenerSets they admit, as sources; each points at its
-// Gateway's status.addresses.
+// the ListenerSets (and XListenerSets) they admit and the routes attached
+// to those's catch-all listeners, as sources; each points at its
+// Gateway's status.addresses. A route hostname in the zone that the
+// route's namespace has not claimed is skipped, and told once with an
+// event on the route (RouteHostNotClaimed) while it stays so.
 func (r *Reconciler) gatewayAPISources(ctx context.Context, s *scope, targets map[string]publish.Target) ([]publish.Source, []publish.Skipped, error) {
 	if !r.GatewayAPI.Gateways {
 		return nil, nil, nil
@@ -76,6 +86,7 @@ func (r *Reconciler) gatewayAPISources(ctx context.Context, s *scope, targets ma
 		}
 	}
 	if len(annotated) == 0 {
+		r.refusedRoutes.Tell(s.zone.Name, nil, nil)
 		return nil, nil, nil
 	}
 	routes, objs, err := r.gatewayAPIRoutes(ctx)
@@ -105,6 +116,31 @@ func (r *Reconciler) gatewayAPISources(ctx context.Context, s *scope, targets ma
 		src.TTL = ttl
 		sources = append(sources, src)
 	}
+	// refused are the unclaimed route hosts of this zone, by "route
+	// <uid> <host>", with their routes: told once with an event.
+	refused := map[string]string{}
+	refusedObjs := map[string]client.Object{}
+	addRoutes := func(p ingress.Parent, l gatewayv1.Listener, target string) {
+		for _, rt := range routes.Routes {
+			one := routes
+			one.Routes = []ingress.Route{rt}
+			hosts, unclaimed := ingress.ListenerRouteHosts(p, l, one)
+			obj := objs[rt.String()]
+			for _, u := range unclaimed {
+				for _, h := range u.Hosts {
+					sk := publish.Skipped{Host: h, Resource: routeResource(rt), Reason: fmt.Sprintf(
+						"namespace %s has no claim on %s: a GatewayPolicy's spec.claims must give it the host (docs/security.md); %s gets no record", rt.Namespace, h, rt)}
+					// Hosts of other zones are theirs to report.
+					if zone.Manages(h) && !slices.Contains(skipped, sk) {
+						skipped = append(skipped, sk)
+						key := "route " + string(obj.GetUID()) + " " + h
+						refused[key], refusedObjs[key] = sk.Reason+" in DNSZone "+s.zone.Name, obj
+					}
+				}
+			}
+			add(publish.Source{Resource: routeResource(rt), Gateway: target, Hosts: hosts}, obj, obj.GetAnnotations())
+		}
+	}
 	for _, key := range sortedKeys(annotated) {
 		gw := annotated[key]
 		target := gatewayAPITargetKey(gw.Namespace, gw.Name)
@@ -118,51 +154,80 @@ func (r *Reconciler) gatewayAPISources(ctx context.Context, s *scope, targets ma
 			if host != "" && !strings.HasPrefix(host, "*") {
 				continue
 			}
-			for _, rt := range routes.Routes {
-				one := routes
-				one.Routes = []ingress.Route{rt}
-				hosts, unclaimed := ingress.ListenerRouteHosts(gw, l, one)
-				for _, u := range unclaimed {
-					for _, h := range u.Hosts {
-						sk := publish.Skipped{Host: h, Resource: routeResource(rt), Reason: fmt.Sprintf(
-							"namespace %s has no claim on %s: a GatewayPolicy's spec.claims must give it the host (docs/security.md); %s gets no record", rt.Namespace, h, rt)}
-						// Hosts of other zones are theirs to report.
-						if zone.Manages(h) && !slices.Contains(skipped, sk) {
-							skipped = append(skipped, sk)
-						}
-					}
-				}
-				obj := objs[rt.String()]
-				add(publish.Source{Resource: routeResource(rt), Gateway: target, Hosts: hosts}, obj, obj.GetAnnotations())
-			}
+			addRoutes(ingress.GatewayParent(gw), l, target)
 		}
 		add(own, gw, gw.Annotations)
 	}
-	if r.GatewayAPI.ListenerSets {
-		src, sk, err := r.listenerSetSources(ctx, s, annotated)
-		if err != nil {
-			return nil, nil, err
-		}
-		sources = append(sources, src...)
-		skipped = append(skipped, sk...)
+	sets, err := r.listenerSets(ctx, annotated)
+	if err != nil {
+		return nil, nil, err
 	}
+	for _, set := range sets {
+		ls := set.ls
+		gwNS, gwName, _ := ingress.ListenerSetParent(ls)
+		target := gatewayAPITargetKey(gwNS, gwName)
+		resource := ListenerSetKind + "/" + ls.Namespace + "/" + ls.Name
+		if set.kind == ingress.KindXListenerSet {
+			resource = XListenerSetKind + "/" + ls.Namespace + "/" + ls.Name
+		}
+		own := publish.Source{Resource: resource, Gateway: target}
+		for _, l := range ingress.ListenerSetListeners(ls) {
+			host := listenerHost(l)
+			if host != "" && host != "*" {
+				own.Hosts = append(own.Hosts, host)
+			}
+			if host != "" && !strings.HasPrefix(host, "*") {
+				continue
+			}
+			addRoutes(ingress.ListenerSetRef(set.kind, ls.Namespace, ls.Name), l, target)
+		}
+		add(own, set.obj, ls.Annotations)
+	}
+	r.refusedRoutes.Tell(s.zone.Name, refused, func(key, message string) {
+		r.Events.Eventf(refusedObjs[key], s.zone, corev1.EventTypeWarning, edgecertv1alpha1.ReasonRouteHostNotClaimed, "Publish", "%s", message)
+	})
 	return sources, skipped, nil
 }
 
-// listenerSetSources reads the ListenerSets whose parent Gateway is
-// annotated and admits them (ingress.ListenerSetAllowed): their listeners'
-// hostnames, pointing at the parent's addresses.
-func (r *Reconciler) listenerSetSources(ctx context.Context, s *scope, annotated map[string]*gatewayv1.Gateway) ([]publish.Source, []publish.Skipped, error) {
-	var sets gatewayv1.ListenerSetList
-	if err := r.Cache.List(ctx, &sets); err != nil {
-		return nil, nil, fmt.Errorf("list ListenerSets: %w", err)
+// listenerSet is a ListenerSet or XListenerSet (kind) read as a
+// ListenerSet, with its object.
+type listenerSet struct {
+	kind string
+	ls   *gatewayv1.ListenerSet
+	obj  client.Object
+}
+
+// listenerSets reads the served ListenerSets and XListenerSets whose
+// parent Gateway is annotated and admits them (ingress.ListenerSetAllowed).
+func (r *Reconciler) listenerSets(ctx context.Context, annotated map[string]*gatewayv1.Gateway) ([]listenerSet, error) {
+	var all []listenerSet
+	if r.GatewayAPI.ListenerSets {
+		var list gatewayv1.ListenerSetList
+		if err := r.Cache.List(ctx, &list); err != nil {
+			return nil, fmt.Errorf("list ListenerSets: %w", err)
+		}
+		for i := range list.Items {
+			all = append(all, listenerSet{kind: ingress.KindListenerSet, ls: &list.Items[i], obj: &list.Items[i]})
+		}
 	}
-	var sources []publish.Source
-	var skipped []publish.Skipped
+	if r.GatewayAPI.XListenerSets {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(shim.XListenerSetGVK.GroupVersion().WithKind(shim.XListenerSetGVK.Kind + "List"))
+		if err := r.Cache.List(ctx, list); err != nil {
+			return nil, fmt.Errorf("list XListenerSets: %w", err)
+		}
+		for i := range list.Items {
+			ls, err := shim.ListenerSetOf(&list.Items[i])
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, listenerSet{kind: ingress.KindXListenerSet, ls: ls, obj: &list.Items[i]})
+		}
+	}
+	var out []listenerSet
 	namespaces := map[string]gateway.Namespace{}
-	for i := range sets.Items {
-		ls := &sets.Items[i]
-		gwNS, gwName, ok := ingress.ListenerSetParent(ls)
+	for _, set := range all {
+		gwNS, gwName, ok := ingress.ListenerSetParent(set.ls)
 		if !ok {
 			continue
 		}
@@ -170,36 +235,19 @@ func (r *Reconciler) listenerSetSources(ctx context.Context, s *scope, annotated
 		if gw == nil {
 			continue
 		}
-		ns, ok := namespaces[ls.Namespace]
+		ns, ok := namespaces[set.ls.Namespace]
 		if !ok {
 			var err error
-			if ns, err = kube.Namespace(ctx, r.Cache, ls.Namespace); err != nil {
-				return nil, nil, err
+			if ns, err = kube.Namespace(ctx, r.Cache, set.ls.Namespace); err != nil {
+				return nil, err
 			}
-			namespaces[ls.Namespace] = ns
+			namespaces[set.ls.Namespace] = ns
 		}
-		if !ingress.ListenerSetAllowed(gw, ns) {
-			continue
+		if ingress.ListenerSetAllowed(gw, ns) {
+			out = append(out, set)
 		}
-		src := publish.Source{Resource: ListenerSetKind + "/" + ls.Namespace + "/" + ls.Name, Gateway: gatewayAPITargetKey(gwNS, gwName)}
-		for _, e := range ls.Spec.Listeners {
-			if host := listenerHost(gatewayv1.Listener(e)); host != "" && host != "*" {
-				src.Hosts = append(src.Hosts, host)
-			}
-		}
-		if len(src.Hosts) == 0 {
-			continue
-		}
-		s.objects[src.Resource] = ls
-		ttl, problem := ttlOf(ls.Annotations)
-		if problem != "" {
-			skipped = append(skipped, publish.Skipped{Resource: src.Resource, Reason: problem})
-			continue
-		}
-		src.TTL = ttl
-		sources = append(sources, src)
 	}
-	return sources, skipped, nil
+	return out, nil
 }
 
 // gatewayAPIRoutes reads every served route kind, the routes' namespaces

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
+	"github.com/edgecert/edgecert/internal/controller/shim"
 	edgedns "github.com/edgecert/edgecert/internal/dns"
 	"github.com/edgecert/edgecert/internal/dns/providers"
 	"github.com/edgecert/edgecert/internal/dns/publish"
@@ -70,6 +71,9 @@ type Reconciler struct {
 	NewZone func(ctx context.Context, spec edgecertv1alpha1.DNSZoneProvider, secrets kube.Secrets, namespace string) (edgedns.Zone, error)
 	// GatewayAPI says which Gateway API sources are read.
 	GatewayAPI GatewayAPI
+	// refusedRoutes are the route hosts told as unclaimed, per zone, so
+	// that each is told once while it stays unclaimed, not every resync.
+	refusedRoutes shim.Warnings
 }
 
 // scope carries what the steps of one pass found.
@@ -91,6 +95,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err := r.Client.Get(ctx, req.NamespacedName, zone); err != nil {
 		if apierrors.IsNotFound(err) {
 			forget(req.Name)
+			r.refusedRoutes.Tell(req.Name, nil, nil)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err

@@ -40,7 +40,7 @@ type Options struct {
 // publishes: a GatewayService's status, an Istio Gateway's spec or
 // annotations, a Service's selector or load balancer, and, when the API
 // server serves them, a Gateway API Gateway's spec, annotations or
-// status.addresses, a route's or ListenerSet's spec or annotations, a
+// status.addresses, a route's, ListenerSet's or XListenerSet's spec or annotations, a
 // Namespace's labels or a GatewayPolicy (claims); every zone is
 // looked at (there are few) and passes triggered together share one
 // list and one batch of changes. The resync period brings each zone back
@@ -78,12 +78,15 @@ func SetupWithManager(mgr ctrl.Manager, o Options) error {
 		for _, kind := range api.RouteKinds {
 			b = b.Watches(routeObject(kind), all, specOrAnnotations)
 		}
-		if len(api.RouteKinds) > 0 || api.ListenerSets {
+		if len(api.RouteKinds) > 0 || api.ListenerSets || api.XListenerSets {
 			b = b.Watches(kube.NewNamespaceMetadata(), all, builder.WithPredicates(predicate.LabelChangedPredicate{}), builder.OnlyMetadata).
 				Watches(&edgecertv1alpha1.GatewayPolicy{}, all, builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 		}
 		if api.ListenerSets {
 			b = b.Watches(&gatewayv1.ListenerSet{}, all, specOrAnnotations)
+		}
+		if api.XListenerSets {
+			b = b.Watches(kube.NewUnstructured(shim.XListenerSetGVK, "", ""), all, specOrAnnotations)
 		}
 	}
 	return b.WithOptions(controller.Options{MaxConcurrentReconciles: 4}).Complete(r)
@@ -108,7 +111,10 @@ func servedGatewayAPI(mapper meta.RESTMapper) (GatewayAPI, error) {
 			out.RouteKinds = append(out.RouteKinds, kind)
 		}
 	}
-	out.ListenerSets, err = shim.Served(mapper, gv.WithKind(ingress.KindListenerSet))
+	if out.ListenerSets, err = shim.Served(mapper, gv.WithKind(ingress.KindListenerSet)); err != nil {
+		return out, err
+	}
+	out.XListenerSets, err = shim.Served(mapper, shim.XListenerSetGVK)
 	return out, err
 }
 

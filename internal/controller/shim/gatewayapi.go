@@ -41,7 +41,7 @@ type GatewayAPIGatewayReconciler struct {
 	// routeKinds are the route kinds the API server serves.
 	routeKinds []routeKind
 	// warnings are the route and limit warnings told, each once.
-	warnings *warnings
+	warnings *Warnings
 }
 
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=gateways,verbs=get;list;watch
@@ -60,7 +60,7 @@ func (r *GatewayAPIGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		if client.IgnoreNotFound(err) != nil {
 			return ctrl.Result{}, err
 		}
-		r.warnings.tell(src.String(), nil, nil)
+		r.warnings.Tell(src.String(), nil, nil)
 		return result(r.sync(ctx, src, nil, nil))
 	}
 	gw.SetGroupVersionKind(schema.GroupVersion(gatewayv1.GroupVersion).WithKind("Gateway"))
@@ -73,7 +73,7 @@ func (r *GatewayAPIGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		return ctrl.Result{}, nil
 	}
 	if !ok {
-		r.warnings.tell(src.String(), nil, nil)
+		r.warnings.Tell(src.String(), nil, nil)
 		return result(r.sync(ctx, src, &gw, nil))
 	}
 	var grants []gatewayv1beta1.ReferenceGrant
@@ -100,29 +100,37 @@ func (r *GatewayAPIGatewayReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	for _, ref := range want.Refused {
 		r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonReferenceNotPermitted, "Reconcile", "%s", ref)
 	}
-	// Told once while they hold: a Gateway's passes follow its
-	// Certificates' status changes.
+	tellRouteWarnings(r.warnings, r.Events, src, &gw, want, objs)
+	return result(err)
+}
+
+// tellRouteWarnings tells, once while they hold (a source's passes follow
+// its Certificates' status changes), each route left out of the source's
+// Certificates for hosts its namespace has not claimed (an event on the
+// route, related to the source; objs maps routes' String to their
+// objects) and each Certificate cut to ingress.MaxDNSNames (an event on
+// the source).
+func tellRouteWarnings(w *Warnings, ev events.EventRecorder, src ingress.Source, obj client.Object, want ingress.GatewayAPIResult, objs map[string]client.Object) {
 	told := map[string]string{}
 	for _, u := range want.Unclaimed {
-		if obj := objs[u.Route.String()]; obj != nil {
-			told["route "+string(obj.GetUID())] = u.String()
+		if route := objs[u.Route.String()]; route != nil {
+			told["route "+string(route.GetUID())] = u.String()
 		}
 	}
 	for _, t := range want.Truncated {
 		told["certificate "+t.Namespace+"/"+t.Name] = t.String()
 	}
-	r.warnings.tell(src.String(), told, func(key, message string) {
+	w.Tell(src.String(), told, func(key, message string) {
 		if uid, ok := strings.CutPrefix(key, "route "); ok {
-			for _, obj := range objs {
-				if string(obj.GetUID()) == uid {
-					r.Events.Eventf(obj, &gw, corev1.EventTypeWarning, edgecertv1alpha1.ReasonRouteHostNotClaimed, "Reconcile", "%s", message)
+			for _, route := range objs {
+				if string(route.GetUID()) == uid {
+					ev.Eventf(route, obj, corev1.EventTypeWarning, edgecertv1alpha1.ReasonRouteHostNotClaimed, "Reconcile", "%s", message)
 				}
 			}
 			return
 		}
-		r.Events.Eventf(&gw, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonTooManyHosts, "Reconcile", "%s", message)
+		ev.Eventf(obj, nil, corev1.EventTypeWarning, edgecertv1alpha1.ReasonTooManyHosts, "Reconcile", "%s", message)
 	})
-	return result(err)
 }
 
 // onlyLocalUnlessCluster drops the Certificates outside the source's

@@ -3,6 +3,7 @@ package shim
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -51,8 +52,9 @@ var sourceChanged = predicate.Or[client.Object](predicate.GenerationChangedPredi
 // edited or deleted it); for a Gateway API Gateway, also when a
 // ReferenceGrant that may let it use a Secret of another namespace
 // changes, and when a route attached to it, its route namespaces' labels
-// or the GatewayPolicies (claims) change; for a ListenerSet, also when its
-// parent Gateway, its namespace's labels or a ReferenceGrant change. At
+// or the GatewayPolicies (claims) change; for a ListenerSet (or
+// XListenerSet), also when its parent Gateway, its namespace's labels or
+// a ReferenceGrant change, and, as for a Gateway, its routes. At
 // start, every generated Certificate wakes its source, so one deleted
 // while edgecert was down is cleaned up. Each Gateway API kind is watched
 // only when the API server serves it.
@@ -129,7 +131,7 @@ func setupGatewayAPI(mgr ctrl.Manager, certs certSync, o Options, served func(sc
 		return nil
 	}
 	ctx := context.Background()
-	gatewayAPI := &GatewayAPIGatewayReconciler{certSync: certs, RequireHostClaims: o.RequireHostClaims, warnings: &warnings{}}
+	gatewayAPI := &GatewayAPIGatewayReconciler{certSync: certs, RequireHostClaims: o.RequireHostClaims, warnings: &Warnings{}}
 	for _, k := range routeKinds {
 		ok, err := served(gv.WithKind(k.kind))
 		if err != nil {
@@ -142,6 +144,11 @@ func setupGatewayAPI(mgr ctrl.Manager, certs certSync, o Options, served func(sc
 			return ingress.ParentGateways(k.route(obj))
 		}); err != nil {
 			return fmt.Errorf("index %ss by parent Gateway: %w", k.kind, err)
+		}
+		if err := mgr.GetFieldIndexer().IndexField(ctx, k.object(), routeListenerSetIndex, func(obj client.Object) []string {
+			return routeListenerSetKeys(k.route(obj))
+		}); err != nil {
+			return fmt.Errorf("index %ss by parent ListenerSet: %w", k.kind, err)
 		}
 		gatewayAPI.routeKinds = append(gatewayAPI.routeKinds, k)
 	}
@@ -164,22 +171,46 @@ func setupGatewayAPI(mgr ctrl.Manager, certs certSync, o Options, served func(sc
 		return err
 	}
 
-	setOK, err := served(gv.WithKind(ingress.KindListenerSet))
-	if err != nil || !setOK {
-		return err
+	for _, kind := range []listenerSetKind{listenerSetV1, xListenerSet} {
+		ok, err := served(kind.gvk)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if err := setupListenerSets(mgr, certs, o, kind, gatewayAPI.routeKinds); err != nil {
+			return err
+		}
 	}
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &gatewayv1.ListenerSet{}, listenerSetParentIndex, listenerSetParentKey); err != nil {
-		return fmt.Errorf("index ListenerSets by parent Gateway: %w", err)
+	return nil
+}
+
+// setupListenerSets registers the shim of a ListenerSet kind (ListenerSet
+// or XListenerSet): a pass on a change of its spec or annotations, of one
+// of its Certificates, of its parent Gateway, of a ReferenceGrant, of its
+// namespace's labels, and, for its catch-all listeners, of a route that
+// names it, of its routes' namespaces' labels and of the GatewayPolicies.
+func setupListenerSets(mgr ctrl.Manager, certs certSync, o Options, kind listenerSetKind, routeKinds []routeKind) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), kind.object(), listenerSetParentIndex, listenerSetParentKey); err != nil {
+		return fmt.Errorf("index %ss by parent Gateway: %w", kind.source, err)
 	}
-	sets := &ListenerSetReconciler{certSync: certs}
-	return ctrl.NewControllerManagedBy(mgr).
-		Named("listenerset-shim").
-		For(&gatewayv1.ListenerSet{}, builder.WithPredicates(sourceChanged)).
-		Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(ingress.KindListenerSet))).
+	sets := &ListenerSetReconciler{certSync: certs, RequireHostClaims: o.RequireHostClaims, kind: kind, routeKinds: routeKinds, warnings: &Warnings{}}
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named(strings.ToLower(kind.source)+"-shim").
+		For(kind.object(), builder.WithPredicates(sourceChanged)).
+		Watches(&edgecertv1alpha1.Certificate{}, handler.EnqueueRequestsFromMapFunc(sourceOf(kind.source))).
 		Watches(&gatewayv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(sets.listenerSetsForGateway), builder.WithPredicates(sourceChanged)).
 		Watches(&gatewayv1beta1.ReferenceGrant{}, handler.EnqueueRequestsFromMapFunc(sets.listenerSetsForGrant),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(kube.NewNamespaceMetadata(), handler.EnqueueRequestsFromMapFunc(sets.listenerSetsInNamespace),
-			builder.WithPredicates(predicate.LabelChangedPredicate{}), builder.OnlyMetadata).
-		Complete(sets)
+			builder.WithPredicates(predicate.LabelChangedPredicate{}), builder.OnlyMetadata)
+	for _, k := range routeKinds {
+		b = b.Watches(k.object(), handler.EnqueueRequestsFromMapFunc(sets.listenerSetsForRoute(k)), builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	}
+	if len(routeKinds) > 0 {
+		b = b.Watches(&edgecertv1alpha1.GatewayPolicy{}, handler.EnqueueRequestsFromMapFunc(sets.listenerSetsForPolicy),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	}
+	return b.Complete(sets)
 }

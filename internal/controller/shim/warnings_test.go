@@ -7,10 +7,10 @@ import (
 )
 
 func TestWarningsAreToldOnceWhileTheyHold(t *testing.T) {
-	var w warnings
+	var w Warnings
 	var told []string
 	tell := func(source string, current map[string]string) {
-		w.tell(source, current, func(key, message string) { told = append(told, source+" "+key+": "+message) })
+		w.Tell(source, current, func(key, message string) { told = append(told, source+" "+key+": "+message) })
 	}
 	steps := []struct {
 		source  string
