@@ -2,8 +2,6 @@ package ingress
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
@@ -93,13 +91,9 @@ func ListenerSetCertificates(ls *gatewayv1.ListenerSet, kind string, issuer edge
 	return routeListenerCertificates(ListenerSetRef(kind, ls.Namespace, ls.Name), listenerSetListeners(ls), ls.Annotations, issuer, grants, routes)
 }
 
-// ListenerSetCatchAll reports whether one of the ListenerSet's listeners
-// has no hostname or a wildcard one: only then do routes add to its
-// certificates.
+// ListenerSetCatchAll is HasCatchAll for the ListenerSet's listeners.
 func ListenerSetCatchAll(ls *gatewayv1.ListenerSet) bool {
-	return slices.ContainsFunc(ls.Spec.Listeners, func(e gatewayv1.ListenerEntry) bool {
-		return e.Hostname == nil || *e.Hostname == "" || strings.HasPrefix(string(*e.Hostname), "*.")
-	})
+	return HasCatchAll(listenerSetListeners(ls))
 }
 
 // ListenerSetListeners reads a ListenerSet's entries as Gateway listeners

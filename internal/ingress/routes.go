@@ -71,6 +71,14 @@ func GatewayParent(gw *gatewayv1.Gateway) Parent {
 	return Parent{Group: gatewayv1.GroupName, Kind: "Gateway", Namespace: gw.Namespace, Name: gw.Name}
 }
 
+// HasCatchAll reports whether one of listeners has no hostname or a
+// wildcard one: only then can routes add to their parent's certificates.
+func HasCatchAll(listeners []gatewayv1.Listener) bool {
+	return slices.ContainsFunc(listeners, func(l gatewayv1.Listener) bool {
+		return l.Hostname == nil || *l.Hostname == "" || strings.HasPrefix(string(*l.Hostname), "*.")
+	})
+}
+
 // ParentGateways returns "namespace/name" of every Gateway the route's
 // parentRefs name (group and kind defaulted as Gateway API defaults them),
 // without duplicates: the Gateways a change of the route concerns.

@@ -2,8 +2,20 @@ package testenv
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+
+	"github.com/edgecert/edgecert/internal/pki"
 )
 
 // Namespace makes a fresh namespace named after prefix, or fails t.
@@ -58,4 +70,74 @@ func UseOwnBed(tb testing.TB, opts Options, bed **Bed) {
 	shared := *bed
 	tb.Cleanup(func() { own.Stop(); *bed = shared })
 	*bed = own
+}
+
+// CheckIssuedByPebble fails t unless Secret ns/name holds a key pair whose
+// certificate covers hosts and chains, through the Secret's
+// intermediates, to this bed's Pebble issuance root. It returns the
+// certificate, for more checks.
+func (b *Bed) CheckIssuedByPebble(t testing.TB, ns, name string, hosts ...string) *x509.Certificate {
+	t.Helper()
+	var secret corev1.Secret
+	if err := b.ControlPlane.Client.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	kp, err := pki.ParseKeyPair(secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey])
+	if err != nil {
+		t.Fatalf("Secret %s/%s: %v", ns, name, err)
+	}
+	if missing := pki.Uncovered(kp.Leaf, hosts); len(missing) > 0 {
+		t.Errorf("Secret %s/%s: certificate does not cover %v (it has %v)", ns, name, missing, kp.Leaf.DNSNames)
+	}
+	rootPEM, err := b.Pebble.IssuanceRootPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(rootPEM) {
+		t.Fatal("no Pebble root")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range kp.Intermediates {
+		inter.AddCert(c)
+	}
+	if _, err := kp.Leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: hosts[0]}); err != nil {
+		t.Errorf("Secret %s/%s: certificate does not chain to Pebble's root: %v", ns, name, err)
+	}
+	return kp.Leaf
+}
+
+// CertificateColumn is what `kubectl get certificate -o wide` prints in
+// column for Certificate ns/name: the API server's table view.
+func (cp *ControlPlane) CertificateColumn(t testing.TB, ns, name, column string) string {
+	t.Helper()
+	hc, err := rest.HTTPClientFor(cp.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(cp.Config.Host, "/")+"/apis/edgecert.dev/v1alpha1/namespaces/"+ns+"/certificates/"+name+"?includeObject=None", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table metav1.Table
+	if err := json.Unmarshal(body, &table); err != nil {
+		t.Fatalf("%s %s: %v: %s", req.URL, resp.Status, err, body)
+	}
+	for i, c := range table.ColumnDefinitions {
+		if c.Name == column && len(table.Rows) == 1 {
+			return fmt.Sprint(table.Rows[0].Cells[i])
+		}
+	}
+	t.Fatalf("no column %q in %+v", column, table.ColumnDefinitions)
+	return ""
 }

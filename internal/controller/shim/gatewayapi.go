@@ -158,18 +158,24 @@ func onlyLocalUnlessCluster(ev events.EventRecorder, obj client.Object, issuer e
 // object, for events. Nothing is read for a Gateway whose every listener
 // has a full hostname: routes cannot add to those.
 func (r *GatewayAPIGatewayReconciler) routes(ctx context.Context, gw *gatewayv1.Gateway) (ingress.GatewayAPIRoutes, map[string]client.Object, error) {
-	var out ingress.GatewayAPIRoutes
-	if !slices.ContainsFunc(gw.Spec.Listeners, func(l gatewayv1.Listener) bool {
-		return l.Hostname == nil || *l.Hostname == "" || strings.HasPrefix(string(*l.Hostname), "*.")
-	}) {
-		return out, nil, nil
+	if !ingress.HasCatchAll(gw.Spec.Listeners) {
+		return ingress.GatewayAPIRoutes{}, nil, nil
 	}
+	return readRoutes(ctx, r.Client, r.routeKinds, routeParentIndex, gw.Namespace+"/"+gw.Name, r.RequireHostClaims)
+}
+
+// readRoutes reads the routes of kinds that index files under key (a
+// parent, as routeParentIndex or routeListenerSetIndex name it), their
+// namespaces' labels and the claims (ReadRouteClaims): what the parent's
+// catch-all listeners certify. It returns each route's object too, by the
+// route's name, for events.
+func readRoutes(ctx context.Context, c client.Client, kinds []routeKind, index, key string, requireClaims bool) (ingress.GatewayAPIRoutes, map[string]client.Object, error) {
+	var out ingress.GatewayAPIRoutes
 	objs := map[string]client.Object{}
-	key := gw.Namespace + "/" + gw.Name
-	for _, k := range r.routeKinds {
+	for _, k := range kinds {
 		list := k.newList()
-		if err := r.Client.List(ctx, list, client.MatchingFields{routeParentIndex: key}); err != nil {
-			return out, nil, fmt.Errorf("list %ss for Gateway %s: %w", k.kind, key, err)
+		if err := c.List(ctx, list, client.MatchingFields{index: key}); err != nil {
+			return out, nil, fmt.Errorf("list %ss for %s: %w", k.kind, key, err)
 		}
 		for _, obj := range k.items(list) {
 			route := k.route(obj)
@@ -178,7 +184,7 @@ func (r *GatewayAPIGatewayReconciler) routes(ctx context.Context, gw *gatewayv1.
 			objs[route.String()] = obj
 		}
 	}
-	if err := ReadRouteClaims(ctx, r.Client, &out, r.RequireHostClaims); err != nil {
+	if err := ReadRouteClaims(ctx, c, &out, requireClaims); err != nil {
 		return out, nil, err
 	}
 	return out, objs, nil

@@ -60,7 +60,7 @@ func waitIssuedFor(t *testing.T, ns, name string, hosts []string) *edgecertv1alp
 // exactly hosts (sorted) and chains to Pebble's root.
 func checkLeafNames(t *testing.T, ns, name string, hosts []string) {
 	t.Helper()
-	checkIssuedByPebble(t, ns, name, hosts...)
+	bed.CheckIssuedByPebble(t, ns, name, hosts...)
 	var secret corev1.Secret
 	if err := c().Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &secret); err != nil {
 		t.Fatal(err)

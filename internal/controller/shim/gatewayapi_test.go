@@ -102,7 +102,7 @@ func TestGatewayAPIGatewayHTTPSListeners(t *testing.T) {
 	if owner := metav1.GetControllerOf(cert); owner == nil || owner.Kind != "Gateway" || owner.APIVersion != "gateway.networking.k8s.io/v1" || owner.UID != gw.UID {
 		t.Errorf("Certificate controller = %+v, want the Gateway (UID %s)", owner, gw.UID)
 	}
-	checkIssuedByPebble(t, ns, "web-tls", host, www)
+	bed.CheckIssuedByPebble(t, ns, "web-tls", host, www)
 	// The pass that made web-tls would have made the others too.
 	if diff := cmp.Diff([]string{ns + "/web-tls"}, generatedFor(t, ns, "web")); diff != "" {
 		t.Errorf("generated Certificates (-want +got):\n%s", diff)
@@ -188,7 +188,7 @@ func TestGatewayAPIGatewayCrossNamespaceReferenceGrant(t *testing.T) {
 	if cert.Labels[ingress.SourceKindLabel] != ingress.KindGatewayAPIGateway || cert.Labels[ingress.SourceNamespaceLabel] != apps || cert.Labels[ingress.SourceNameLabel] != "web" {
 		t.Errorf("Certificate labels = %v, want the Gateway %s/web", cert.Labels, apps)
 	}
-	checkIssuedByPebble(t, certs, "shared-tls", host)
+	bed.CheckIssuedByPebble(t, certs, "shared-tls", host)
 	if diff := cmp.Diff([]string{certs + "/shared-tls"}, generatedFor(t, apps, "web")); diff != "" {
 		t.Errorf("generated Certificates (-want +got):\n%s", diff)
 	}

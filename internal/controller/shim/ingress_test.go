@@ -49,8 +49,8 @@ func TestSeed003IngressWithCertManagerAnnotation(t *testing.T) {
 	if cert.Labels[ingress.SourceKindLabel] != ingress.KindIngress || cert.Labels[ingress.SourceNameLabel] != "demo-app-ingress" {
 		t.Errorf("Certificate labels = %v", cert.Labels)
 	}
-	checkIssuedByPebble(t, ns, "demo-example-tls", "demo.example.com")
-	if got, want := printedColumn(t, ns, "demo-example-tls", "Source"), "Ingress "+ns+"/demo-app-ingress"; got != want {
+	bed.CheckIssuedByPebble(t, ns, "demo-example-tls", "demo.example.com")
+	if got, want := bed.ControlPlane.CertificateColumn(t, ns, "demo-example-tls", "Source"), "Ingress "+ns+"/demo-app-ingress"; got != want {
 		t.Errorf("kubectl get certificate -o wide shows Source %q, want %q", got, want)
 	}
 	bed.ControlPlane.ExpectEvent(t, &ing, "CertificateIssued", "Certificate "+ns+"/demo-example-tls is Ready: Secret demo-example-tls holds a certificate for demo.example.com, valid until")
@@ -94,7 +94,7 @@ func TestIngressEdgecertAnnotationHostsChangeAndDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitIssued(t, ns, "web-tls")
-	checkIssuedByPebble(t, ns, "web-tls", a)
+	bed.CheckIssuedByPebble(t, ns, "web-tls", a)
 	ing.Spec.TLS[0].Hosts = append(ing.Spec.TLS[0].Hosts, b)
 	if err := c().Update(ctx, ing); err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func TestIngressEdgecertAnnotationHostsChangeAndDelete(t *testing.T) {
 		cert := waitIssued(t, ns, "web-tls")
 		return len(cert.Spec.DNSNames) == 2, fmt.Sprint(cert.Spec.DNSNames)
 	})
-	checkIssuedByPebble(t, ns, "web-tls", a, b)
+	bed.CheckIssuedByPebble(t, ns, "web-tls", a, b)
 	if err := c().Delete(ctx, ing); err != nil {
 		t.Fatal(err)
 	}

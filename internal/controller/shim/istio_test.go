@@ -80,8 +80,8 @@ func TestIstioGatewayTwoTLSServers(t *testing.T) {
 	if diff := cmp.Diff([]string{shopHost, "www." + shopHost}, shop.Spec.DNSNames); diff != "" {
 		t.Errorf("shop-tls dnsNames (-want +got):\n%s", diff)
 	}
-	checkIssuedByPebble(t, workload, "shop-tls", shopHost, "www."+shopHost)
-	checkIssuedByPebble(t, workload, apiSecret, apiHost)
+	bed.CheckIssuedByPebble(t, workload, "shop-tls", shopHost, "www."+shopHost)
+	bed.CheckIssuedByPebble(t, workload, apiSecret, apiHost)
 	var inTenant edgecertv1alpha1.CertificateList
 	if err := c().List(ctx, &inTenant, client.InNamespace(apps)); err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func TestIstioGatewayDeletedRemovesCertificates(t *testing.T) {
 		t.Fatal(err)
 	}
 	cert := waitIssued(t, apps, "del-tls")
-	checkIssuedByPebble(t, apps, "del-tls", host)
+	bed.CheckIssuedByPebble(t, apps, "del-tls", host)
 	if err := c().Delete(ctx, gw); err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestIstioGatewayWithHTTP01ThroughIstio(t *testing.T) {
 		t.Errorf("VirtualService gateways %v hosts %v, want the challenge Gateway and %s", gateways, hosts, host)
 	}
 	waitIssued(t, workload, "app-tls")
-	checkIssuedByPebble(t, workload, "app-tls", host)
+	bed.CheckIssuedByPebble(t, workload, "app-tls", host)
 	waitGone(t, vs)
 	bed.ControlPlane.ExpectEvent(t, gw, "CertificateIssued", "Certificate "+workload+"/app-tls is Ready")
 }

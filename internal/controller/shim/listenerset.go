@@ -212,28 +212,10 @@ func (r *ListenerSetReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 // what its catch-all listeners certify. Nothing is read for a ListenerSet
 // whose every listener has a full hostname.
 func (r *ListenerSetReconciler) routes(ctx context.Context, ls *gatewayv1.ListenerSet) (ingress.GatewayAPIRoutes, map[string]client.Object, error) {
-	var out ingress.GatewayAPIRoutes
 	if !ingress.ListenerSetCatchAll(ls) {
-		return out, nil, nil
+		return ingress.GatewayAPIRoutes{}, nil, nil
 	}
-	objs := map[string]client.Object{}
-	key := ingress.ListenerSetRef(r.kind.source, ls.Namespace, ls.Name).String()
-	for _, k := range r.routeKinds {
-		list := k.newList()
-		if err := r.Client.List(ctx, list, client.MatchingFields{routeListenerSetIndex: key}); err != nil {
-			return out, nil, fmt.Errorf("list %ss for %s: %w", k.kind, key, err)
-		}
-		for _, obj := range k.items(list) {
-			route := k.route(obj)
-			obj.GetObjectKind().SetGroupVersionKind(schema.GroupVersion(gatewayv1.GroupVersion).WithKind(k.kind))
-			out.Routes = append(out.Routes, route)
-			objs[route.String()] = obj
-		}
-	}
-	if err := ReadRouteClaims(ctx, r.Client, &out, r.RequireHostClaims); err != nil {
-		return out, nil, err
-	}
-	return out, objs, nil
+	return readRoutes(ctx, r.Client, r.routeKinds, routeListenerSetIndex, ingress.ListenerSetRef(r.kind.source, ls.Namespace, ls.Name).String(), r.RequireHostClaims)
 }
 
 // routeListenerSetIndex indexes routes by every ListenerSet and

@@ -2,25 +2,17 @@ package shim_test
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	"github.com/edgecert/edgecert/internal/manager"
-	"github.com/edgecert/edgecert/internal/pki"
 	"github.com/edgecert/edgecert/internal/testenv"
 	"github.com/edgecert/edgecert/internal/testenv/managertest"
 )
@@ -98,38 +90,6 @@ func waitIssued(t *testing.T, ns, name string) *edgecertv1alpha1.Certificate {
 	return cert
 }
 
-// checkIssuedByPebble fails unless Secret ns/name holds a key pair whose
-// certificate covers hosts and chains to this Pebble's issuance root.
-func checkIssuedByPebble(t *testing.T, ns, name string, hosts ...string) {
-	t.Helper()
-	var secret corev1.Secret
-	if err := c().Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &secret); err != nil {
-		t.Fatal(err)
-	}
-	kp, err := pki.ParseKeyPair(secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey])
-	if err != nil {
-		t.Fatalf("Secret %s/%s: %v", ns, name, err)
-	}
-	if missing := pki.Uncovered(kp.Leaf, hosts); len(missing) > 0 {
-		t.Errorf("Secret %s/%s: certificate does not cover %v (it has %v)", ns, name, missing, kp.Leaf.DNSNames)
-	}
-	rootPEM, err := bed.Pebble.IssuanceRootPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(rootPEM) {
-		t.Fatal("no Pebble root")
-	}
-	inter := x509.NewCertPool()
-	for _, c := range kp.Intermediates {
-		inter.AddCert(c)
-	}
-	if _, err := kp.Leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: hosts[0]}); err != nil {
-		t.Errorf("Secret %s/%s: certificate does not chain to Pebble's root: %v", ns, name, err)
-	}
-}
-
 // waitGone waits until obj no longer exists.
 func waitGone(t *testing.T, obj client.Object) {
 	t.Helper()
@@ -137,39 +97,4 @@ func waitGone(t *testing.T, obj client.Object) {
 		err := c().Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
 	})
-}
-
-// printedColumn is what "kubectl get certificate -o wide" prints in
-// column for Certificate ns/name: the API server's table view.
-func printedColumn(t *testing.T, ns, name, column string) string {
-	t.Helper()
-	hc, err := rest.HTTPClientFor(bed.ControlPlane.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(bed.ControlPlane.Config.Host, "/")+"/apis/edgecert.dev/v1alpha1/namespaces/"+ns+"/certificates/"+name+"?includeObject=None", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var table metav1.Table
-	if err := json.Unmarshal(body, &table); err != nil {
-		t.Fatalf("%s %s: %v: %s", req.URL, resp.Status, err, body)
-	}
-	for i, c := range table.ColumnDefinitions {
-		if c.Name == column && len(table.Rows) == 1 {
-			return fmt.Sprint(table.Rows[0].Cells[i])
-		}
-	}
-	t.Fatalf("no column %q in %+v", column, table.ColumnDefinitions)
-	return ""
 }

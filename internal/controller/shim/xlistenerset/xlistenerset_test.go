@@ -6,16 +6,10 @@ package xlistenerset_test
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -29,7 +23,6 @@ import (
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
 	shimctrl "github.com/edgecert/edgecert/internal/controller/shim"
 	"github.com/edgecert/edgecert/internal/ingress"
-	"github.com/edgecert/edgecert/internal/pki"
 	"github.com/edgecert/edgecert/internal/testenv"
 	"github.com/edgecert/edgecert/internal/testenv/managertest"
 )
@@ -158,13 +151,15 @@ func TestXListenerSetHostnameListenerIsCertified(t *testing.T) {
 	if cert.Spec.IssuerRef != (edgecertv1alpha1.IssuerReference{Kind: "ClusterIssuer", Name: "pebble-xlistenerset"}) {
 		t.Errorf("issuerRef = %+v, want ClusterIssuer pebble-xlistenerset", cert.Spec.IssuerRef)
 	}
-	if got, want := printedColumn(t, tenant, "shop-tls", "Source"), "XListenerSet "+tenant+"/tenant"; got != want {
+	if got, want := bed.ControlPlane.CertificateColumn(t, tenant, "shop-tls", "Source"), "XListenerSet "+tenant+"/tenant"; got != want {
 		t.Errorf("Source column = %q, want %q", got, want)
 	}
 	if owner := metav1.GetControllerOf(cert); owner == nil || owner.Kind != "XListenerSet" || owner.APIVersion != "gateway.networking.x-k8s.io/v1alpha1" || owner.UID != xls.GetUID() {
 		t.Errorf("Certificate controller = %+v, want the XListenerSet (UID %s)", owner, xls.GetUID())
 	}
-	checkIssuedByPebble(t, tenant, "shop-tls", host)
+	if leaf := bed.CheckIssuedByPebble(t, tenant, "shop-tls", host); !cmp.Equal(leaf.DNSNames, []string{host}) {
+		t.Errorf("Secret %s/shop-tls: certificate names %v, want exactly %s", tenant, leaf.DNSNames, host)
+	}
 
 	apps := &edgecertv1alpha1.Certificate{}
 	testenv.Eventually(t, "Certificate "+tenant+"/apps-tls issued", func() (bool, string) {
@@ -178,72 +173,7 @@ func TestXListenerSetHostnameListenerIsCertified(t *testing.T) {
 	if diff := cmp.Diff([]string{routeHost}, apps.Spec.DNSNames); diff != "" {
 		t.Errorf("apps-tls dnsNames (-want +got):\n%s", diff)
 	}
-	checkIssuedByPebble(t, tenant, "apps-tls", routeHost)
-}
-
-// checkIssuedByPebble fails unless Secret ns/name holds a certificate for
-// host that chains to this Pebble's issuance root.
-func checkIssuedByPebble(t *testing.T, ns, name, host string) {
-	t.Helper()
-	var secret corev1.Secret
-	if err := c().Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &secret); err != nil {
-		t.Fatal(err)
+	if leaf := bed.CheckIssuedByPebble(t, tenant, "apps-tls", routeHost); !cmp.Equal(leaf.DNSNames, []string{routeHost}) {
+		t.Errorf("Secret %s/apps-tls: certificate names %v, want exactly %s", tenant, leaf.DNSNames, routeHost)
 	}
-	kp, err := pki.ParseKeyPair(secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey])
-	if err != nil {
-		t.Fatalf("Secret %s/%s: %v", ns, name, err)
-	}
-	if diff := cmp.Diff([]string{host}, kp.Leaf.DNSNames); diff != "" {
-		t.Errorf("Secret %s/%s: certificate names (-want +got):\n%s", ns, name, diff)
-	}
-	rootPEM, err := bed.Pebble.IssuanceRootPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(rootPEM) {
-		t.Fatal("no Pebble root")
-	}
-	inter := x509.NewCertPool()
-	for _, c := range kp.Intermediates {
-		inter.AddCert(c)
-	}
-	if _, err := kp.Leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: host}); err != nil {
-		t.Errorf("Secret %s/%s: certificate does not chain to Pebble's root: %v", ns, name, err)
-	}
-}
-
-// printedColumn is what "kubectl get certificate -o wide" prints in
-// column for Certificate ns/name: the API server's table view.
-func printedColumn(t *testing.T, ns, name, column string) string {
-	t.Helper()
-	hc, err := rest.HTTPClientFor(bed.ControlPlane.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodGet, strings.TrimSuffix(bed.ControlPlane.Config.Host, "/")+"/apis/edgecert.dev/v1alpha1/namespaces/"+ns+"/certificates/"+name+"?includeObject=None", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var table metav1.Table
-	if err := json.Unmarshal(body, &table); err != nil {
-		t.Fatalf("%s %s: %v: %s", req.URL, resp.Status, err, body)
-	}
-	for i, c := range table.ColumnDefinitions {
-		if c.Name == column && len(table.Rows) == 1 {
-			return fmt.Sprint(table.Rows[0].Cells[i])
-		}
-	}
-	t.Fatalf("no column %q in %+v", column, table.ColumnDefinitions)
-	return ""
 }
