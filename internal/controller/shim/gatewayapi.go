@@ -230,22 +230,30 @@ func gatewaysForRoute(k routeKind) func(context.Context, client.Object) []reconc
 // its routes name: an allowedRoutes selector or a claim may match them
 // differently now.
 func (r *GatewayAPIGatewayReconciler) gatewaysForNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	return gatewayRequests(routeParentsInNamespace(ctx, r.Client, r.routeKinds, o.GetName(), ingress.ParentGateways))
+}
+
+// routeParentsInNamespace lists the routes of kinds in namespace ns and
+// returns the parents ("namespace/name") that parents finds in them,
+// each once. A kind that cannot be listed is logged and skipped: the
+// others still map.
+func routeParentsInNamespace(ctx context.Context, c client.Client, kinds []routeKind, ns string, parents func(ingress.Route) []string) []string {
 	var keys []string
-	for _, k := range r.routeKinds {
+	for _, k := range kinds {
 		list := k.newList()
-		if err := r.Client.List(ctx, list, client.InNamespace(o.GetName())); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "List routes for a Namespace", "kind", k.kind, "namespace", o.GetName())
+		if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "List routes for a Namespace", "kind", k.kind, "namespace", ns)
 			continue
 		}
 		for _, obj := range k.items(list) {
-			for _, key := range ingress.ParentGateways(k.route(obj)) {
+			for _, key := range parents(k.route(obj)) {
 				if !slices.Contains(keys, key) {
 					keys = append(keys, key)
 				}
 			}
 		}
 	}
-	return gatewayRequests(keys)
+	return keys
 }
 
 // annotatedGateways maps a GatewayPolicy change to every Gateway with an

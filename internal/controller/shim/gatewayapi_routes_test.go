@@ -430,17 +430,7 @@ func TestListenerSetCrossNamespaceReferenceGrant(t *testing.T) {
 	ctx := context.Background()
 	newClusterIssuer(t, "pebble-listenerset-grant", "example.com")
 	edge, tenant, certs := newNamespace(t, "gapi-lsg-edge"), newNamespace(t, "gapi-lsg-tenant"), newNamespace(t, "gapi-lsg-certs")
-	gw := &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Namespace: edge, Name: "shared", Annotations: map[string]string{ingress.ClusterIssuerAnnotation: "pebble-listenerset-grant"}},
-		Spec: gatewayv1.GatewaySpec{
-			GatewayClassName: "istio",
-			Listeners:        []gatewayv1.Listener{gatewayAPIListener("http", 80, gatewayv1.HTTPProtocolType, "", "")},
-			AllowedListeners: &gatewayv1.AllowedListeners{Namespaces: &gatewayv1.ListenerNamespaces{From: ptr(gatewayv1.NamespacesFromAll)}},
-		},
-	}
-	if err := c().Create(ctx, gw); err != nil {
-		t.Fatal(err)
-	}
+	sharedGateway(t, edge, "pebble-listenerset-grant")
 	host := "shop." + tenant + ".example.com"
 	l := gatewayAPIListener("shop", 443, gatewayv1.HTTPSProtocolType, host, gatewayv1.TLSModeTerminate, certs+"/shop-tls")
 	ls := &gatewayv1.ListenerSet{

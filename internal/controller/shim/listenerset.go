@@ -290,18 +290,12 @@ func (r *ListenerSetReconciler) listenerSetsForGateway(ctx context.Context, o cl
 // claim may).
 func (r *ListenerSetReconciler) listenerSetsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
 	reqs := r.listenerSets(ctx, client.InNamespace(o.GetName()))
-	for _, k := range r.routeKinds {
-		list := k.newList()
-		if err := r.Client.List(ctx, list, client.InNamespace(o.GetName())); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "List routes for a Namespace", "kind", k.kind, "namespace", o.GetName())
-			continue
-		}
-		for _, obj := range k.items(list) {
-			for _, req := range gatewayRequests(ingress.ParentsOf(k.route(obj), r.kind.gvk.Group, r.kind.source)) {
-				if !slices.Contains(reqs, req) {
-					reqs = append(reqs, req)
-				}
-			}
+	named := routeParentsInNamespace(ctx, r.Client, r.routeKinds, o.GetName(), func(route ingress.Route) []string {
+		return ingress.ParentsOf(route, r.kind.gvk.Group, r.kind.source)
+	})
+	for _, req := range gatewayRequests(named) {
+		if !slices.Contains(reqs, req) {
+			reqs = append(reqs, req)
 		}
 	}
 	return reqs

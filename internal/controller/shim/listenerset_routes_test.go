@@ -15,6 +15,25 @@ import (
 )
 
 // toListenerSet is a parentRef naming ListenerSet ns/name.
+// sharedGateway creates Gateway ns/shared, annotated with clusterIssuer,
+// with an HTTP listener of its own and admitting ListenerSets of every
+// namespace.
+func sharedGateway(t *testing.T, ns, clusterIssuer string) *gatewayv1.Gateway {
+	t.Helper()
+	gw := &gatewayv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shared", Annotations: map[string]string{ingress.ClusterIssuerAnnotation: clusterIssuer}},
+		Spec: gatewayv1.GatewaySpec{
+			GatewayClassName: "istio",
+			Listeners:        []gatewayv1.Listener{gatewayAPIListener("http", 80, gatewayv1.HTTPProtocolType, "", "")},
+			AllowedListeners: &gatewayv1.AllowedListeners{Namespaces: &gatewayv1.ListenerNamespaces{From: ptr(gatewayv1.NamespacesFromAll)}},
+		},
+	}
+	if err := c().Create(context.Background(), gw); err != nil {
+		t.Fatal(err)
+	}
+	return gw
+}
+
 func toListenerSet(ns, name string) gatewayv1.ParentReference {
 	return gatewayv1.ParentReference{Group: ptr(gatewayv1.Group(gatewayv1.GroupName)), Kind: ptr(gatewayv1.Kind("ListenerSet")),
 		Namespace: ptr(gatewayv1.Namespace(ns)), Name: gatewayv1.ObjectName(name)}
@@ -44,17 +63,7 @@ func TestListenerSetCatchAllListenerCertifiesClaimedRouteHostnames(t *testing.T)
 	// too, so that only attachment leaves it out.
 	claims(t, "listenerset-routes-"+team, map[string][]string{team: {domain}, team2: {"b." + domain}, outsider: {"out." + domain}})
 
-	gw := &gatewayv1.Gateway{
-		ObjectMeta: metav1.ObjectMeta{Namespace: edge, Name: "shared", Annotations: map[string]string{ingress.ClusterIssuerAnnotation: "pebble-listenerset-routes"}},
-		Spec: gatewayv1.GatewaySpec{
-			GatewayClassName: "istio",
-			Listeners:        []gatewayv1.Listener{gatewayAPIListener("http", 80, gatewayv1.HTTPProtocolType, "", "")},
-			AllowedListeners: &gatewayv1.AllowedListeners{Namespaces: &gatewayv1.ListenerNamespaces{From: ptr(gatewayv1.NamespacesFromAll)}},
-		},
-	}
-	if err := c().Create(ctx, gw); err != nil {
-		t.Fatal(err)
-	}
+	sharedGateway(t, edge, "pebble-listenerset-routes")
 	toSet := toListenerSet(team, "tenant")
 	www := httpRoute(team, "www", toSet, "www."+domain)
 	api := httpRoute(team2, "api", toSet, "api.b."+domain)
