@@ -48,6 +48,18 @@ func (o Owners) PortNamesOf(key string) []string {
 	return names
 }
 
+// Owned returns the entries of servers whose port name owners gives to
+// key, in order: key's servers, as Replace finds them.
+func Owned(servers []any, owners Owners, key string) []any {
+	var out []any
+	for _, e := range servers {
+		if k, ok := owners[RawPortName(e)]; ok && k == key {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // Replace returns servers with key's servers (the entries whose port name
 // owners gives to key) replaced by desired, or removed when desired is nil,
 // and the owners updated to match. Every other entry is returned as it was,

@@ -63,6 +63,20 @@ func TestReplace(t *testing.T) {
 	}
 }
 
+func TestOwned(t *testing.T) {
+	hand, mine, theirs, mineToo := raw("https"), raw("https-x-a"), raw("https-y-b"), raw("tls-x-a")
+	owners := Owners{"https-x-a": "a/x", "tls-x-a": "a/x", "https-y-b": "b/y", "gone-z-c": "c/z"}
+	if diff := cmp.Diff([]any{mine, mineToo}, Owned([]any{hand, mine, theirs, mineToo}, owners, "a/x")); diff != "" {
+		t.Errorf("a/x's entries (-want +got):\n%s", diff)
+	}
+	if got := Owned([]any{hand, theirs}, owners, "c/z"); got != nil {
+		t.Errorf("an owner whose server is missing: %v, want none", got)
+	}
+	if got := Owned([]any{hand, mine}, owners, ""); got != nil {
+		t.Errorf("the empty key owns %v, want nothing (hand-written servers have no owner)", got)
+	}
+}
+
 func TestOwnersRoundTrip(t *testing.T) {
 	o := Owners{"b": "ns/b", "a": "ns/a"}
 	if got, want := o.String(), `{"a":"ns/a","b":"ns/b"}`; got != want {

@@ -325,9 +325,16 @@ func (r *Reconciler) planBatch(ctx context.Context, gw *unstructured.Unstructure
 		if q.desired != nil {
 			entry = q.desired.Entry()
 		}
-		before, beforeOwners := servers, newOwners.String()
+		// The request changes the Gateway unless its one server is
+		// already there as desired (or, for a removal, it has none):
+		// checked on its own entries, not on the whole list.
+		own := gateway.Owned(servers, newOwners, q.s.key)
 		servers, newOwners = gateway.Replace(servers, newOwners, q.s.key, entry)
-		q.result.changed = !apiequality.Semantic.DeepEqual(before, servers) || beforeOwners != newOwners.String()
+		if entry == nil {
+			q.result.changed = len(own) > 0
+		} else {
+			q.result.changed = len(own) != 1 || !apiequality.Semantic.DeepEqual(own[0], entry)
+		}
 	}
 	return servers, newOwners, nil
 }
