@@ -16,9 +16,10 @@ import (
 // of labelled Secrets), api the API server, clusterResourceNamespace where
 // ClusterIssuers keep their account keys.
 func NewSecrets(cache, api client.Reader, clusterResourceNamespace string) Secrets {
+	shared := NewSharedSecretReads(api)
 	return Secrets{
-		Cached:   &SecretCache{Meta: cache, API: api, Owned: SecretOwner(cache, clusterResourceNamespace)},
-		Uncached: api,
+		Cached:   &SecretCache{Meta: cache, API: shared, Owned: SecretOwner(cache, clusterResourceNamespace)},
+		Uncached: shared,
 	}
 }
 
