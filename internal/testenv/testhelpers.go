@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
@@ -14,8 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
-
-	"github.com/edgecert/edgecert/internal/pki"
 )
 
 // Namespace makes a fresh namespace named after prefix, or fails t.
@@ -82,12 +81,28 @@ func (b *Bed) CheckIssuedByPebble(t testing.TB, ns, name string, hosts ...string
 	if err := b.ControlPlane.Client.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, &secret); err != nil {
 		t.Fatal(err)
 	}
-	kp, err := pki.ParseKeyPair(secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey])
+	// crypto/tls, not internal/pki: pki's own tests use testenv.
+	pair, err := tls.X509KeyPair(secret.Data[corev1.TLSCertKey], secret.Data[corev1.TLSPrivateKeyKey])
 	if err != nil {
 		t.Fatalf("Secret %s/%s: %v", ns, name, err)
 	}
-	if missing := pki.Uncovered(kp.Leaf, hosts); len(missing) > 0 {
-		t.Errorf("Secret %s/%s: certificate does not cover %v (it has %v)", ns, name, missing, kp.Leaf.DNSNames)
+	chain := make([]*x509.Certificate, 0, len(pair.Certificate))
+	for _, der := range pair.Certificate {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatalf("Secret %s/%s: %v", ns, name, err)
+		}
+		chain = append(chain, c)
+	}
+	leaf := chain[0]
+	var missing []string
+	for _, h := range hosts {
+		if leaf.VerifyHostname(h) != nil {
+			missing = append(missing, h)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("Secret %s/%s: certificate does not cover %v (it has %v)", ns, name, missing, leaf.DNSNames)
 	}
 	rootPEM, err := b.Pebble.IssuanceRootPEM()
 	if err != nil {
@@ -98,13 +113,13 @@ func (b *Bed) CheckIssuedByPebble(t testing.TB, ns, name string, hosts ...string
 		t.Fatal("no Pebble root")
 	}
 	inter := x509.NewCertPool()
-	for _, c := range kp.Intermediates {
+	for _, c := range chain[1:] {
 		inter.AddCert(c)
 	}
-	if _, err := kp.Leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: hosts[0]}); err != nil {
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: hosts[0]}); err != nil {
 		t.Errorf("Secret %s/%s: certificate does not chain to Pebble's root: %v", ns, name, err)
 	}
-	return kp.Leaf
+	return leaf
 }
 
 // CertificateColumn is what `kubectl get certificate -o wide` prints in
