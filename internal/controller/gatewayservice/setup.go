@@ -68,11 +68,12 @@ type Options struct {
 // SetupWithManager registers the GatewayService controller and its field
 // indexes. A pass runs on: a change to the GatewayService's spec,
 // annotations or labels, or its deletion; its Certificate changing; its
-// Secret copy being edited or deleted (not created: edgecert creates it;
-// unless its GatewayService is gone); a GatewayPolicy changing (every GatewayService); its namespace's labels
-// changing; someone else changing one of its servers in a Gateway; and,
-// for GatewayServices blocked by a conflict or waiting for a Gateway, any
-// Gateway or GatewayService change that may unblock them.
+// Secret copy being edited or deleted (not created: edgecert creates it,
+// unless its GatewayService is gone); a GatewayPolicy changing (every
+// GatewayService); its namespace's labels changing; someone else changing
+// one of its servers in a Gateway; and, for GatewayServices blocked by a
+// conflict or waiting for a Gateway, any Gateway or GatewayService change
+// that may unblock them.
 func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	idx := mgr.GetFieldIndexer()
 	for name, fn := range map[string]func(*edgecertv1alpha1.GatewayService) []string{

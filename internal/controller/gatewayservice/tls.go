@@ -346,17 +346,14 @@ func (r *Reconciler) recordCopy(s *scope) {
 }
 
 // deleteCopies deletes this GatewayService's Secret copies except keep,
-// which may be nil: found by label in the cache (metadata only), deleted
-// only when their owner annotation names gs by UID, so a Secret someone
-// labelled like a copy is never deleted.
+// which may be nil: deleted only when their owner annotation names gs by
+// UID, so a Secret someone labelled like a copy is never deleted.
 func (r *Reconciler) deleteCopies(ctx context.Context, gs *edgecertv1alpha1.GatewayService, keep *secretCopy) error {
-	list := &metav1.PartialObjectMetadataList{}
-	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
-	if err := r.Cache.List(ctx, list, client.MatchingLabels(copyLabels(gs))); err != nil {
-		return fmt.Errorf("list Secret copies: %w", err)
+	list, err := r.labelledCopies(ctx, client.ObjectKeyFromObject(gs))
+	if err != nil {
+		return err
 	}
-	for i := range list.Items {
-		secret := &list.Items[i]
+	for _, secret := range list {
 		if keep != nil && secret.Namespace == keep.namespace && secret.Name == keep.name || !ownsCopy(secret, gs) {
 			continue
 		}
@@ -368,23 +365,36 @@ func (r *Reconciler) deleteCopies(ctx context.Context, gs *edgecertv1alpha1.Gate
 }
 
 // orphanCopies lists the Secret copies written for the GatewayService key,
-// which is gone: found by label in the cache (metadata only), kept only
-// when their owner annotation names a GatewayService of that namespace
-// and name (whatever its UID), so a Secret someone labelled like a copy is
-// never deleted.
+// which is gone: kept only when their owner annotation names a
+// GatewayService of that namespace and name (whatever its UID), so a
+// Secret someone labelled like a copy is never deleted.
 func (r *Reconciler) orphanCopies(ctx context.Context, key types.NamespacedName) ([]*metav1.PartialObjectMetadata, error) {
+	list, err := r.labelledCopies(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	var out []*metav1.PartialObjectMetadata
+	for _, secret := range list {
+		if o, ok := kube.OwnerOf(secret); ok && o.Kind == gatewayServiceKind && o.Namespace == key.Namespace && o.Name == key.Name {
+			out = append(out, secret)
+		}
+	}
+	return out, nil
+}
+
+// labelledCopies lists, from the cache (metadata only), the Secrets
+// labelled as copies for the GatewayService key: candidates, whose owner
+// annotation decides.
+func (r *Reconciler) labelledCopies(ctx context.Context, key types.NamespacedName) ([]*metav1.PartialObjectMetadata, error) {
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
 	gs := &edgecertv1alpha1.GatewayService{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
 	if err := r.Cache.List(ctx, list, client.MatchingLabels(copyLabels(gs))); err != nil {
 		return nil, fmt.Errorf("list Secret copies: %w", err)
 	}
-	var out []*metav1.PartialObjectMetadata
+	out := make([]*metav1.PartialObjectMetadata, 0, len(list.Items))
 	for i := range list.Items {
-		o, ok := kube.OwnerOf(&list.Items[i])
-		if ok && o.Kind == gatewayServiceKind && o.Namespace == key.Namespace && o.Name == key.Name {
-			out = append(out, &list.Items[i])
-		}
+		out = append(out, &list.Items[i])
 	}
 	return out, nil
 }
