@@ -33,12 +33,12 @@ func ControllerPprofArgs(tb testing.TB) []string {
 	return []string{"--pprof-bind-address", "127.0.0.1:" + strconv.Itoa(port)}
 }
 
-// ProfileCPU starts CPU profiles of kube-apiserver and, when ctl was
-// started with ControllerPprofArgs, of the controller, both for d; the
-// returned function waits for them and writes <name>-kube-apiserver.pprof
-// and <name>-controller.pprof into ProfileEnv's directory. Without
-// ProfileEnv it does nothing.
-func (b *Bed) ProfileCPU(tb testing.TB, name string, d time.Duration, ctl *Controller, pprofArgs []string) (wait func()) {
+// ProfileCPU starts CPU profiles of kube-apiserver and, when pprofArgs
+// (ControllerPprofArgs) are those the controller was started with, of the
+// controller, both for d; the returned function waits for them and writes
+// <name>-kube-apiserver.pprof and <name>-controller.pprof into
+// ProfileEnv's directory. Without ProfileEnv it does nothing.
+func (b *Bed) ProfileCPU(tb testing.TB, name string, d time.Duration, pprofArgs []string) (wait func()) {
 	dir := os.Getenv(ProfileEnv)
 	if dir == "" {
 		return func() {}
@@ -64,7 +64,7 @@ func (b *Bed) ProfileCPU(tb testing.TB, name string, d time.Duration, ctl *Contr
 		data, err := cs.RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", seconds).DoRaw(ctx)
 		save("kube-apiserver", data, err)
 	})
-	if ctl != nil && len(pprofArgs) == 2 {
+	if len(pprofArgs) == 2 {
 		wg.Go(func() {
 			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%s", pprofArgs[1], seconds))
 			if err != nil {

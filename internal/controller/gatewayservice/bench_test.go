@@ -91,7 +91,7 @@ func BenchmarkGatewayService500(b *testing.B) {
 			b.Fatal(err)
 		}
 		cpu0 := bed.CPUSnapshot(b, ctrl)
-		profiled := bed.ProfileCPU(b, "gatewayservice-500-converge", 8*time.Second, ctrl, pprofArgs)
+		profiled := bed.ProfileCPU(b, "gatewayservice-500-converge", 8*time.Second, pprofArgs)
 		start := time.Now()
 		createAll(b, tenants, perNS)
 		created := time.Since(start)

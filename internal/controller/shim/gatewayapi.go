@@ -357,6 +357,18 @@ func itemPointers[T any, PT interface {
 	return out
 }
 
+// grantedNamespaces are the namespaces, each once, whose objects of group
+// and kind the grant's from entries name.
+func grantedNamespaces(grant *gatewayv1beta1.ReferenceGrant, group, kind string) []string {
+	var out []string
+	for _, f := range grant.Spec.From {
+		if string(f.Group) == group && string(f.Kind) == kind && !slices.Contains(out, string(f.Namespace)) {
+			out = append(out, string(f.Namespace))
+		}
+	}
+	return out
+}
+
 // gatewaysForGrant maps a ReferenceGrant to the Gateways it may concern:
 // those in the namespaces its from entries name for Gateways, whose
 // listeners name a Secret in the grant's namespace. Both the old and the
@@ -368,15 +380,10 @@ func (r *GatewayAPIGatewayReconciler) gatewaysForGrant(ctx context.Context, o cl
 		return nil
 	}
 	var reqs []reconcile.Request
-	var seen []gatewayv1.Namespace
-	for _, f := range grant.Spec.From {
-		if f.Group != gatewayv1.GroupName || f.Kind != "Gateway" || slices.Contains(seen, f.Namespace) {
-			continue
-		}
-		seen = append(seen, f.Namespace)
+	for _, ns := range grantedNamespaces(grant, gatewayv1.GroupName, "Gateway") {
 		var list gatewayv1.GatewayList
-		if err := r.Client.List(ctx, &list, client.InNamespace(string(f.Namespace))); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "List Gateways for a ReferenceGrant", "namespace", f.Namespace, "referenceGrant", client.ObjectKeyFromObject(grant))
+		if err := r.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "List Gateways for a ReferenceGrant", "namespace", ns, "referenceGrant", client.ObjectKeyFromObject(grant))
 			continue
 		}
 		for i := range list.Items {

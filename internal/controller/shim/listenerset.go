@@ -324,15 +324,10 @@ func (r *ListenerSetReconciler) listenerSetsForGrant(ctx context.Context, o clie
 		return nil
 	}
 	var reqs []reconcile.Request
-	seen := map[gatewayv1.Namespace]bool{}
-	for _, f := range grant.Spec.From {
-		if string(f.Group) != r.kind.gvk.Group || string(f.Kind) != r.kind.source || seen[f.Namespace] {
-			continue
-		}
-		seen[f.Namespace] = true
+	for _, ns := range grantedNamespaces(grant, r.kind.gvk.Group, r.kind.source) {
 		list := r.kind.newList()
-		if err := r.Client.List(ctx, list, client.InNamespace(string(f.Namespace))); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "List ListenerSets for a ReferenceGrant", "namespace", f.Namespace, "referenceGrant", client.ObjectKeyFromObject(grant))
+		if err := r.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "List ListenerSets for a ReferenceGrant", "namespace", ns, "referenceGrant", client.ObjectKeyFromObject(grant))
 			continue
 		}
 		for _, obj := range r.kind.items(list) {
