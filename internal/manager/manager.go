@@ -247,9 +247,13 @@ var secretLabels = []string{
 // clientOptions make the manager's client read Secrets from the API server,
 // never from a cache: a typed Secret read through it would otherwise start
 // an informer holding every labelled Secret's data. Controllers read
-// Secrets through kube.Secrets.
+// Secrets through kube.Secrets. Unstructured objects (Istio Gateways,
+// XListenerSets) are read from the cache, as typed ones are: the kinds
+// read so are those the controllers watch. Read live, each write to a
+// shared Gateway made the Istio Gateway shim GET all of it again (100 KB
+// for 500 servers, make bench).
 func clientOptions() client.Options {
-	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}, Unstructured: true}}
 }
 
 // setupControllers registers each edgecert controller with the manager. The
