@@ -32,8 +32,8 @@ import (
 // writes and a 501st in 0.195 s; 50 ms gave 13.4-13.8 s, 35-38 writes and
 // 0.16-0.17 s. Without batching: 93.9 s and at least 500 writes. With
 // the later work (one batch per Gateway at a time, no finalizer, the
-// burst landing on a running controller), 50 ms gives 4.0-4.2 s, 15-19
-// writes and 0.165 s; 100 ms gave 4.5 s, 16 writes and 0.223 s.
+// burst landing on a running controller), 50 ms gives 4.0-4.4 s, 15-19
+// writes and 0.165-0.169 s; 100 ms gave 4.5 s, 16 writes and 0.223 s.
 const batchWindow = 50 * time.Millisecond
 
 // batches holds the open batch of each Gateway, and what each Gateway's
