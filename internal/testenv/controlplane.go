@@ -10,13 +10,16 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/edgecert/edgecert/internal/scheme"
@@ -226,6 +229,21 @@ func (cp *ControlPlane) UserConfig(name string) (*rest.Config, error) {
 		return nil, fmt.Errorf("add user %s: %w", name, err)
 	}
 	return u.Config(), nil
+}
+
+// RESTMapper is a fresh mapper of the kinds the API server serves, as the
+// manager builds one (a kind's CRDs installed or not).
+func (cp *ControlPlane) RESTMapper(tb testing.TB) meta.RESTMapper {
+	tb.Helper()
+	hc, err := rest.HTTPClientFor(cp.Config)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cp.Config, hc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return mapper
 }
 
 // Stop ends the API server and etcd and removes their data.

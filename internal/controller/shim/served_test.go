@@ -4,8 +4,6 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	shimctrl "github.com/edgecert/edgecert/internal/controller/shim"
 )
@@ -13,14 +11,7 @@ import (
 // A shim whose kind the API server does not serve (its CRDs are not
 // installed) is left off instead of failing the manager's start.
 func TestServedTellsInstalledKindsFromMissingOnes(t *testing.T) {
-	hc, err := rest.HTTPClientFor(bed.ControlPlane.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper, err := apiutil.NewDynamicRESTMapper(bed.ControlPlane.Config, hc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mapper := bed.ControlPlane.RESTMapper(t)
 	for gvk, want := range map[schema.GroupVersionKind]bool{
 		{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"}:                   true,
 		{Group: "gateway.networking.k8s.io", Version: "v1beta1", Kind: "ReferenceGrant"}: true,

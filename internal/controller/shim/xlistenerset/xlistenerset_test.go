@@ -15,9 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	edgecertv1alpha1 "github.com/edgecert/edgecert/api/v1alpha1"
@@ -46,14 +44,7 @@ func ptr[T any](v T) *T { return &v }
 // The API server serves XListenerSet and not ListenerSet: the shim is
 // started for the kind that is there.
 func TestServedXListenerSetNotListenerSet(t *testing.T) {
-	hc, err := rest.HTTPClientFor(bed.ControlPlane.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper, err := apiutil.NewDynamicRESTMapper(bed.ControlPlane.Config, hc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mapper := bed.ControlPlane.RESTMapper(t)
 	for gvk, want := range map[schema.GroupVersionKind]bool{
 		{Group: "gateway.networking.x-k8s.io", Version: "v1alpha1", Kind: "XListenerSet"}: true,
 		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "ListenerSet"}:          false,
