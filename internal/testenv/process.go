@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -105,7 +107,12 @@ func (p *process) logTail() string {
 }
 
 // FreePort returns a loopback port that is free for both TCP and UDP at the
-// time of the call (DNS needs both on the same number).
+// time of the call (DNS needs both on the same number), and that no other
+// call has returned in the last portClaimTTL, in this test process or in
+// another one running at the same time (go test runs packages in
+// parallel): the kernel may offer a port again as soon as the probe closes
+// it, before whoever asked for the first one has bound it (seen: Pebble
+// given one port for its API and its management interface).
 func FreePort() (int, error) {
 	for range 50 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -119,7 +126,49 @@ func FreePort() (int, error) {
 			continue
 		}
 		_ = u.Close()
-		return port, nil
+		if claimPort(port) {
+			return port, nil
+		}
 	}
 	return 0, errors.New("no free loopback port found")
+}
+
+// portClaimTTL is how long a port FreePort returned stays claimed: far
+// longer than a process takes to start and bind it.
+const portClaimTTL = 2 * time.Minute
+
+// claimedPorts are the ports this process's FreePort returned.
+var claimedPorts sync.Map
+
+// claimPort claims port for this caller, unless this process already
+// handed it out or another process claimed it less than portClaimTTL ago:
+// a claim is a file per port in the temporary directory, created
+// exclusively; an older one is stale and taken over.
+func claimPort(port int) bool {
+	if _, dup := claimedPorts.LoadOrStore(port, true); dup {
+		return false
+	}
+	dir := filepath.Join(os.TempDir(), "edgecert-test-ports")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return true
+	}
+	path := filepath.Join(dir, strconv.Itoa(port))
+	for range 2 {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			_ = f.Close()
+			return true
+		}
+		if !errors.Is(err, os.ErrExist) {
+			// The temporary directory keeps no claims: only this
+			// process's own hold.
+			return true
+		}
+		if fi, err := os.Stat(path); err == nil && time.Since(fi.ModTime()) < portClaimTTL {
+			return false
+		}
+		// Stale, or released meanwhile: taken over.
+		_ = os.Remove(path)
+	}
+	return false
 }
